@@ -1,0 +1,237 @@
+"""Configuration: shipped defaults, an optional user file, then the environment.
+
+Built once per run by :func:`load_config` and passed in; nothing reads it at import
+time. The user file overrides only the keys it sets (mappings merge key by key, lists
+replace), so a file that holds only ``feeds:`` keeps the shipped topic and watch lists.
+Secrets and URLs come from the environment: ``MONITOR_DATABASE_URL``,
+``MONITOR_SMTP_URL`` and ``MONITOR_CONFIG`` (the user file when ``--config`` is not
+given). A wrong config raises :class:`ConfigError` naming the file, the key and the
+problem, before anything is fetched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "monitor.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedConfig(_Strict):
+    name: str = Field(min_length=1)
+    url: str
+    language: str | None = None
+    kind: str = "rss"
+    verified: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"must be an http(s) URL with a host, got {value!r}")
+        return value
+
+
+class HttpConfig(_Strict):
+    allow_private_addresses: bool = False
+    timeout_seconds: float = Field(default=20.0, gt=0)
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    max_bytes: int = Field(default=10_000_000, gt=0)
+    max_redirects: int = Field(default=5, ge=0)
+    user_agent: str = "chip-trade-monitor/0.1 (+https://example.org/chip-trade-monitor)"
+    max_entries_per_feed: int = Field(default=200, gt=0)
+    lookback_days: int = Field(default=7, gt=0)
+
+
+class FacetConfig(_Strict):
+    terms: dict[str, float] = Field(min_length=1)
+
+
+class TopicConfig(_Strict):
+    threshold: float = Field(default=3.0, ge=0)
+    title_weight: float = Field(default=3.0, ge=0)
+    lead_weight: float = Field(default=2.0, ge=0)
+    lead_chars: int = Field(default=400, ge=0)
+    facets: dict[str, FacetConfig] = Field(min_length=1)
+
+
+class WatchKeyword(_Strict):
+    name: str = Field(min_length=1)
+    terms: list[str] = Field(min_length=1)
+
+
+class WatchConfig(_Strict):
+    keywords: list[WatchKeyword] = Field(min_length=1)
+    figure_window_words: int = Field(default=8, ge=1)
+
+
+class DedupConfig(_Strict):
+    near_duplicate_threshold: float = Field(default=0.5, gt=0, le=1)
+    shingle_words: int = Field(default=3, ge=1)
+    num_perm: int = Field(default=128, ge=16)
+
+
+class AlertsConfig(_Strict):
+    recipients: list[str] = Field(default_factory=list)
+    sender: str = "chip-trade-monitor@localhost"
+    subject_prefix: str = "[chip-trade]"
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if "@" not in address or address.strip() != address:
+                raise ValueError(f"not an email address: {address!r}")
+        return value
+
+
+class SmtpSettings(_Strict):
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    ssl: bool = False
+    starttls: bool = False
+    timeout_seconds: float = 30.0
+
+    def describe(self) -> str:
+        """Where mail goes, without the password."""
+        scheme = "smtps" if self.ssl else "smtp"
+        user = f"{self.username}@" if self.username else ""
+        tls = " (STARTTLS)" if self.starttls else ""
+        return f"{scheme}://{user}{self.host}:{self.port}{tls}"
+
+
+class Config(_Strict):
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    timezone: str = "UTC"
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    http: HttpConfig = HttpConfig()
+    topic: TopicConfig
+    watch: WatchConfig
+    dedup: DedupConfig = DedupConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    smtp: SmtpSettings | None = None
+    seeds_dir: Path = PROJECT_ROOT / "seeds"
+    source_files: tuple[str, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'monitor.db').resolve()}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+
+def parse_smtp_url(url: str) -> SmtpSettings:
+    """``smtp://[user:pass@]host:port``, ``smtps://`` for implicit TLS, ``?starttls=true``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ConfigError(f"MONITOR_SMTP_URL: scheme must be smtp or smtps, got {parts.scheme!r}")
+    if not parts.hostname:
+        raise ConfigError("MONITOR_SMTP_URL: no host in the URL")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"MONITOR_SMTP_URL: bad port ({exc})") from None
+    query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
+    starttls = query.get("starttls", "false") in ("1", "true", "yes")
+    ssl = parts.scheme == "smtps"
+    return SmtpSettings(
+        host=parts.hostname,
+        port=port or (465 if ssl else 25),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        ssl=ssl,
+        starttls=starttls,
+    )
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys, not a list or text")
+    return data
+
+
+def _describe(exc: ValidationError, files: list[Path]) -> str:
+    where = " + ".join(str(f) for f in files)
+    lines = [f"{where}: invalid config"]
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        lines.append(f"  {key}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_config(
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """Build the run's config: shipped defaults ← user file ← environment."""
+    env = os.environ if env is None else env
+    files = [DEFAULT_CONFIG_PATH]
+    data = _read_yaml(DEFAULT_CONFIG_PATH)
+    user_path = path or env.get("MONITOR_CONFIG") or None
+    if user_path:
+        user_file = Path(user_path)
+        files.append(user_file)
+        data = _merge(data, _read_yaml(user_file))
+        data.setdefault("source_files", [])
+    if env.get("MONITOR_DATABASE_URL"):
+        data["database_url"] = env["MONITOR_DATABASE_URL"]
+    if env.get("MONITOR_SMTP_URL"):
+        data["smtp"] = parse_smtp_url(env["MONITOR_SMTP_URL"]).model_dump()
+    if env.get("MONITOR_DATA_DIR"):
+        data["data_dir"] = env["MONITOR_DATA_DIR"]
+    data["source_files"] = [str(f) for f in files]
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, files)) from None

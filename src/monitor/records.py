@@ -1,0 +1,123 @@
+"""Records passed between pipeline stages: frozen, slotted dataclasses.
+
+SQLAlchemy models live only in :mod:`monitor.storage`; every other module works on these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """The outcome of one HTTP GET: a status and a reason, never an exception.
+
+    ``status`` is one of ``ok``, ``not_modified``, ``http_error``, ``network_error``,
+    ``timeout``, ``blocked`` (SSRF guard or scheme), ``too_large``, ``too_many_redirects``,
+    ``bad_content_type``.
+    """
+
+    url: str
+    final_url: str
+    status: str
+    http_status: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    error: str | None = None
+    elapsed_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One item of a feed, normalized (UTC times, NFC text, absolute link)."""
+
+    feed_name: str
+    guid: str
+    link: str
+    title: str
+    summary: str
+    published_at: datetime | None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedResult:
+    """One feed's fetch-and-parse outcome: ``ok`` or ``failed`` with a reason."""
+
+    name: str
+    url: str
+    status: str
+    entries: tuple[FeedEntry, ...] = ()
+    error: str | None = None
+    format: str | None = None
+    http_status: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedPage:
+    """Text and metadata read from an article page."""
+
+    url: str
+    canonical_url: str | None
+    title: str | None
+    text: str
+    published_at: datetime | None
+    site_name: str | None
+    language: str | None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Relevance:
+    """How on-topic a text is, and why."""
+
+    score: float
+    relevant: bool
+    matched: Mapping[str, tuple[str, ...]]  # facet -> terms that matched
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """Watched keyword ``keyword`` found ``count`` times in one document."""
+
+    keyword: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A number attached to a watched keyword in one sentence ("a 20 percent tariff")."""
+
+    keyword: str
+    value: float
+    unit: str  # "%" for now
+    sentence: str
+
+    def display(self) -> str:
+        text = f"{self.value:g}"
+        return f"{text}{self.unit}" if self.unit == "%" else f"{text} {self.unit}"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """An alert as the email shows it."""
+
+    id: int
+    rule: str  # first_mention | figure_change
+    keyword: str
+    summary: str
+    created_at: datetime
+    run_date: date
+    old_value: str | None = None
+    new_value: str | None = None
+    sentence: str | None = None
+    old_sentence: str | None = None
+    article_title: str | None = None
+    article_url: str | None = None
+    source: str | None = None
