@@ -1,0 +1,99 @@
+"""Daily Taiwan–US chip-trade monitor: feeds → articles → dedupe/store → alerts → email.
+
+Each task is one call into ``monitor.pipeline``; tasks pass ids and counts through XCom,
+never article bodies. Config comes from ``MONITOR_CONFIG`` / ``MONITOR_DATABASE_URL`` /
+``MONITOR_SMTP_URL`` at run time, never at import time. The run's day is the logical
+date (``airflow dags test chip_trade_monitor 2026-11-02`` runs 2 November).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import dag, get_current_context, task
+
+DEFAULT_ARGS = {
+    "owner": "chip-trade-monitor",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=5),
+    "retry_exponential_backoff": True,
+}
+
+
+def _run_date() -> date:
+    context = get_current_context()
+    when = context.get("logical_date") or context["dag_run"].run_after
+    return date(when.year, when.month, when.day)
+
+
+@dag(
+    dag_id="chip_trade_monitor",
+    schedule="30 23 * * *",
+    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["monitor", "chip-trade"],
+    doc_md=__doc__,
+)
+def chip_trade_monitor() -> None:
+    @task
+    def prepare() -> dict[str, int]:
+        from monitor import pipeline
+        from monitor.config import load_config
+
+        stats = pipeline.init(load_config())
+        return {"seeds_total": stats.seeds_total, "seeds_loaded": stats.seeds_loaded}
+
+    @task
+    def collect_feeds(_prepared: dict[str, int]) -> dict[str, Any]:
+        from monitor import pipeline
+        from monitor.config import load_config
+
+        return pipeline.collect_feeds(load_config(), _run_date())
+
+    @task
+    def fetch_articles(collected: dict[str, Any]) -> dict[str, Any]:
+        from monitor import pipeline
+        from monitor.config import load_config
+
+        return pipeline.fetch_articles(load_config(), collected["entry_ids"])
+
+    @task
+    def store_articles(fetched: dict[str, Any]) -> dict[str, Any]:
+        from monitor import pipeline
+        from monitor.config import load_config
+
+        return pipeline.store_articles(load_config(), _run_date(), fetched["entry_ids"])
+
+    @task
+    def detect_changes(stored: dict[str, Any]) -> dict[str, Any]:
+        from monitor import pipeline
+        from monitor.config import load_config
+
+        return pipeline.detect_changes(load_config(), _run_date(), stored["article_ids"])
+
+    @task
+    def send_alerts(
+        collected: dict[str, Any],
+        fetched: dict[str, Any],
+        stored: dict[str, Any],
+        changes: dict[str, Any],
+    ) -> dict[str, Any]:
+        from monitor import pipeline
+        from monitor.config import load_config
+
+        return pipeline.send_and_report(
+            load_config(), _run_date(), collected, fetched, stored, changes
+        )
+
+    collected = collect_feeds(prepare())
+    fetched = fetch_articles(collected)
+    stored = store_articles(fetched)
+    changes = detect_changes(stored)
+    send_alerts(collected, fetched, stored, changes)
+
+
+chip_trade_monitor()

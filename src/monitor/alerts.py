@@ -1,0 +1,301 @@
+"""Compose the daily alert email and hand it to SMTP, or to the outbox folder.
+
+:func:`compose` turns the run's alerts into one ``multipart/alternative`` message (a
+plain-text part and an HTML part, both rendered from the Jinja2 templates next to this
+module). :func:`deliver` sends it through the configured SMTP server, or, when no server
+is configured, writes it as an ``.eml`` file into the outbox so a run without mail still
+leaves something to read. A failure to send raises :class:`~monitor.errors.DeliveryError`
+naming the server (never the password).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import smtplib
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr, parsedate_to_datetime
+from pathlib import Path
+from types import MappingProxyType
+from urllib.parse import urlsplit
+
+import jinja2
+
+from monitor.config import AlertsConfig, SmtpSettings
+from monitor.errors import DeliveryError
+from monitor.records import AlertView
+
+LOGGER = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+TEXT_TEMPLATE = "alert_email.txt.j2"
+HTML_TEMPLATE = "alert_email.html.j2"
+
+RULE_LABELS = MappingProxyType({"figure_change": "Figure change", "first_mention": "First mention"})
+# Subject and body order: a changed figure (a tariff rate moving) matters more than a
+# keyword showing up for the first time; unknown rules go last.
+_RULE_ORDER = MappingProxyType({"figure_change": 0, "first_mention": 1})
+
+SUBJECT_MAX_CHARS = 150
+SUBJECT_NAMED_ALERTS = 2
+
+_WHITESPACE = re.compile(r"\s+")
+_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Where an alert email went: ``method`` is ``smtp`` or ``outbox``.
+
+    ``detail`` is the server as :meth:`SmtpSettings.describe` gives it (no password), or
+    the path of the ``.eml`` file written to the outbox.
+    """
+
+    method: str
+    detail: str
+
+
+def compose(
+    alerts: Sequence[AlertView],
+    cfg: AlertsConfig,
+    *,
+    run_date: date,
+    now: datetime | None = None,
+) -> EmailMessage:
+    """One email holding every alert of the run, figure changes first.
+
+    ``now`` sets the Date header (a naive value is taken as UTC); it defaults to the
+    current time. Raises ``ValueError`` when ``alerts`` is empty: an empty alert email is
+    a caller's mistake, not something to send.
+    """
+    if not alerts:
+        raise ValueError("compose() needs at least one alert; there is nothing to send")
+    ordered = _prioritized(alerts)
+    sent_at = _aware(now or datetime.now(UTC))
+
+    env = _environment()
+    context = {"alerts": ordered, "run_date": run_date, "count": len(ordered)}
+    text = env.get_template(TEXT_TEMPLATE).render(context)
+    html = env.get_template(HTML_TEMPLATE).render(context)
+
+    message = EmailMessage()
+    message["Subject"] = subject_line(ordered, cfg.subject_prefix)
+    message["From"] = cfg.sender
+    if cfg.recipients:
+        message["To"] = ", ".join(cfg.recipients)
+    message["Date"] = format_datetime(sent_at)
+    message["Message-ID"] = make_msgid(domain=_domain_of(cfg.sender))
+    # quoted-printable keeps an outbox .eml readable in a text editor, unlike base64.
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    LOGGER.debug(
+        "composed alert email %s with %s alerts for %s",
+        message["Message-ID"],
+        len(ordered),
+        run_date,
+    )
+    return message
+
+
+def subject_line(alerts: Sequence[AlertView], prefix: str) -> str:
+    """``prefix`` + the first alerts named (biggest change first) + ``+N more``."""
+    ordered = _prioritized(alerts)
+    named = [_headline(alert) for alert in ordered[:SUBJECT_NAMED_ALERTS]]
+    summary = "; ".join(named)
+    rest = len(ordered) - len(named)
+    more = f" +{rest} more" if rest > 0 else ""
+    head = f"{_one_line(prefix)} " if prefix.strip() else ""
+    room = SUBJECT_MAX_CHARS - len(head) - len(more)
+    return f"{head}{_shorten(summary, room)}{more}"
+
+
+def deliver(message: EmailMessage, *, smtp: SmtpSettings | None, outbox_dir: Path) -> Delivery:
+    """Send ``message`` through ``smtp``, or write it to ``outbox_dir`` when that is None.
+
+    Raises :class:`DeliveryError` when the server cannot be reached, refuses the login or
+    every recipient, or the outbox file cannot be written.
+    """
+    if smtp is None:
+        return _write_outbox(message, outbox_dir)
+    _send(message, smtp)
+    return Delivery("smtp", smtp.describe())
+
+
+def _send(message: EmailMessage, smtp: SmtpSettings) -> None:
+    where = smtp.describe()
+    if not message.get_all("To") and not message.get_all("Cc") and not message.get_all("Bcc"):
+        raise DeliveryError(f"cannot send alert email via {where}: the message has no recipients")
+    try:
+        client: smtplib.SMTP
+        if smtp.ssl:
+            client = smtplib.SMTP_SSL(
+                smtp.host,
+                smtp.port,
+                timeout=smtp.timeout_seconds,
+                context=ssl.create_default_context(),
+            )
+        else:
+            client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
+        with client:
+            if smtp.starttls and not smtp.ssl:
+                client.starttls(context=ssl.create_default_context())
+            if smtp.username:
+                client.login(smtp.username, smtp.password or "")
+            refused = client.send_message(message)
+    except (smtplib.SMTPException, OSError) as exc:
+        reason = _scrub(f"{type(exc).__name__}: {exc}", smtp.password)
+        # `from None`: the chained exception would print the server's raw reply, which
+        # this message already carries with any echo of the password removed.
+        raise DeliveryError(f"cannot send alert email via {where}: {reason}") from None
+    if refused:
+        LOGGER.warning(
+            "alert email %s: %s refused recipients %s",
+            message["Message-ID"],
+            where,
+            ", ".join(sorted(refused)),
+        )
+    LOGGER.info("sent alert email %s via %s", message["Message-ID"], where)
+
+
+def _write_outbox(message: EmailMessage, outbox_dir: Path) -> Delivery:
+    stamp = _message_time(message).strftime("%Y%m%dT%H%M%S")
+    key = str(message.get("Message-ID") or "").encode("utf-8") or message.as_bytes()
+    short = hashlib.sha256(key).hexdigest()[:10]
+    data = message.as_bytes()
+    try:
+        outbox_dir.mkdir(parents=True, exist_ok=True)
+        path = _create_unique(outbox_dir, f"{stamp}-{short}", data)
+    except OSError as exc:
+        raise DeliveryError(
+            f"cannot write alert email to outbox {outbox_dir}: {exc.strerror or exc}"
+        ) from exc
+    LOGGER.info("wrote alert email %s to %s", message["Message-ID"], path)
+    return Delivery("outbox", str(path))
+
+
+def _create_unique(folder: Path, stem: str, data: bytes) -> Path:
+    """Write ``data`` to ``stem.eml``, or ``stem-2.eml``… : never replace a file."""
+    attempt = 1
+    while True:
+        name = f"{stem}.eml" if attempt == 1 else f"{stem}-{attempt}.eml"
+        path = folder / name
+        try:
+            handle = path.open("xb")
+        except FileExistsError:
+            attempt += 1
+            continue
+        try:
+            with handle:
+                handle.write(data)
+        except OSError:
+            path.unlink(missing_ok=True)
+            raise
+        return path
+
+
+def _message_time(message: EmailMessage) -> datetime:
+    header = message.get("Date")
+    if header:
+        try:
+            return _aware(parsedate_to_datetime(str(header))).astimezone(UTC)
+        except (TypeError, ValueError):
+            LOGGER.debug("unparseable Date header %r, naming the outbox file by now", header)
+    return datetime.now(UTC)
+
+
+def _environment() -> jinja2.Environment:
+    # Built per message rather than cached in a module global: one email a run does not
+    # need a cache, and an Environment owns mutable state (its template cache).
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        # HTML templates escape every value; the plain-text one must not (a "&" stays "&").
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "html.j2"), default_for_string=True, default=False
+        ),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["rule_label"] = _rule_label
+    env.filters["web_url"] = _web_url
+    return env
+
+
+def _prioritized(alerts: Sequence[AlertView]) -> list[AlertView]:
+    """Figure changes (largest move first), then first mentions, then anything else."""
+    indexed = list(enumerate(alerts))
+    indexed.sort(key=lambda pair: (_RULE_ORDER.get(pair[1].rule, 99), -_move(pair[1]), pair[0]))
+    return [alert for _, alert in indexed]
+
+
+def _move(alert: AlertView) -> float:
+    """How far a figure moved (20% → 15% is 5); 0 when it cannot be read as numbers."""
+    if alert.rule != "figure_change":
+        return 0.0
+    old, new = _number(alert.old_value), _number(alert.new_value)
+    if old is None or new is None:
+        return 0.0
+    return abs(new - old)
+
+
+def _number(value: str | None) -> float | None:
+    match = _NUMBER.search(value or "")
+    return float(match.group().replace(",", ".")) if match else None
+
+
+def _headline(alert: AlertView) -> str:
+    keyword = _one_line(alert.keyword)
+    if alert.rule == "figure_change" and alert.old_value and alert.new_value:
+        return f"{keyword} {_one_line(alert.old_value)} → {_one_line(alert.new_value)}"
+    if alert.rule == "figure_change" and alert.new_value:
+        return f"{keyword} now {_one_line(alert.new_value)}"
+    if alert.rule == "first_mention":
+        return f"first mention: {keyword}"
+    return _one_line(alert.summary) or keyword
+
+
+def _rule_label(rule: str) -> str:
+    return RULE_LABELS.get(rule, rule.replace("_", " ").capitalize())
+
+
+def _web_url(url: str | None) -> str | None:
+    """The URL when it is http(s) with a host; anything else (javascript:…) is not linked."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        return url.strip()
+    return None
+
+
+def _one_line(text: str) -> str:
+    # Header values must not carry line breaks; a headline is one line anyway.
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ;,") + "…"
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _domain_of(address: str) -> str:
+    domain = parseaddr(address)[1].rpartition("@")[2].strip()
+    return domain or "localhost"
+
+
+def _scrub(text: str, secret: str | None) -> str:
+    return text.replace(secret, "***") if secret else text

@@ -1,0 +1,184 @@
+"""The ``monitor`` command: init, run, and what operators need around them.
+
+Errors become messages here and only here: a wrong config or a broken database prints
+one clear line and exits 2; a run that completed with failed feeds exits 0; a run whose
+alert email could not be sent exits 3 (the alerts stay pending for the next run).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monitor import pipeline
+from monitor.config import Config, load_config
+from monitor.errors import MonitorError
+
+app = typer.Typer(
+    help="Taiwan–US chip-trade monitor: feeds → articles → database → alert email.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="YAML file overriding keys of the shipped config/monitor.yaml "
+        "(default: $MONITOR_CONFIG).",
+    ),
+]
+
+
+def _load(config: Path | None) -> Config:
+    return load_config(config)
+
+
+def _fail(exc: MonitorError) -> typer.Exit:
+    typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+    return typer.Exit(2)
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def init(config: ConfigOption = None) -> None:
+    """Create or migrate the database and load the seed corpus (safe to run twice)."""
+    try:
+        cfg = _load(config)
+        stats = pipeline.init(cfg)
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    typer.echo(
+        f"database ready: {pipeline.open_store(cfg).safe_url}\n"
+        f"seed documents: {stats.seeds_total} in {cfg.seeds_dir}, {stats.seeds_loaded} newly loaded"
+    )
+
+
+def _parse_date(value: str | None) -> date:
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date like 2026-11-02") from None
+
+
+def print_summary(summary: pipeline.RunSummary) -> None:
+    s = summary
+    typer.echo(f"run {s.run_date.isoformat()}")
+    typer.echo(f"  feeds        {s.feeds_ok} ok, {s.feeds_failed} failed")
+    for failure in s.failures:
+        typer.echo(f"    ✗ {failure['feed']}: {failure['error']}")
+    typer.echo(f"  entries      {s.entries} in window, {s.new_entries} new")
+    typer.echo(f"  pages        {s.pages_ok} fetched, {s.pages_failed} failed (feed summary used)")
+    typer.echo(f"  articles     {s.new_articles} new")
+    typer.echo(f"  duplicates   {s.duplicates}")
+    typer.echo(f"  off-topic    {s.off_topic}")
+    typer.echo(f"  alerts       {s.alerts_raised} raised, {s.alerts_sent} sent")
+    if s.delivery:
+        typer.echo(f"  email        {s.delivery}")
+    if s.delivery_error:
+        typer.echo(f"  email FAILED {s.delivery_error} (alerts stay pending)")
+    if s.feeds_ok == 0 and s.feeds_failed:
+        typer.echo("No feed was reachable. Check the network, or try the offline demo: make demo")
+
+
+@app.command()
+def run(
+    config: ConfigOption = None,
+    run_date: Annotated[
+        str | None,
+        typer.Option("--date", help="Day to run for, YYYY-MM-DD (default: today, UTC)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Run the whole pipeline for one day and print a summary."""
+    day = _parse_date(run_date)
+    try:
+        cfg = _load(config)
+        pipeline.init(cfg)
+        summary = pipeline.run_day(cfg, day)
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_summary(summary)
+    if summary.delivery_error:
+        raise typer.Exit(3)
+
+
+@app.command("last-run")
+def last_run(
+    config: ConfigOption = None,
+    require_feeds: Annotated[
+        bool,
+        typer.Option("--require-feeds", help="Exit 1 when the last run reached no feed at all."),
+    ] = False,
+) -> None:
+    """Print the summary of the newest run recorded in the database."""
+    try:
+        cfg = _load(config)
+        store = pipeline.open_store(cfg)
+        try:
+            found = store.last_run()
+        finally:
+            store.close()
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    if found is None:
+        typer.echo("no run recorded yet")
+        raise typer.Exit(1)
+    day, stats = found
+    summary = pipeline.RunSummary(**{**stats, "run_date": day})
+    print_summary(summary)
+    if require_feeds and summary.feeds_ok == 0:
+        raise typer.Exit(1)
+
+
+def _show(config: Path | None, view: str, columns: list[str], order_by: str) -> None:
+    try:
+        store = pipeline.open_store(_load(config))
+        try:
+            rows = store.view(view, columns, order_by)
+        finally:
+            store.close()
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    if not rows:
+        typer.echo(f"({view} is empty)")
+    for row in rows:
+        typer.echo("  ".join("-" if row[c] is None else str(row[c]) for c in columns))
+
+
+@app.command()
+def articles(config: ConfigOption = None) -> None:
+    """List kept articles (the v_articles view): id, published, source, title, url."""
+    _show(
+        config, "v_articles", ["id", "published_at", "source", "title", "url"], "published_at, id"
+    )
+
+
+@app.command()
+def alerts(config: ConfigOption = None) -> None:
+    """List alerts (the v_alerts view): id, created, status, rule, keyword, summary."""
+    _show(config, "v_alerts", ["id", "run_date", "status", "rule", "keyword", "summary"], "id")
+
+
+def main() -> None:
+    app()

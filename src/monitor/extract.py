@@ -1,0 +1,149 @@
+"""Article pages: decode, extract the main text (trafilatura) and read page metadata
+(canonical link, ``og:`` and ``article:`` tags, ``<html lang>``) with BeautifulSoup."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+from datetime import UTC, datetime
+
+import py3langid
+import trafilatura
+from bs4 import BeautifulSoup, Tag
+from charset_normalizer import from_bytes
+from dateutil import parser as dateparser
+
+from monitor.records import ExtractedPage
+from monitor.text import normalize_line, normalize_text
+
+LOGGER = logging.getLogger(__name__)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _known(encoding: str | None) -> str | None:
+    if not encoding:
+        return None
+    try:
+        name = codecs.lookup(encoding.strip().strip("\"'")).name
+    except LookupError:
+        return None
+    # Pages labelled GB2312 or Big5 routinely use the supersets' characters.
+    return {"gb2312": "gb18030", "gbk": "gb18030", "big5": "big5hkscs"}.get(name, name)
+
+
+def charset_from_content_type(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset":
+            return _known(value)
+    return None
+
+
+def decode_html(body: bytes, content_type: str | None = None) -> str:
+    """Bytes to text, trusting a BOM, then the HTTP charset, then ``<meta charset>``,
+    then detection."""
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            return body.decode(name, errors="replace").lstrip("\ufeff")
+    candidates: list[str | None] = [charset_from_content_type(content_type)]
+    match = _META_CHARSET.search(body[:4096])
+    candidates.append(_known(match.group(1).decode("ascii", "replace")) if match else None)
+    for declared in candidates:
+        if declared:
+            try:
+                return body.decode(declared)
+            except UnicodeDecodeError:
+                LOGGER.debug("declared charset %s does not decode the page", declared)
+    best = from_bytes(body).best()
+    if best is not None and best.encoding:
+        return str(best)
+    return body.decode("utf-8", errors="replace")
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """Any common date string to an aware UTC datetime; naive times are taken as UTC."""
+    if not value:
+        return None
+    try:
+        parsed = dateparser.parse(value.strip())
+    except (ValueError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def detect_language(text: str, declared: str | None = None) -> str | None:
+    """ISO 639-1 code of the text's language; the declared one when text is too short."""
+    sample = text[:2000]
+    if len(sample.strip()) >= 40:
+        code, _score = py3langid.classify(sample)
+        return str(code)
+    if declared:
+        return declared.split("-")[0].split("_")[0].lower()
+    return None
+
+
+def _meta(soup: BeautifulSoup, *names: str) -> str | None:
+    for name in names:
+        tag = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})
+        if isinstance(tag, Tag):
+            content = tag.get("content")
+            if isinstance(content, str) and content.strip():
+                return content.strip()
+    return None
+
+
+def extract_page(html: str, url: str) -> ExtractedPage:
+    """Main text and metadata of one article page. Empty text means nothing was found."""
+    soup = BeautifulSoup(html, "lxml")
+    canonical: str | None = None
+    for link in soup.find_all("link", href=True):
+        rel: list[str] = list(link.get("rel") or [])
+        if "canonical" in [r.lower() for r in rel]:
+            href = link.get("href")
+            canonical = href if isinstance(href, str) else None
+            break
+    canonical = canonical or _meta(soup, "og:url")
+    title = _meta(soup, "og:title", "twitter:title")
+    if not title and soup.title and soup.title.string:
+        title = soup.title.string
+    h1 = soup.find("h1")
+    if not title and h1 is not None:
+        title = h1.get_text(" ")
+    published = parse_datetime(
+        _meta(soup, "article:published_time", "og:published_time", "date", "pubdate")
+    )
+    html_tag = soup.find("html")
+    declared_lang = html_tag.get("lang") if isinstance(html_tag, Tag) else None
+    text = trafilatura.extract(
+        html,
+        url=url,
+        include_comments=False,
+        include_tables=False,
+        output_format="txt",
+        deduplicate=False,
+    )
+    body = normalize_text(text or "")
+    site = _meta(soup, "og:site_name")
+    about = _meta(soup, "description", "og:description")
+    return ExtractedPage(
+        url=url,
+        canonical_url=canonical,
+        title=normalize_line(title) if title else None,
+        text=body,
+        published_at=published,
+        site_name=normalize_line(site) if site else None,
+        language=detect_language(body, declared_lang if isinstance(declared_lang, str) else None),
+        description=normalize_line(about) if about else None,
+    )

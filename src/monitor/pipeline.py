@@ -1,0 +1,490 @@
+"""The pipeline's stages in order, each a plain function of (config, run date, ids).
+
+    init            migrate the database, load the seed corpus (signatures, mentions, figures)
+    collect_feeds   fetch every feed, record new entries published up to the run date
+    fetch_articles  fetch each new entry's page, extract text and metadata (feed summary
+                    when the page fails)
+    store_articles  drop exact duplicates, mark near-copies of seeds or stored articles,
+                    score relevance, store articles
+    detect_changes  count watched keywords, raise first-mention and figure-change alerts
+    send_alerts     one email (or an .eml in the outbox) with every pending alert
+    run_day         all of the above, with a summary
+
+Airflow tasks call one stage each and pass ids and counts, never bodies. Each stage
+works from rows in the database, so a retried or rerun stage never duplicates anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from monitor import alerts, dedup, extract, feeds, relevance, signals
+from monitor.config import Config
+from monitor.errors import DeliveryError
+from monitor.fetch import Fetcher
+from monitor.records import FeedEntry
+from monitor.storage import ExtractedEntry, Store
+from monitor.text import content_hash, normalize_line, normalize_text, sentences
+from monitor.urls import canonicalize, choose_canonical
+
+LOGGER = logging.getLogger(__name__)
+PAGE_TYPES = ("text/html", "application/xhtml+xml")
+MIN_PAGE_TEXT = 200  # characters; less than this and the feed summary is the better text
+SEED_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # seeds are older than any article
+
+
+def open_store(cfg: Config) -> Store:
+    return Store(cfg.db_url)
+
+
+@dataclass(frozen=True, slots=True)
+class InitStats:
+    seeds_loaded: int
+    seeds_total: int
+
+
+def init(cfg: Config) -> InitStats:
+    """Create or migrate the database and load every file of the seed folder."""
+    store = open_store(cfg)
+    try:
+        store.migrate()
+        files = sorted(p for p in Path(cfg.seeds_dir).glob("*") if p.is_file())
+        loaded = 0
+        for path in files:
+            raw = normalize_text(path.read_text(encoding="utf-8", errors="replace"))
+            if not raw:
+                LOGGER.warning("seed %s is empty; skipped", path)
+                continue
+            title = normalize_line(raw.split("\n", 1)[0])[:500]
+            sig = dedup.signature(
+                raw, num_perm=cfg.dedup.num_perm, shingle_words=cfg.dedup.shingle_words
+            )
+            seed_id, created = store.add_seed(
+                path.name, title, raw, content_hash(raw), dedup.to_bytes(sig)
+            )
+            doc_key = f"seed:{seed_id}"
+            if created or not store.has_mentions(doc_key):
+                _record_signals(store, cfg, raw, doc_key, None, SEED_EPOCH, seed_id=seed_id)
+                loaded += 1
+        return InitStats(seeds_loaded=loaded, seeds_total=len(files))
+    finally:
+        store.close()
+
+
+def _window(cfg: Config, run_date: date) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(cfg.timezone)
+    end = datetime.combine(run_date + timedelta(days=1), time(0), zone).astimezone(UTC)
+    start = end - timedelta(days=1 + cfg.http.lookback_days)
+    return start, end
+
+
+def _in_window(entry: FeedEntry, start: datetime, end: datetime) -> bool:
+    if entry.published_at is None:
+        return True  # undated items are taken when first seen
+    return start <= entry.published_at < end
+
+
+def collect_feeds(cfg: Config, run_date: date) -> dict[str, Any]:
+    """Fetch and parse every configured feed; record each entry of the run's window once."""
+    start, end = _window(cfg, run_date)
+    stats: dict[str, Any] = {"feeds_ok": 0, "feeds_failed": 0, "entries": 0, "failures": []}
+    new_ids: list[int] = []
+    store = open_store(cfg)
+    try:
+        with Fetcher(cfg.http) as fetcher:
+            for feed in cfg.feeds:
+                result = feeds.fetch_feed(feed, fetcher)
+                accepted = [e for e in result.entries if _in_window(e, start, end)]
+                accepted = accepted[: cfg.http.max_entries_per_feed]
+                new_ids += store.record_feed(result, run_date, feed.language, accepted)
+                if result.status == "ok":
+                    stats["feeds_ok"] += 1
+                    stats["entries"] += len(accepted)
+                else:
+                    stats["feeds_failed"] += 1
+                    stats["failures"].append({"feed": feed.name, "error": result.error})
+    finally:
+        store.close()
+    stats["new_entries"] = len(new_ids)
+    stats["entry_ids"] = new_ids
+    return stats
+
+
+def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[str, Any]:
+    """Fetch the page of every pending entry and keep its text and metadata."""
+    stats: dict[str, Any] = {"pages_ok": 0, "pages_failed": 0, "known_urls": 0}
+    done: list[int] = []
+    store = open_store(cfg)
+    try:
+        with Fetcher(cfg.http) as fetcher:
+            for entry in store.pending_entries(entry_ids):
+                link_url = canonicalize(entry.link)
+                known = store.article_by_url(link_url)
+                if known is not None:
+                    store.close_entry(
+                        entry.id, "duplicate", f"same canonical URL as article #{known}", known
+                    )
+                    stats["known_urls"] += 1
+                    continue
+                result = fetcher.get(entry.link, accept="text/html", allowed_types=PAGE_TYPES)
+                page = None
+                if result.ok:
+                    html = extract.decode_html(result.body, result.headers.get("content-type"))
+                    page = extract.extract_page(html, result.final_url)
+                    stats["pages_ok"] += 1
+                else:
+                    stats["pages_failed"] += 1
+                    LOGGER.warning("page %s: %s", entry.link, result.error)
+                use_page = page is not None and len(page.text) >= MIN_PAGE_TEXT
+                text = page.text if page is not None and use_page else entry.summary
+                store.save_extraction(
+                    entry.id,
+                    page_status=result.status,
+                    page_error=result.error,
+                    page_url=result.final_url,
+                    canonical_url=(
+                        choose_canonical(result.final_url, page.canonical_url)
+                        if page is not None
+                        else link_url
+                    ),
+                    page_title=page.title if page is not None else None,
+                    text=text,
+                    text_source="page" if use_page else "feed_summary",
+                    source=page.site_name if page is not None else None,
+                    page_published_at=page.published_at if page is not None else None,
+                    page_language=(
+                        page.language
+                        if page is not None and use_page
+                        else extract.detect_language(text, entry.language)
+                    ),
+                )
+                done.append(entry.id)
+    finally:
+        store.close()
+    stats["entry_ids"] = done
+    return stats
+
+
+def _store_one(
+    store: Store,
+    cfg: Config,
+    entry: ExtractedEntry,
+    index: dedup.NearDuplicateIndex,
+    run_date: date,
+) -> tuple[str, int | None]:
+    """Decide what one extracted entry is; returns (outcome, article id)."""
+    url = entry.canonical_url or canonicalize(entry.page_url or entry.link)
+    known = store.article_by_url(url)
+    if known is not None:
+        store.close_entry(entry.id, "duplicate", f"same canonical URL as article #{known}", known)
+        return "duplicate", None
+    digest = content_hash(entry.text)
+    same_text = store.article_by_hash(digest)
+    if same_text is not None:
+        store.close_entry(entry.id, "duplicate", f"same text as article #{same_text}", same_text)
+        return "duplicate", None
+    same_seed = store.seed_by_hash(digest)
+    if same_seed is not None:
+        store.close_entry(entry.id, "duplicate", f"same text as seed #{same_seed}")
+        return "duplicate", None
+    sig = dedup.signature(
+        entry.text, num_perm=cfg.dedup.num_perm, shingle_words=cfg.dedup.shingle_words
+    )
+    near = index.best_match(sig)
+    rel = relevance.score(entry.title, entry.text, cfg.topic)
+    if near is not None:
+        decision = f"near-duplicate of {near.kind} #{near.id} (similarity {near.similarity:.2f})"
+    elif rel.relevant:
+        decision = f"kept: relevant (score {rel.score:g})"
+    else:
+        decision = (
+            f"off-topic (score {rel.score:g}; facets without a match: "
+            + ", ".join(name for name, terms in rel.matched.items() if not terms)
+            + ")"
+        )
+    article_id = store.add_article(
+        canonical_url=url,
+        title=entry.title,
+        source=entry.source,
+        published_at=entry.published_at,
+        run_date=run_date,
+        language=entry.language,
+        text=entry.text,
+        text_source=entry.text_source,
+        content_hash=digest,
+        signature=dedup.to_bytes(sig),
+        relevance=rel.score,
+        relevant=rel.relevant,
+        matched_terms={k: list(v) for k, v in rel.matched.items()},
+        duplicate_of=near.id if near is not None and near.kind == "article" else None,
+        duplicate_of_seed=near.id if near is not None and near.kind == "seed" else None,
+        similarity=near.similarity if near is not None else None,
+        decision=decision,
+    )
+    store.close_entry(entry.id, "stored", decision, article_id)
+    if near is not None:
+        return "near_duplicate", article_id
+    index.add("article", article_id, sig)
+    return ("kept" if rel.relevant else "off_topic"), article_id
+
+
+def store_articles(
+    cfg: Config, run_date: date, entry_ids: Sequence[int] | None = None
+) -> dict[str, Any]:
+    """Deduplicate, score and store every extracted entry."""
+    counts = {"kept": 0, "duplicate": 0, "near_duplicate": 0, "off_topic": 0}
+    kept: list[int] = []
+    store = open_store(cfg)
+    try:
+        index = dedup.NearDuplicateIndex(cfg.dedup.near_duplicate_threshold, cfg.dedup.num_perm)
+        index.add_stored((r.kind, r.id, r.signature) for r in store.signatures())
+        for entry in store.extracted_entries(entry_ids):
+            outcome, article_id = _store_one(store, cfg, entry, index, run_date)
+            counts[outcome] += 1
+            if outcome == "kept" and article_id is not None:
+                kept.append(article_id)
+    finally:
+        store.close()
+    return {
+        "new_articles": counts["kept"],
+        "duplicates": counts["duplicate"] + counts["near_duplicate"],
+        "near_duplicates": counts["near_duplicate"],
+        "off_topic": counts["off_topic"],
+        "article_ids": kept,
+    }
+
+
+def _day(cfg: Config, when: datetime | None, fallback: date) -> date:
+    if when is None:
+        return fallback
+    return when.astimezone(ZoneInfo(cfg.timezone)).date()
+
+
+def _record_signals(
+    store: Store,
+    cfg: Config,
+    text: str,
+    doc_key: str,
+    day: date | None,
+    observed_at: datetime,
+    *,
+    article_id: int | None = None,
+    seed_id: int | None = None,
+) -> tuple[dict[str, int], list[signals.FoundFigure]]:
+    counts = signals.count_mentions(text, cfg.watch)
+    store.add_mentions(doc_key, counts, day, article_id=article_id, seed_id=seed_id)
+    firsts: dict[str, signals.FoundFigure] = {}
+    for found in signals.find_figures(text, cfg.watch):
+        firsts.setdefault(found.figure.keyword, found)
+    for found in firsts.values():
+        store.add_figure(
+            found.figure.keyword,
+            doc_key,
+            found.sentence_no,
+            found.figure.value,
+            found.figure.unit,
+            found.figure.sentence,
+            observed_at,
+            article_id=article_id,
+            seed_id=seed_id,
+        )
+    return counts, list(firsts.values())
+
+
+def detect_changes(
+    cfg: Config, run_date: date, article_ids: Sequence[int] | None = None
+) -> dict[str, Any]:
+    """Count watched keywords in the run's kept articles; raise alerts for first
+    mentions and changed figures."""
+    store = open_store(cfg)
+    new_alerts: list[int] = []
+    try:
+        ids = (
+            list(article_ids)
+            if article_ids is not None
+            else store.relevant_articles_of_run(run_date)
+        )
+        seen = store.keywords_seen()
+        for article in store.articles(ids):
+            doc_key = f"article:{article.id}"
+            if store.has_mentions(doc_key):
+                continue  # counted by an earlier attempt of this run
+            text = f"{article.title}\n{article.text}"
+            previous = {
+                f.figure.keyword: store.last_figure(f.figure.keyword, f.figure.unit)
+                for f in signals.find_figures(text, cfg.watch)
+            }
+            counts, figures = _record_signals(
+                store,
+                cfg,
+                text,
+                doc_key,
+                _day(cfg, article.published_at, run_date),
+                article.published_at or datetime.now(UTC),
+                article_id=article.id,
+            )
+            for keyword in sorted(counts):
+                if keyword in seen:
+                    continue
+                seen.add(keyword)
+                alert_id = store.add_alert(
+                    f"first_mention:{keyword}",
+                    run_date,
+                    rule="first_mention",
+                    keyword=keyword,
+                    summary=f"First mention of {keyword!r}: {article.title}",
+                    new_value=None,
+                    sentence=_first_sentence_with(text, keyword, cfg),
+                    article_id=article.id,
+                )
+                if alert_id is not None:
+                    new_alerts.append(alert_id)
+            for found in figures:
+                old = previous.get(found.figure.keyword)
+                fig = found.figure
+                if old is None or old.value == fig.value:
+                    continue
+                old_text = f"{old.value:g}{old.unit}"
+                alert_id = store.add_alert(
+                    f"figure_change:{fig.keyword}:{old_text}->{fig.display()}:article:{article.id}",
+                    run_date,
+                    rule="figure_change",
+                    keyword=fig.keyword,
+                    summary=f"{fig.keyword} {old_text} → {fig.display()}: {article.title}",
+                    old_value=old_text,
+                    new_value=fig.display(),
+                    sentence=fig.sentence,
+                    old_sentence=old.sentence,
+                    article_id=article.id,
+                )
+                if alert_id is not None:
+                    new_alerts.append(alert_id)
+    finally:
+        store.close()
+    return {"alerts": len(new_alerts), "alert_ids": new_alerts}
+
+
+def _first_sentence_with(text: str, keyword: str, cfg: Config) -> str | None:
+    terms = next((k.terms for k in cfg.watch.keywords if k.name == keyword), [])
+    for sentence in sentences(text):
+        if any(relevance.count_term(t, sentence) for t in terms):
+            return sentence
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    alerts_sent: int
+    method: str | None
+    detail: str | None
+    error: str | None = None
+
+
+def send_alerts(cfg: Config, run_date: date) -> SendResult:
+    """Send every pending alert in one message; on failure they stay pending."""
+    store = open_store(cfg)
+    try:
+        pending = store.pending_alerts()
+        if not pending:
+            return SendResult(0, None, None)
+        message = alerts.compose(pending, cfg.alerts, run_date=run_date)
+        ids = [a.id for a in pending]
+        try:
+            delivery = alerts.deliver(message, smtp=cfg.smtp, outbox_dir=cfg.outbox_dir)
+        except DeliveryError as exc:
+            store.mark_alerts(ids, sent=False, error=str(exc))
+            LOGGER.error("%s; %d alerts stay pending", exc, len(ids))
+            return SendResult(0, None, None, error=str(exc))
+        store.mark_alerts(ids, sent=True)
+        return SendResult(len(ids), delivery.method, delivery.detail)
+    finally:
+        store.close()
+
+
+@dataclass
+class RunSummary:
+    run_date: date
+    feeds_ok: int = 0
+    feeds_failed: int = 0
+    entries: int = 0
+    new_entries: int = 0
+    pages_ok: int = 0
+    pages_failed: int = 0
+    new_articles: int = 0
+    duplicates: int = 0
+    off_topic: int = 0
+    alerts_raised: int = 0
+    alerts_sent: int = 0
+    delivery: str | None = None
+    delivery_error: str | None = None
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["run_date"] = self.run_date.isoformat()
+        return data
+
+
+def record_run(cfg: Config, summary: RunSummary) -> None:
+    store = open_store(cfg)
+    try:
+        store.record_run(summary.run_date, summary.as_dict())
+    finally:
+        store.close()
+
+
+def send_and_report(
+    cfg: Config,
+    run_date: date,
+    collected: dict[str, Any],
+    fetched: dict[str, Any],
+    stored: dict[str, Any],
+    changes: dict[str, Any],
+    *,
+    raise_on_delivery_error: bool = True,
+) -> dict[str, Any]:
+    """Send the pending alerts, record the run's summary, and return it.
+
+    With ``raise_on_delivery_error`` (Airflow) a failed send raises after the summary is
+    recorded, so the task is retried; the alerts stay pending either way.
+    """
+    sent = send_alerts(cfg, run_date)
+    summary = RunSummary(
+        run_date=run_date,
+        feeds_ok=collected["feeds_ok"],
+        feeds_failed=collected["feeds_failed"],
+        entries=collected["entries"],
+        new_entries=collected["new_entries"],
+        pages_ok=fetched["pages_ok"],
+        pages_failed=fetched["pages_failed"],
+        new_articles=stored["new_articles"],
+        duplicates=stored["duplicates"] + fetched["known_urls"],
+        off_topic=stored["off_topic"],
+        alerts_raised=changes["alerts"],
+        alerts_sent=sent.alerts_sent,
+        delivery=f"{sent.method}: {sent.detail}" if sent.method else None,
+        delivery_error=sent.error,
+        failures=collected["failures"],
+    )
+    record_run(cfg, summary)
+    if sent.error and raise_on_delivery_error:
+        raise DeliveryError(sent.error)
+    return summary.as_dict()
+
+
+def run_day(cfg: Config, run_date: date) -> RunSummary:
+    """The whole pipeline for one day (what the DAG runs, in one process)."""
+    collected = collect_feeds(cfg, run_date)
+    fetched = fetch_articles(cfg, collected["entry_ids"])
+    stored = store_articles(cfg, run_date, fetched["entry_ids"])
+    changes = detect_changes(cfg, run_date, stored["article_ids"])
+    data = send_and_report(
+        cfg, run_date, collected, fetched, stored, changes, raise_on_delivery_error=False
+    )
+    return RunSummary(**{**data, "run_date": run_date})

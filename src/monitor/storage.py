@@ -1,0 +1,730 @@
+"""Storage: the SQLAlchemy models, migrations and every query the pipeline makes.
+
+Only this module touches sessions. SQLite is the default (a file under ``data_dir``);
+PostgreSQL works through ``MONITOR_DATABASE_URL``. The schema is created and migrated by
+Alembic (``monitor/migrations``); analysts read the views ``v_articles`` and ``v_alerts``.
+Every timestamp is stored as naive UTC and read back as an aware UTC datetime.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    column,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy import (
+    table as table_clause,
+)
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from monitor.errors import StorageError
+from monitor.records import AlertView, FeedEntry, FeedResult
+
+LOGGER = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, naive UTC in the column, aware UTC out."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class FeedRow(Base):
+    __tablename__ = "feeds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    language: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_status: Mapped[str | None] = mapped_column(String(40))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FetchRow(Base):
+    """One attempt to fetch one feed in one run."""
+
+    __tablename__ = "fetches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id"), index=True)
+    run_date: Mapped[date] = mapped_column(Date, index=True)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(40))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    format: Mapped[str | None] = mapped_column(String(40))
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SeedRow(Base):
+    __tablename__ = "seed_documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EntryRow(Base):
+    """A feed item as seen in a run, and what became of it (the staging table)."""
+
+    __tablename__ = "entries"
+    __table_args__ = (UniqueConstraint("feed_id", "guid"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id"), index=True)
+    guid: Mapped[str] = mapped_column(String(2000))
+    link: Mapped[str] = mapped_column(String(2000))
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    language: Mapped[str | None] = mapped_column(String(20))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    run_date: Mapped[date] = mapped_column(Date, index=True)
+    # pending → extracted → stored | duplicate (no article row made)
+    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    page_status: Mapped[str | None] = mapped_column(String(40))
+    page_error: Mapped[str | None] = mapped_column(Text)
+    page_url: Mapped[str | None] = mapped_column(String(2000))
+    canonical_url: Mapped[str | None] = mapped_column(String(2000))
+    page_title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    text_source: Mapped[str | None] = mapped_column(String(20))
+    source: Mapped[str | None] = mapped_column(String(300))
+    page_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    page_language: Mapped[str | None] = mapped_column(String(20))
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    decision: Mapped[str | None] = mapped_column(Text)
+
+
+class ArticleRow(Base):
+    __tablename__ = "articles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    canonical_url: Mapped[str] = mapped_column(String(2000), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(300))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    run_date: Mapped[date] = mapped_column(Date, index=True)
+    language: Mapped[str | None] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    text_source: Mapped[str] = mapped_column(String(20))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+    relevance: Mapped[float] = mapped_column(Float)
+    relevant: Mapped[bool] = mapped_column(Boolean)
+    matched_terms: Mapped[str] = mapped_column(Text, default="{}")
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    duplicate_of_seed: Mapped[int | None] = mapped_column(ForeignKey("seed_documents.id"))
+    similarity: Mapped[float | None] = mapped_column(Float)
+    decision: Mapped[str] = mapped_column(Text)
+
+
+class MentionRow(Base):
+    """How often a watched keyword appears in one document (article or seed)."""
+
+    __tablename__ = "keyword_mentions"
+    __table_args__ = (UniqueConstraint("keyword", "doc_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    keyword: Mapped[str] = mapped_column(String(200), index=True)
+    doc_key: Mapped[str] = mapped_column(String(40))  # "article:12" or "seed:3"
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    seed_id: Mapped[int | None] = mapped_column(ForeignKey("seed_documents.id"))
+    day: Mapped[date | None] = mapped_column(Date, index=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class FigureRow(Base):
+    """A number attached to a watched keyword ("a 20 percent tariff") in one document."""
+
+    __tablename__ = "keyword_figures"
+    __table_args__ = (UniqueConstraint("keyword", "doc_key", "sentence_no"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    keyword: Mapped[str] = mapped_column(String(200), index=True)
+    doc_key: Mapped[str] = mapped_column(String(40))
+    sentence_no: Mapped[int] = mapped_column(Integer)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    seed_id: Mapped[int | None] = mapped_column(ForeignKey("seed_documents.id"))
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(20))
+    sentence: Mapped[str] = mapped_column(Text)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(500), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    run_date: Mapped[date] = mapped_column(Date, index=True)
+    rule: Mapped[str] = mapped_column(String(40))
+    keyword: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    old_value: Mapped[str | None] = mapped_column(String(100))
+    new_value: Mapped[str | None] = mapped_column(String(100))
+    sentence: Mapped[str | None] = mapped_column(Text)
+    old_sentence: Mapped[str | None] = mapped_column(Text)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RunRow(Base):
+    """One pipeline run for one date, with its summary counts."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_date: Mapped[date] = mapped_column(Date, index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stats: Mapped[str] = mapped_column(Text, default="{}")
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    id: int
+    feed_name: str
+    link: str
+    title: str
+    summary: str
+    published_at: datetime | None
+    language: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedEntry:
+    id: int
+    feed_name: str
+    link: str
+    page_url: str | None
+    canonical_url: str | None
+    title: str
+    text: str
+    text_source: str
+    source: str
+    published_at: datetime | None
+    language: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureRow:
+    kind: str  # "seed" | "article"
+    id: int
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    id: int
+    title: str
+    text: str
+    url: str
+    source: str
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFigure:
+    value: float
+    unit: str
+    sentence: str
+    article_id: int | None
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Store:
+    """The database of one monitor: open it, migrate it, read and write pipeline rows."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///"):
+            path = Path(url.removeprefix("sqlite:///"))
+            if str(path) not in ("", ":memory:"):
+                path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise StorageError(f"cannot open database {self.safe_url}: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password masked, for messages and logs."""
+        try:
+            return self.engine.url.render_as_string(hide_password=True)
+        except AttributeError:
+            return self.url.split("@")[-1]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except OperationalError as exc:
+                session.rollback()
+                raise StorageError(f"database {self.safe_url}: {exc.orig}") from exc
+            except BaseException:
+                session.rollback()
+                raise
+
+    # -- schema -----------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the newest migration."""
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.begin() as connection:
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, "head")
+        except OperationalError as exc:
+            raise StorageError(f"cannot migrate database {self.safe_url}: {exc.orig}") from None
+
+    # -- seeds ------------------------------------------------------------------------
+
+    def add_seed(
+        self, name: str, title: str, text: str, content_hash: str, signature: bytes
+    ) -> tuple[int, bool]:
+        """Insert a seed document unless one of that name exists; (id, created)."""
+        with self.session() as s:
+            existing = s.scalar(select(SeedRow).where(SeedRow.name == name))
+            if existing is not None:
+                if existing.content_hash != content_hash:
+                    existing.title, existing.text = title, text
+                    existing.content_hash, existing.signature = content_hash, signature
+                    return existing.id, True
+                return existing.id, False
+            row = SeedRow(
+                name=name, title=title, text=text, content_hash=content_hash, signature=signature
+            )
+            s.add(row)
+            s.flush()
+            return row.id, True
+
+    def seed_texts(self) -> list[tuple[int, str, str]]:
+        with self.session() as s:
+            return [
+                (r.id, r.title, r.text) for r in s.scalars(select(SeedRow).order_by(SeedRow.id))
+            ]
+
+    # -- feeds and entries ------------------------------------------------------------
+
+    def feed_id(self, session: Session, name: str, url: str, language: str | None) -> int:
+        row = session.scalar(select(FeedRow).where(FeedRow.url == url))
+        if row is None:
+            row = FeedRow(name=name, url=url, language=language)
+            session.add(row)
+            session.flush()
+        else:
+            row.name, row.language = name, language
+        return row.id
+
+    def record_feed(
+        self,
+        result: FeedResult,
+        run_date: date,
+        language: str | None,
+        accepted: Sequence[FeedEntry],
+    ) -> list[int]:
+        """Record one feed's fetch and its new entries; returns the ids of new entries."""
+        now = utcnow()
+        new_ids: list[int] = []
+        with self.session() as s:
+            feed_id = self.feed_id(s, result.name, result.url, language)
+            feed = s.get_one(FeedRow, feed_id)
+            feed.last_status, feed.last_error, feed.last_fetched_at = (
+                result.status,
+                result.error,
+                now,
+            )
+            if result.status == "ok":
+                feed.last_success_at, feed.consecutive_failures = now, 0
+            else:
+                feed.consecutive_failures += 1
+            s.add(
+                FetchRow(
+                    feed_id=feed_id,
+                    run_date=run_date,
+                    fetched_at=now,
+                    status=result.status,
+                    http_status=result.http_status,
+                    error=result.error,
+                    format=result.format,
+                    entries=len(result.entries),
+                )
+            )
+            known = set(s.scalars(select(EntryRow.guid).where(EntryRow.feed_id == feed_id)))
+            for entry in accepted:
+                if entry.guid in known:
+                    continue
+                known.add(entry.guid)
+                row = EntryRow(
+                    feed_id=feed_id,
+                    guid=entry.guid,
+                    link=entry.link,
+                    title=entry.title,
+                    summary=entry.summary,
+                    published_at=entry.published_at,
+                    language=entry.language or language,
+                    run_date=run_date,
+                    first_seen_at=now,
+                )
+                s.add(row)
+                s.flush()
+                new_ids.append(row.id)
+        return new_ids
+
+    def pending_entries(self, ids: Sequence[int] | None = None) -> list[PendingEntry]:
+        """Entries still waiting for their page (all of them, or those of ``ids``)."""
+        with self.session() as s:
+            query = (
+                select(EntryRow, FeedRow.name)
+                .join(FeedRow, EntryRow.feed_id == FeedRow.id)
+                .where(EntryRow.state == "pending")
+                .order_by(EntryRow.id)
+            )
+            if ids is not None:
+                query = query.where(EntryRow.id.in_(list(ids)))
+            return [
+                PendingEntry(
+                    id=e.id,
+                    feed_name=name,
+                    link=e.link,
+                    title=e.title,
+                    summary=e.summary,
+                    published_at=e.published_at,
+                    language=e.language,
+                )
+                for e, name in s.execute(query)
+            ]
+
+    def save_extraction(self, entry_id: int, **values: Any) -> None:
+        with self.session() as s:
+            s.execute(
+                update(EntryRow).where(EntryRow.id == entry_id).values(state="extracted", **values)
+            )
+
+    def extracted_entries(self, ids: Sequence[int] | None = None) -> list[ExtractedEntry]:
+        with self.session() as s:
+            query = (
+                select(EntryRow, FeedRow.name)
+                .join(FeedRow, EntryRow.feed_id == FeedRow.id)
+                .where(EntryRow.state == "extracted")
+                .order_by(EntryRow.published_at, EntryRow.id)
+            )
+            if ids is not None:
+                query = query.where(EntryRow.id.in_(list(ids)))
+            return [
+                ExtractedEntry(
+                    id=e.id,
+                    feed_name=name,
+                    link=e.link,
+                    page_url=e.page_url,
+                    canonical_url=e.canonical_url,
+                    title=e.page_title or e.title,
+                    text=e.text or "",
+                    text_source=e.text_source or "none",
+                    source=e.source or name,
+                    published_at=e.page_published_at or e.published_at,
+                    language=e.page_language or e.language,
+                )
+                for e, name in s.execute(query)
+            ]
+
+    def close_entry(
+        self, entry_id: int, state: str, decision: str, article_id: int | None = None
+    ) -> None:
+        with self.session() as s:
+            s.execute(
+                update(EntryRow)
+                .where(EntryRow.id == entry_id)
+                .values(state=state, decision=decision, article_id=article_id)
+            )
+
+    # -- articles ---------------------------------------------------------------------
+
+    def article_by_url(self, canonical_url: str) -> int | None:
+        with self.session() as s:
+            return s.scalar(select(ArticleRow.id).where(ArticleRow.canonical_url == canonical_url))
+
+    def article_by_hash(self, content_hash: str) -> int | None:
+        with self.session() as s:
+            return s.scalar(
+                select(ArticleRow.id)
+                .where(ArticleRow.content_hash == content_hash)
+                .order_by(ArticleRow.id)
+                .limit(1)
+            )
+
+    def seed_by_hash(self, content_hash: str) -> int | None:
+        with self.session() as s:
+            return s.scalar(select(SeedRow.id).where(SeedRow.content_hash == content_hash))
+
+    def signatures(self) -> list[SignatureRow]:
+        """Every stored MinHash signature: seeds, and articles that are not duplicates."""
+        with self.session() as s:
+            seeds = [
+                SignatureRow("seed", i, sig)
+                for i, sig in s.execute(select(SeedRow.id, SeedRow.signature))
+                if sig
+            ]
+            articles = [
+                SignatureRow("article", i, sig)
+                for i, sig in s.execute(
+                    select(ArticleRow.id, ArticleRow.signature).where(
+                        ArticleRow.duplicate_of.is_(None), ArticleRow.duplicate_of_seed.is_(None)
+                    )
+                )
+                if sig
+            ]
+            return seeds + articles
+
+    def add_article(self, **values: Any) -> int:
+        matched = values.pop("matched_terms", {})
+        with self.session() as s:
+            row = ArticleRow(matched_terms=json.dumps(matched, ensure_ascii=False), **values)
+            s.add(row)
+            try:
+                s.flush()
+            except IntegrityError as exc:
+                raise StorageError(f"article {values.get('canonical_url')} stored twice") from exc
+            return row.id
+
+    def articles(self, ids: Sequence[int]) -> list[StoredArticle]:
+        with self.session() as s:
+            rows = s.scalars(
+                select(ArticleRow)
+                .where(ArticleRow.id.in_(list(ids)))
+                .order_by(ArticleRow.published_at, ArticleRow.id)
+            )
+            return [
+                StoredArticle(r.id, r.title, r.text, r.canonical_url, r.source, r.published_at)
+                for r in rows
+            ]
+
+    def relevant_articles_of_run(self, run_date: date) -> list[int]:
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(ArticleRow.id)
+                    .where(
+                        ArticleRow.run_date == run_date,
+                        ArticleRow.relevant.is_(True),
+                        ArticleRow.duplicate_of.is_(None),
+                        ArticleRow.duplicate_of_seed.is_(None),
+                    )
+                    .order_by(ArticleRow.id)
+                )
+            )
+
+    # -- keywords, figures, alerts ----------------------------------------------------
+
+    def has_mentions(self, doc_key: str) -> bool:
+        with self.session() as s:
+            return s.scalar(select(MentionRow.id).where(MentionRow.doc_key == doc_key)) is not None
+
+    def keywords_seen(self, before_doc_keys: Sequence[str] = ()) -> set[str]:
+        """Watched keywords with at least one stored mention."""
+        with self.session() as s:
+            return set(s.scalars(select(MentionRow.keyword).distinct()))
+
+    def add_mentions(
+        self,
+        doc_key: str,
+        counts: dict[str, int],
+        day: date | None,
+        article_id: int | None = None,
+        seed_id: int | None = None,
+    ) -> None:
+        with self.session() as s:
+            for keyword, count in counts.items():
+                s.add(
+                    MentionRow(
+                        keyword=keyword,
+                        doc_key=doc_key,
+                        article_id=article_id,
+                        seed_id=seed_id,
+                        day=day,
+                        count=count,
+                    )
+                )
+
+    def last_figure(self, keyword: str, unit: str) -> KnownFigure | None:
+        with self.session() as s:
+            row = s.scalar(
+                select(FigureRow)
+                .where(FigureRow.keyword == keyword, FigureRow.unit == unit)
+                .order_by(FigureRow.observed_at.desc(), FigureRow.id.desc())
+                .limit(1)
+            )
+            if row is None:
+                return None
+            return KnownFigure(row.value, row.unit, row.sentence, row.article_id)
+
+    def add_figure(
+        self,
+        keyword: str,
+        doc_key: str,
+        sentence_no: int,
+        value: float,
+        unit: str,
+        sentence: str,
+        observed_at: datetime,
+        article_id: int | None = None,
+        seed_id: int | None = None,
+    ) -> None:
+        with self.session() as s:
+            s.add(
+                FigureRow(
+                    keyword=keyword,
+                    doc_key=doc_key,
+                    sentence_no=sentence_no,
+                    value=value,
+                    unit=unit,
+                    sentence=sentence,
+                    observed_at=observed_at,
+                    article_id=article_id,
+                    seed_id=seed_id,
+                )
+            )
+
+    def add_alert(self, key: str, run_date: date, **values: Any) -> int | None:
+        """Insert an alert unless its natural key exists; the new id or None."""
+        with self.session() as s:
+            if s.scalar(select(AlertRow.id).where(AlertRow.key == key)) is not None:
+                return None
+            row = AlertRow(key=key, run_date=run_date, **values)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def pending_alerts(self) -> list[AlertView]:
+        with self.session() as s:
+            rows = s.execute(
+                select(AlertRow, ArticleRow.title, ArticleRow.canonical_url, ArticleRow.source)
+                .outerjoin(ArticleRow, AlertRow.article_id == ArticleRow.id)
+                .where(AlertRow.status == "pending")
+                .order_by(AlertRow.id)
+            )
+            return [
+                AlertView(
+                    id=a.id,
+                    rule=a.rule,
+                    keyword=a.keyword,
+                    summary=a.summary,
+                    created_at=a.created_at,
+                    run_date=a.run_date,
+                    old_value=a.old_value,
+                    new_value=a.new_value,
+                    sentence=a.sentence,
+                    old_sentence=a.old_sentence,
+                    article_title=title,
+                    article_url=url,
+                    source=source,
+                )
+                for a, title, url, source in rows
+            ]
+
+    def mark_alerts(self, ids: Sequence[int], *, sent: bool, error: str | None = None) -> None:
+        with self.session() as s:
+            values: dict[str, Any] = {"attempts": AlertRow.attempts + 1, "last_error": error}
+            if sent:
+                values.update(status="sent", sent_at=utcnow())
+            s.execute(update(AlertRow).where(AlertRow.id.in_(list(ids))).values(**values))
+
+    # -- runs -------------------------------------------------------------------------
+
+    def record_run(self, run_date: date, stats: dict[str, Any]) -> None:
+        with self.session() as s:
+            s.add(
+                RunRow(
+                    run_date=run_date,
+                    finished_at=utcnow(),
+                    stats=json.dumps(stats, sort_keys=True),
+                )
+            )
+
+    def last_run(self) -> tuple[date, dict[str, Any]] | None:
+        with self.session() as s:
+            row = s.scalar(select(RunRow).order_by(RunRow.id.desc()).limit(1))
+            return None if row is None else (row.run_date, json.loads(row.stats))
+
+    def view(self, name: str, columns: Sequence[str], order_by: str) -> list[dict[str, Any]]:
+        """Rows of an analyst view (``v_articles``, ``v_alerts``) as dictionaries."""
+        if name not in ("v_articles", "v_alerts"):
+            raise ValueError(f"unknown view {name!r}")
+        table = table_clause(name, *(column(c) for c in columns))
+        with self.session() as s:
+            rows = s.execute(select(table).order_by(text(order_by)))
+            return [dict(r._mapping) for r in rows]
+
+    def count(self, table: str) -> int:
+        model = {m.__tablename__: m for m in Base.__subclasses__()}[table]
+        with self.session() as s:
+            return int(s.scalar(select(func.count()).select_from(model)) or 0)

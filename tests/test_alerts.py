@@ -1,0 +1,346 @@
+"""monitor.alerts: the composed MIME message, and delivery to a real SMTP server or the outbox."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+import re
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from smtp_server import SmtpSink, free_port
+
+from monitor.alerts import Delivery, compose, deliver, subject_line
+from monitor.config import AlertsConfig, SmtpSettings
+from monitor.errors import DeliveryError
+from monitor.records import AlertView
+
+RUN_DATE = date(2025, 5, 6)
+NOW = datetime(2025, 5, 6, 7, 30, 15, tzinfo=UTC)
+CFG = AlertsConfig(
+    recipients=["desk@example.org", "analyst@example.org"],
+    sender="Chip monitor <monitor@alerts.example.org>",
+    subject_prefix="[chip-trade]",
+)
+PASSWORD = "s3cret-pw"
+
+TARIFF = AlertView(
+    id=1,
+    rule="figure_change",
+    keyword="tariff",
+    summary="tariff figure moved from 20% to 15%",
+    created_at=NOW,
+    run_date=RUN_DATE,
+    old_value="20%",
+    new_value="15%",
+    sentence="Washington will cut the tariff on Taiwanese chips to 15 percent.",
+    old_sentence="A 20 percent tariff on chips from Taiwan took effect in April.",
+    article_title="US and Taiwan agree chip tariff cut",
+    article_url="https://news.example.com/2025/05/06/tariff-cut?ref=rss&lang=en",
+    source="Focus Taiwan (CNA) — Business",
+)
+EXPORT_CONTROLS = AlertView(
+    id=2,
+    rule="first_mention",
+    keyword="export controls",
+    summary="first mention of export controls",
+    created_at=NOW,
+    run_date=RUN_DATE,
+    sentence="Officials also discussed export controls on advanced AI chips.",
+    article_title="Trade talks widen to export controls",
+    article_url="https://www.taipeitimes.com/News/biz/archives/2025/05/06/2003836",
+    source="Taipei Times — Business",
+)
+HOSTILE = AlertView(
+    id=3,
+    rule="first_mention",
+    keyword="TSMC",
+    summary="first mention of TSMC <b>bold</b>",
+    created_at=NOW,
+    run_date=RUN_DATE,
+    sentence="Quoted: <script>alert(1)</script> & Co said TSMC would expand.",
+    article_title="<script>alert(1)</script> & Co",
+    article_url='https://evil.example.net/a?x=1&y="><script>',
+    source="Feed & <Co>",
+)
+ALERTS = (TARIFF, EXPORT_CONTROLS, HOSTILE)
+SUBJECT = "[chip-trade] tariff 20% → 15%; first mention: export controls +1 more"
+
+
+def parsed(message: EmailMessage) -> EmailMessage:
+    """The message as a mail client would see it: serialized, then parsed back."""
+    result = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    assert isinstance(result, EmailMessage)
+    return result
+
+
+def part(message: EmailMessage, subtype: str) -> str:
+    body = message.get_body((subtype,))
+    assert body is not None, f"no text/{subtype} part"
+    content = body.get_content()
+    assert isinstance(content, str)
+    return content
+
+
+@pytest.fixture
+def message() -> EmailMessage:
+    return parsed(compose(ALERTS, CFG, run_date=RUN_DATE, now=NOW))
+
+
+# --- compose --------------------------------------------------------------------------
+
+
+def test_headers(message: EmailMessage) -> None:
+    assert message["Subject"] == SUBJECT
+    assert message["From"] == "Chip monitor <monitor@alerts.example.org>"
+    assert message["To"] == "desk@example.org, analyst@example.org"
+    assert message["Date"] == "Tue, 06 May 2025 07:30:15 +0000"
+    assert re.fullmatch(r"<[^<>@\s]+@alerts\.example\.org>", message["Message-ID"])
+
+
+def test_multipart_alternative_with_text_then_html(message: EmailMessage) -> None:
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+
+
+def test_html_part_escapes_every_value(message: EmailMessage) -> None:
+    html = part(message, "html")
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html  # title and sentence
+    assert "Quoted: &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co said TSMC" in html
+    assert "first mention of TSMC &lt;b&gt;bold&lt;/b&gt;" in html
+    assert "Feed &amp; &lt;Co&gt;" in html
+    assert 'href="https://evil.example.net/a?x=1&amp;y=&#34;&gt;&lt;script&gt;"' in html
+    assert "<b>" not in html
+
+
+def test_html_part_shows_each_alert(message: EmailMessage) -> None:
+    html = part(message, "html")
+    assert "Figure change · tariff" in html
+    assert "First mention · export controls" in html
+    assert "<strong>15%</strong>" in html and ">20%</span>" in html
+    assert (
+        '<blockquote style="margin:8px 0; padding:4px 12px; border-left:3px solid #d0d7de;'
+        ' color:#424a53; font-style:italic;">'
+        "Washington will cut the tariff on Taiwanese chips to 15 percent.</blockquote>"
+    ) in html
+    assert "A 20 percent tariff on chips from Taiwan took effect in April.</blockquote>" in html
+    assert (
+        '<a href="https://news.example.com/2025/05/06/tariff-cut?ref=rss&amp;lang=en"'
+        ' style="color:#0969da; text-decoration:none;">US and Taiwan agree chip tariff cut</a>'
+    ) in html
+    assert "Focus Taiwan (CNA) — Business" in html
+    assert "Run date 2025-05-06 · 3 alerts" in html
+    assert "<table" not in html and "<style" not in html and "class=" not in html
+
+
+def test_text_part_carries_the_same_facts_with_urls(message: EmailMessage) -> None:
+    text = part(message, "plain")
+    first, second, third = re.split(r"\n(?=\d\. )", text.split("\n\n", 1)[1])
+    assert first == (
+        "1. Figure change: tariff\n"
+        "   tariff figure moved from 20% to 15%\n"
+        "   20% → 15%\n"
+        "\n"
+        "   > Washington will cut the tariff on Taiwanese chips to 15 percent.\n"
+        "\n"
+        "   Before:\n"
+        "   > A 20 percent tariff on chips from Taiwan took effect in April.\n"
+        "\n"
+        "   Article: US and Taiwan agree chip tariff cut\n"
+        "   https://news.example.com/2025/05/06/tariff-cut?ref=rss&lang=en\n"
+        "   Source: Focus Taiwan (CNA) — Business\n"
+    )
+    assert second == (
+        "2. First mention: export controls\n"
+        "   first mention of export controls\n"
+        "\n"
+        "   > Officials also discussed export controls on advanced AI chips.\n"
+        "\n"
+        "   Article: Trade talks widen to export controls\n"
+        "   https://www.taipeitimes.com/News/biz/archives/2025/05/06/2003836\n"
+        "   Source: Taipei Times — Business\n"
+    )
+    # Plain text is not HTML: nothing is escaped.
+    assert "   Article: <script>alert(1)</script> & Co\n" in third
+    assert text.startswith("Taiwan–US chip-trade monitor: 3 alerts for 2025-05-06\n\n")
+    assert text.endswith("\n-- \nRun date 2025-05-06 · 3 alerts · Taiwan–US chip-trade monitor\n")
+
+
+def test_unsafe_url_scheme_is_not_linked() -> None:
+    alert = AlertView(
+        id=9,
+        rule="first_mention",
+        keyword="chips",
+        summary="first mention of chips",
+        created_at=NOW,
+        run_date=RUN_DATE,
+        article_title="Click me",
+        article_url="javascript:alert(1)",
+    )
+    html = part(parsed(compose([alert], CFG, run_date=RUN_DATE, now=NOW)), "html")
+    assert "href" not in html
+    assert "Click me" in html
+
+
+def test_subject_puts_figure_changes_first_biggest_move_first() -> None:
+    small = AlertView(
+        id=4,
+        rule="figure_change",
+        keyword="quota",
+        summary="quota",
+        created_at=NOW,
+        run_date=RUN_DATE,
+        old_value="10%",
+        new_value="11%",
+    )
+    assert subject_line([EXPORT_CONTROLS, small, TARIFF], "[x]") == (
+        "[x] tariff 20% → 15%; quota 10% → 11% +1 more"
+    )
+    assert subject_line([EXPORT_CONTROLS], "[x]") == "[x] first mention: export controls"
+    assert subject_line([EXPORT_CONTROLS, HOSTILE], "[x]") == (
+        "[x] first mention: export controls; first mention: TSMC"
+    )
+
+
+def test_subject_stays_one_short_line() -> None:
+    long_keyword = AlertView(
+        id=5,
+        rule="first_mention",
+        keyword="semiconductor\r\nBcc: victim@example.org " + "word " * 60,
+        summary="long",
+        created_at=NOW,
+        run_date=RUN_DATE,
+    )
+    subject = parsed(compose([long_keyword, TARIFF, EXPORT_CONTROLS], CFG, run_date=RUN_DATE))[
+        "Subject"
+    ]
+    assert subject.startswith("[chip-trade] tariff 20% → 15%; first mention: semiconductor Bcc:")
+    assert subject.endswith("… +1 more")
+    assert len(subject) <= 150
+    assert "\n" not in subject and "\r" not in subject
+
+
+def test_compose_refuses_no_alerts() -> None:
+    with pytest.raises(ValueError, match="at least one alert"):
+        compose([], CFG, run_date=RUN_DATE)
+
+
+# --- deliver: SMTP --------------------------------------------------------------------
+
+
+def test_deliver_over_smtp() -> None:
+    composed = compose(ALERTS, CFG, run_date=RUN_DATE, now=NOW)
+    with SmtpSink() as sink:
+        delivery = deliver(
+            composed, smtp=SmtpSettings(host=sink.host, port=sink.port), outbox_dir=Path("unused")
+        )
+        received = list(sink.messages)
+    assert delivery == Delivery("smtp", sink.url)
+    assert len(received) == 1
+    mail = received[0]
+    assert mail.mail_from == "monitor@alerts.example.org"
+    assert mail.rcpt_tos == ("desk@example.org", "analyst@example.org")
+    assert mail.message["Subject"] == SUBJECT
+    assert mail.message["Message-ID"] == composed["Message-ID"]
+    # SMTP carries CRLF line ends; the text is otherwise the composed one.
+    assert part(mail.message, "plain").replace("\r\n", "\n") == part(parsed(composed), "plain")
+    assert "&lt;script&gt;" in part(mail.message, "html")
+
+
+def test_dead_server_names_it_and_hides_the_password(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    port = free_port()  # nothing listens there
+    settings = SmtpSettings(
+        host="127.0.0.1", port=port, username="u", password=PASSWORD, timeout_seconds=5
+    )
+    with pytest.raises(DeliveryError) as info:
+        deliver(compose(ALERTS, CFG, run_date=RUN_DATE), smtp=settings, outbox_dir=Path("unused"))
+    text = str(info.value)
+    assert text.startswith(f"cannot send alert email via smtp://u@127.0.0.1:{port}: ")
+    assert "ConnectionRefusedError" in text
+    assert PASSWORD not in text
+    assert PASSWORD not in repr(info.value)
+    assert PASSWORD not in caplog.text
+
+
+def test_refused_login_hides_the_password(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with SmtpSink() as sink:  # no AUTH offered over plain SMTP: login() must fail
+        settings = SmtpSettings(host=sink.host, port=sink.port, username="u", password=PASSWORD)
+        with pytest.raises(DeliveryError) as info:
+            deliver(compose(ALERTS, CFG, run_date=RUN_DATE), smtp=settings, outbox_dir=Path("x"))
+        assert sink.messages == []
+    assert str(info.value).startswith(f"cannot send alert email via smtp://u@{sink.host}:")
+    assert "AUTH" in str(info.value)
+    assert PASSWORD not in str(info.value)
+    assert PASSWORD not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("tls", "reason"),
+    [
+        ({"starttls": True}, "STARTTLS extension not supported by server"),
+        ({"ssl": True}, "SSLError"),
+    ],
+    ids=["starttls", "smtps"],
+)
+def test_tls_that_cannot_be_set_up_sends_nothing(tls: dict[str, bool], reason: str) -> None:
+    with SmtpSink() as sink:  # plain SMTP only: neither STARTTLS nor implicit TLS works
+        settings = SmtpSettings(host=sink.host, port=sink.port, timeout_seconds=5, **tls)
+        with pytest.raises(DeliveryError) as info:
+            deliver(compose(ALERTS, CFG, run_date=RUN_DATE), smtp=settings, outbox_dir=Path("x"))
+        assert sink.messages == []
+    assert str(info.value).startswith(f"cannot send alert email via {settings.describe()}: ")
+    assert reason in str(info.value)
+
+
+def test_no_recipients_is_a_delivery_error() -> None:
+    lonely = AlertsConfig(recipients=[])
+    composed = compose(ALERTS, lonely, run_date=RUN_DATE)
+    assert "To" not in composed
+    with pytest.raises(DeliveryError, match="the message has no recipients"):
+        deliver(composed, smtp=SmtpSettings(host="127.0.0.1", port=free_port()), outbox_dir=Path())
+
+
+# --- deliver: outbox ------------------------------------------------------------------
+
+
+def test_outbox_writes_one_eml_that_parses_back(tmp_path: Path) -> None:
+    outbox = tmp_path / "var" / "outbox"
+    composed = compose(ALERTS, CFG, run_date=RUN_DATE, now=NOW)
+    delivery = deliver(composed, smtp=None, outbox_dir=outbox)
+    files = sorted(outbox.iterdir())
+    assert delivery == Delivery("outbox", str(files[0]))
+    assert len(files) == 1
+    assert re.fullmatch(r"20250506T073015-[0-9a-f]{10}\.eml", files[0].name)
+    back = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert isinstance(back, EmailMessage)
+    assert back["Subject"] == SUBJECT
+    assert back["Message-ID"] == composed["Message-ID"]
+    assert part(back, "plain") == part(parsed(composed), "plain")
+
+
+def test_outbox_never_overwrites(tmp_path: Path) -> None:
+    composed = compose(ALERTS, CFG, run_date=RUN_DATE, now=NOW)
+    first = deliver(composed, smtp=None, outbox_dir=tmp_path)
+    before = Path(first.detail).read_bytes()
+    second = deliver(composed, smtp=None, outbox_dir=tmp_path)
+    other = deliver(
+        compose(ALERTS, CFG, run_date=RUN_DATE, now=NOW), smtp=None, outbox_dir=tmp_path
+    )
+    paths = {Path(d.detail) for d in (first, second, other)}
+    assert len(paths) == 3
+    assert sorted(paths) == sorted(tmp_path.iterdir())
+    assert Path(first.detail).read_bytes() == before
+    assert Path(second.detail).name == Path(first.detail).stem + "-2.eml"
+
+
+def test_outbox_that_cannot_be_written_is_a_delivery_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "outbox"
+    blocker.write_text("a file where the folder should be", encoding="utf-8")
+    with pytest.raises(DeliveryError, match=f"cannot write alert email to outbox {blocker}"):
+        deliver(compose(ALERTS, CFG, run_date=RUN_DATE), smtp=None, outbox_dir=blocker)
