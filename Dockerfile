@@ -23,24 +23,21 @@ WORKDIR /opt/monitor
 #   --build-arg AIRFLOW_CONSTRAINTS_URL=https://raw.githubusercontent.com/apache/airflow/constraints-3.3.2/constraints-3.11.txt
 ARG AIRFLOW_CONSTRAINTS_URL=""
 
-COPY pyproject.toml README.md ./
-COPY src/ src/
-COPY dags/ dags/
-COPY plugins/ plugins/
-COPY config/ config/
-COPY seeds/ seeds/
-COPY sql/ sql/
+# .dockerignore is an allow-list, so this copies exactly pyproject.toml, README.md, src/,
+# dags/, plugins/, config/, seeds/ and sql/ -- and does not fail when a directory is
+# empty and therefore absent from a fresh git clone (plugins/ today).
+COPY . .
 
 # Installed in place (--editable): monitor.config finds config/monitor.yaml and seeds/
 # relative to the source tree (src/monitor/../../), i.e. under /opt/monitor; a regular
 # wheel install would put the package in site-packages, away from those files.
 # The source stays root-owned and read-only for the runtime user; bytecode is compiled
 # here because that user cannot write __pycache__ next to it.
-RUN pip install ${AIRFLOW_CONSTRAINTS_URL:+--constraint "$AIRFLOW_CONSTRAINTS_URL"} \
+RUN mkdir -p dags plugins /opt/airflow/logs /opt/monitor/var \
+    && pip install ${AIRFLOW_CONSTRAINTS_URL:+--constraint "$AIRFLOW_CONSTRAINTS_URL"} \
         --editable ".[postgres,airflow]" \
     && python -m compileall -q src dags plugins \
     && python -c "from monitor.config import load_config; load_config()" \
-    && mkdir -p /opt/airflow/logs /opt/monitor/var \
     && chown -R monitor:monitor /opt/airflow /opt/monitor/var
 
 USER monitor

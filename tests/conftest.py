@@ -104,12 +104,20 @@ def write_config(
         ("Broken feed", "/feeds/broken.xml"),
         ("Dead feed", "/status/500"),
     ]
-    lines = [f"data_dir: {directory / 'var'}", "http:", "  allow_private_addresses: true",
-             "  timeout_seconds: 5", "feeds:"]
+    lines = [
+        f"data_dir: {directory / 'var'}",
+        "http:",
+        "  allow_private_addresses: true",
+        "  timeout_seconds: 5",
+        "feeds:",
+    ]
     for name, path in feeds:
         lines += [f"  - name: {name}", f"    url: {site.url(path)}"]
-    lines += ["alerts:", "  recipients: [analyst@example.org, desk@example.org]",
-              "  sender: monitor@example.org"]
+    lines += [
+        "alerts:",
+        "  recipients: [analyst@example.org, desk@example.org]",
+        "  sender: monitor@example.org",
+    ]
     path = directory / "monitor.yaml"
     path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
     return path

@@ -68,9 +68,12 @@ class SmtpSink:
 
     _START_ATTEMPTS = 5
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
+        """``port`` fixes the port (e.g. to bring a "down" server back where clients
+        expect it); by default a free one is picked now, so ``url`` is known before start."""
         self.host = HOST
-        self.port = 0
+        self._fixed = port is not None
+        self.port = port if port is not None else free_port()
         self._collector = _Collector()
         self._controller: Controller | None = None
 
@@ -86,7 +89,7 @@ class SmtpSink:
         # free_port() can race with another process taking the port before aiosmtpd binds
         # it, so a failed bind is retried on a fresh port.
         for attempt in range(1, self._START_ATTEMPTS + 1):
-            port = free_port()
+            port = self.port if self._fixed or attempt == 1 else free_port()
             # server_hostname avoids socket.getfqdn(), which can stall on a machine
             # without DNS.
             controller = Controller(
@@ -96,7 +99,7 @@ class SmtpSink:
                 controller.start()
             except OSError:
                 self._discard(controller)
-                if attempt == self._START_ATTEMPTS:
+                if self._fixed or attempt == self._START_ATTEMPTS:
                     raise
                 continue
             self._controller = controller

@@ -20,6 +20,7 @@ from monitor.text import normalize_text
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _TOKENS = re.compile(r"\w+", re.UNICODE)
 _SEED = 1
+_SCHEME = "affine32"  # datasketch ≥ 2 names its hashing scheme; stored signatures use this
 
 
 def shingles(text: str, size: int = 3) -> set[str]:
@@ -36,20 +37,20 @@ def shingles(text: str, size: int = 3) -> set[str]:
 
 
 def signature(text: str, *, num_perm: int = 128, shingle_words: int = 3) -> MinHash:
-    m = MinHash(num_perm=num_perm, seed=_SEED)
+    m = MinHash(num_perm=num_perm, seed=_SEED, scheme=_SCHEME)
     m.update_batch([s.encode("utf-8") for s in shingles(text, shingle_words)])
     return m
 
 
 def to_bytes(m: MinHash) -> bytes:
-    return np.asarray(m.hashvalues, dtype=np.uint64).tobytes()
+    return np.asarray(m.hashvalues, dtype=np.uint32).tobytes()
 
 
 def from_bytes(data: bytes, num_perm: int) -> MinHash | None:
-    values = np.frombuffer(data, dtype=np.uint64)
+    values = np.frombuffer(data, dtype=np.uint32)
     if len(values) != num_perm:
         return None  # signed with other settings: ignore rather than compare wrongly
-    return MinHash(num_perm=num_perm, seed=_SEED, hashvalues=values)
+    return MinHash(num_perm=num_perm, seed=_SEED, hashvalues=values, scheme=_SCHEME)
 
 
 @dataclass(frozen=True, slots=True)

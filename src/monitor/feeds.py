@@ -58,10 +58,12 @@ def parse_feed(body: bytes, feed: FeedConfig, content_type: str | None = None) -
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True)
     version = parsed.get("version") or None
-    if not version and not parsed.entries:
+    if not parsed.entries and (parsed.get("bozo") or not version):
+        # A well-formed empty feed is fine; a broken one with nothing usable is not.
         reason = parsed.get("bozo_exception")
+        what = "not a feed" if not version else f"broken {version} feed with no entries"
         detail = f": {reason}" if reason else ""
-        return FeedResult(feed.name, feed.url, "failed", error=f"not a feed{detail}")
+        return FeedResult(feed.name, feed.url, "failed", error=f"{what}{detail}")
     entries: list[FeedEntry] = []
     for item in parsed.entries:
         link = item.get("link") or ""

@@ -1,0 +1,546 @@
+"""Tests for monitor.fetch against a real threaded HTTP server on 127.0.0.1.
+
+The server is on loopback, so most tests allow private addresses; the SSRF guard is
+tested on IP literals (no DNS), on ``localhost``, and on redirect hops through a
+transport that sends a public-looking host to the local server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from monitor.config import HttpConfig
+from monitor.errors import UnsafeURLError
+from monitor.fetch import Fetcher, check_url_safe
+from monitor.records import FetchResult
+
+CAP = 10_000
+HTML = b"<!doctype html><html><head><title>TSMC</title></head><body>Chips</body></html>"
+GIVE_UP = "set http.allow_private_addresses: true to allow"
+
+
+class _Server(ThreadingHTTPServer):
+    stopping: threading.Event
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # keep pytest output clean
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        route = ROUTES.get(path)
+        if route is None and path.startswith("/hop/"):
+            route = _hop
+        try:
+            (route or _not_found)(self)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (slow drip, caps): that is what those tests do
+
+    def send(
+        self, status: int, body: bytes, content_type: str | None = "text/html", **headers: str
+    ) -> None:
+        self.send_response(status)
+        if content_type is not None:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _not_found(h: _Handler) -> None:
+    h.send(404, b"no such page", "text/plain")
+
+
+def _hop(h: _Handler) -> None:
+    # /hop/3 -> "2" (relative) -> /hop/2 -> ... -> /hop/0, which answers.
+    left = int(h.path.rsplit("/", 1)[1])
+    if left == 0:
+        h.send(200, b"arrived")
+    else:
+        h.send(302, b"", Location=str(left - 1))
+
+
+def _unsized_big(h: _Handler) -> None:
+    # HTTP/1.0 without Content-Length: the body ends when the server closes.
+    h.send_response(200)
+    h.send_header("Content-Type", "text/html")
+    h.end_headers()
+    for _ in range(10):
+        h.wfile.write(b"x" * 5_000)
+
+
+def _drip(h: _Handler) -> None:
+    h.send_response(200)
+    h.send_header("Content-Type", "text/html")
+    h.send_header("Content-Length", "100")
+    h.end_headers()
+    for _ in range(100):
+        if h.server.stopping.wait(0.2):
+            return
+        h.wfile.write(b"x")
+
+
+def _reset(h: _Handler) -> None:
+    h.send_response(200)
+    h.send_header("Content-Type", "text/html")
+    h.send_header("Content-Length", "5000")
+    h.end_headers()
+    h.wfile.write(b"x" * 100)
+    # SO_LINGER 0: close() sends RST instead of FIN.
+    h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    h.connection.close()
+
+
+def _echo_headers(h: _Handler) -> None:
+    h.send(200, json.dumps(dict(h.headers.items())).encode(), "application/json")
+
+
+ROUTES: dict[str, Callable[[_Handler], None]] = {
+    "/ok": lambda h: h.send(200, HTML, "text/html; charset=utf-8"),
+    "/gzip": lambda h: h.send(200, gzip.compress(HTML), Content_Encoding="gzip"),
+    "/big": lambda h: h.send(200, b"x" * (CAP * 5)),
+    "/big-unsized": _unsized_big,
+    # ~10 kB on the wire that inflates to 10 MB.
+    "/bomb": lambda h: h.send(200, gzip.compress(b"\0" * 10_000_000), Content_Encoding="gzip"),
+    "/exact-cap": lambda h: h.send(200, b"x" * CAP),
+    "/500": lambda h: h.send(500, b"boom", "text/plain"),
+    "/500-big": lambda h: h.send(500, b"e" * (CAP * 3), "text/plain"),
+    "/304": lambda h: h.send(304, b"", None),
+    "/loop": lambda h: h.send(302, b"", Location="/loop"),
+    "/to-metadata": lambda h: h.send(302, b"", Location="http://169.254.169.254/latest/meta-data"),
+    "/to-loopback": lambda h: h.send(301, b"", Location="http://127.0.0.1/admin"),
+    "/to-ftp": lambda h: h.send(302, b"", Location="ftp://example.org/file"),
+    "/drip": _drip,
+    "/reset": _reset,
+    "/json": lambda h: h.send(200, b"{}", "application/json"),
+    "/rss": lambda h: h.send(200, b"<rss/>", "application/rss+xml; charset=utf-8"),
+    "/untyped": lambda h: h.send(200, b"<rss/>", None),
+    "/headers": _echo_headers,
+}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    httpd = _Server(("127.0.0.1", 0), _Handler)
+    httpd.stopping = threading.Event()
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.stopping.set()
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+def _config(**overrides: object) -> HttpConfig:
+    values: dict[str, object] = {
+        "allow_private_addresses": True,
+        "max_bytes": CAP,
+        "timeout_seconds": 3.0,
+        "connect_timeout_seconds": 1.0,
+        "max_redirects": 5,
+    }
+    values.update(overrides)
+    return HttpConfig.model_validate(values)
+
+
+@pytest.fixture
+def fetcher() -> Iterator[Fetcher]:
+    with Fetcher(_config()) as f:
+        yield f
+
+
+def _same(result: FetchResult, expected: FetchResult) -> None:
+    """Whole-record comparison, leaving out the clock and the server's own headers."""
+    assert result.elapsed_seconds >= 0
+    assert dataclasses.replace(result, elapsed_seconds=0.0, headers={}) == expected
+
+
+# --- the SSRF guard on its own -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "kind"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("10.0.0.1", "private"),
+        ("172.16.5.4", "private"),
+        ("192.168.1.1", "private"),
+        ("100.64.0.1", "carrier-grade NAT"),
+        ("169.254.169.254", "link-local"),
+        ("0.0.0.0", "unspecified"),
+        ("224.0.0.1", "multicast"),
+        ("240.0.0.1", "reserved"),
+        ("[::1]", "loopback"),
+        ("[fc00::1]", "unique local"),
+        ("[fe80::1]", "link-local"),
+        ("[::ffff:127.0.0.1]", "IPv4-mapped 127.0.0.1, loopback"),
+        ("[2002:7f00:1::]", "6to4 tunnel address embedding 127.0.0.1"),
+        ("[2001:0:4136:e378:8000:63bf:3fff:fdd2]", "Teredo tunnel address"),
+        ("[64:ff9b::a00:1]", "NAT64 of 10.0.0.1, private"),
+    ],
+)
+def test_guard_refuses_non_public_literals(host: str, kind: str) -> None:
+    with pytest.raises(UnsafeURLError) as caught:
+        check_url_safe(f"http://{host}/feed.xml", allow_private=False)
+    shown = host.strip("[]")
+    assert str(caught.value) == f"refused: {shown} ({kind}), a non-public address; {GIVE_UP}"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://93.184.215.14/", "https://[2606:4700::1111]:8443/x", "http://[64:ff9b::5db8:d70e]/"],
+)
+def test_guard_accepts_public_literals(url: str) -> None:
+    check_url_safe(url, allow_private=False)
+
+
+@pytest.mark.parametrize(
+    ("url", "address"),
+    [("http://localhost/", "127.0.0.1"), ("http://2130706433/", "127.0.0.1")],
+)
+def test_guard_checks_what_the_resolver_answers(url: str, address: str) -> None:
+    host = urlsplit(url).hostname
+    with pytest.raises(UnsafeURLError) as caught:
+        check_url_safe(url, allow_private=False)
+    assert str(caught.value) == (
+        f"refused: {host} resolves to {address} (loopback), a non-public address; {GIVE_UP}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        (
+            "file:///etc/passwd",
+            "refused: scheme 'file' in 'file:///etc/passwd' is not http or https",
+        ),
+        (
+            "ftp://example.org/",
+            "refused: scheme 'ftp' in 'ftp://example.org/' is not http or https",
+        ),
+        ("http:///path", "refused: no host in 'http:///path'"),
+        ("http://[::1/", "refused: malformed URL 'http://[::1/' (Invalid port: ':1')"),
+    ],
+)
+def test_guard_refuses_bad_urls_even_when_private_is_allowed(url: str, reason: str) -> None:
+    with pytest.raises(UnsafeURLError) as caught:
+        check_url_safe(url, allow_private=True)
+    assert str(caught.value) == reason
+
+
+def test_guard_is_off_when_private_addresses_are_allowed() -> None:
+    check_url_safe("http://169.254.169.254/latest/meta-data", allow_private=True)
+
+
+def test_unresolvable_host_is_a_network_error() -> None:
+    with Fetcher(_config(allow_private_addresses=False)) as f:
+        result = f.get("http://nonexistent.invalid/feed.xml")
+    assert result.status == "network_error"
+    assert result.error is not None
+    assert result.error.startswith("cannot resolve host nonexistent.invalid: ")
+
+
+# --- fetching ------------------------------------------------------------------------
+
+
+def test_ok_html(server: str, fetcher: Fetcher) -> None:
+    result = fetcher.get(f"{server}/ok", accept="text/html", allowed_types=("text/html",))
+    _same(
+        result,
+        FetchResult(
+            url=f"{server}/ok", final_url=f"{server}/ok", status="ok", http_status=200, body=HTML
+        ),
+    )
+    assert result.ok
+    assert result.headers["content-type"] == "text/html; charset=utf-8"
+    assert all(key == key.lower() for key in result.headers)
+    assert type(result.headers) is dict
+
+
+def test_sends_user_agent_accept_and_encodings(server: str) -> None:
+    with Fetcher(_config(user_agent="probe/1.0")) as f:
+        result = f.get(
+            f"{server}/headers", accept="application/rss+xml", headers={"If-None-Match": '"v1"'}
+        )
+    sent = {k.lower(): v for k, v in json.loads(result.body).items()}
+    assert sent["user-agent"] == "probe/1.0"
+    assert sent["accept"] == "application/rss+xml"
+    assert sent["accept-encoding"] == "gzip, deflate"
+    assert sent["if-none-match"] == '"v1"'
+
+
+def test_gzip_body_is_decoded(server: str, fetcher: Fetcher) -> None:
+    result = fetcher.get(f"{server}/gzip")
+    _same(
+        result,
+        FetchResult(
+            url=f"{server}/gzip",
+            final_url=f"{server}/gzip",
+            status="ok",
+            http_status=200,
+            body=HTML,
+        ),
+    )
+    assert result.headers["content-encoding"] == "gzip"
+
+
+def test_body_exactly_at_the_cap_is_kept(server: str, fetcher: Fetcher) -> None:
+    assert fetcher.get(f"{server}/exact-cap").body == b"x" * CAP
+
+
+@pytest.mark.parametrize(
+    ("path", "what"),
+    [
+        ("/big", f"Content-Length {CAP * 5}"),  # refused before reading
+        ("/big-unsized", "the body"),  # cut while streaming
+        ("/bomb", "the body"),  # counted after decoding
+    ],
+)
+def test_too_large(server: str, fetcher: Fetcher, path: str, what: str) -> None:
+    _same(
+        fetcher.get(f"{server}{path}"),
+        FetchResult(
+            url=f"{server}{path}",
+            final_url=f"{server}{path}",
+            status="too_large",
+            http_status=200,
+            error=f"{what} is larger than the cap of {CAP} bytes (http.max_bytes)",
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "error", "body"),
+    [
+        ("/500", 500, "HTTP 500 Internal Server Error", b"boom"),
+        ("/missing", 404, "HTTP 404 Not Found", b"no such page"),
+        ("/500-big", 500, "HTTP 500 Internal Server Error", b"e" * CAP),  # kept, capped
+    ],
+)
+def test_http_errors_keep_the_body(
+    server: str, fetcher: Fetcher, path: str, code: int, error: str, body: bytes
+) -> None:
+    _same(
+        fetcher.get(f"{server}{path}"),
+        FetchResult(
+            url=f"{server}{path}",
+            final_url=f"{server}{path}",
+            status="http_error",
+            http_status=code,
+            error=error,
+            body=body,
+        ),
+    )
+
+
+def test_not_modified(server: str, fetcher: Fetcher) -> None:
+    _same(
+        fetcher.get(
+            f"{server}/304", headers={"If-Modified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"}
+        ),
+        FetchResult(
+            url=f"{server}/304", final_url=f"{server}/304", status="not_modified", http_status=304
+        ),
+    )
+
+
+def test_relative_redirect_chain_is_followed(server: str, fetcher: Fetcher) -> None:
+    _same(
+        fetcher.get(f"{server}/hop/5"),  # exactly max_redirects hops
+        FetchResult(
+            url=f"{server}/hop/5",
+            final_url=f"{server}/hop/0",
+            status="ok",
+            http_status=200,
+            body=b"arrived",
+        ),
+    )
+
+
+def test_one_redirect_too_many(server: str, fetcher: Fetcher) -> None:
+    _same(
+        fetcher.get(f"{server}/hop/6"),
+        FetchResult(
+            url=f"{server}/hop/6",
+            final_url=f"{server}/hop/1",
+            status="too_many_redirects",
+            error=f"more than 5 redirects (the last pointed to {server}/hop/0)",
+        ),
+    )
+
+
+def test_redirect_loop(server: str) -> None:
+    with Fetcher(_config(max_redirects=2)) as f:
+        result = f.get(f"{server}/loop")
+    _same(
+        result,
+        FetchResult(
+            url=f"{server}/loop",
+            final_url=f"{server}/loop",
+            status="too_many_redirects",
+            error=f"more than 2 redirects (the last pointed to {server}/loop)",
+        ),
+    )
+
+
+def test_redirect_to_another_scheme_is_blocked(server: str, fetcher: Fetcher) -> None:
+    _same(
+        fetcher.get(f"{server}/to-ftp"),
+        FetchResult(
+            url=f"{server}/to-ftp",
+            final_url="ftp://example.org/file",
+            status="blocked",
+            error="refused: scheme 'ftp' in 'ftp://example.org/file' is not http or https",
+        ),
+    )
+
+
+def test_guard_blocks_the_first_hop(server: str) -> None:
+    url = server.replace("127.0.0.1", "localhost") + "/ok"
+    with Fetcher(_config(allow_private_addresses=False)) as f:
+        result = f.get(url)
+    _same(
+        result,
+        FetchResult(
+            url=url,
+            final_url=url,
+            status="blocked",
+            error=f"refused: localhost resolves to 127.0.0.1 (loopback), "
+            f"a non-public address; {GIVE_UP}",
+        ),
+    )
+
+
+class _ToLocalServer(httpx.BaseTransport):
+    """Sends every request, whatever its host, to the local test server.
+
+    This lets a public literal pass the guard on the first hop, so the guard on the
+    *redirect* hop is what the test sees. Records the hosts it was asked for.
+    """
+
+    def __init__(self, port: int) -> None:
+        self._inner = httpx.HTTPTransport()
+        self._port = port
+        self.asked: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.asked.append(str(request.url))
+        request.url = request.url.copy_with(host="127.0.0.1", port=self._port)
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "target", "kind"),
+    [
+        ("/to-metadata", "http://169.254.169.254/latest/meta-data", "link-local"),
+        ("/to-loopback", "http://127.0.0.1/admin", "loopback"),
+    ],
+)
+def test_guard_runs_on_every_redirect_hop(server: str, path: str, target: str, kind: str) -> None:
+    transport = _ToLocalServer(httpx.URL(server).port or 0)
+    with Fetcher(_config(allow_private_addresses=False), transport=transport) as f:
+        result = f.get(f"http://93.184.215.14{path}")
+    host = httpx.URL(target).host
+    _same(
+        result,
+        FetchResult(
+            url=f"http://93.184.215.14{path}",
+            final_url=target,
+            status="blocked",
+            error=f"refused: {host} ({kind}), a non-public address; {GIVE_UP}",
+        ),
+    )
+    assert transport.asked == [f"http://93.184.215.14{path}"]  # never asked for the target
+
+
+def test_redirects_followed_when_private_allowed(server: str, fetcher: Fetcher) -> None:
+    result = fetcher.get(f"{server}/hop/2")
+    assert (result.status, result.final_url, result.body) == ("ok", f"{server}/hop/0", b"arrived")
+
+
+def test_slow_drip_hits_the_wall_clock_deadline(server: str) -> None:
+    with Fetcher(_config(timeout_seconds=1.0)) as f:
+        started = time.monotonic()
+        result = f.get(f"{server}/drip")
+        took = time.monotonic() - started
+    _same(
+        result,
+        FetchResult(
+            url=f"{server}/drip",
+            final_url=f"{server}/drip",
+            status="timeout",
+            http_status=200,
+            error="not finished within 1 s (http.timeout_seconds, wall clock)",
+        ),
+    )
+    assert 1.0 <= took < 2.0
+
+
+def test_connection_reset_mid_body(server: str, fetcher: Fetcher) -> None:
+    result = fetcher.get(f"{server}/reset")
+    assert result.status == "network_error"
+    assert result.error is not None
+    assert result.error.startswith(("network error (ReadError)", "network error (RemoteProtocol"))
+    assert result.body == b""
+
+
+def test_connection_refused(fetcher: Fetcher) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = fetcher.get(f"http://127.0.0.1:{port}/")
+    assert result.status == "network_error"
+    assert result.error is not None
+    assert result.error.startswith("network error (ConnectError): ")
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/json", "bad_content_type"),
+        ("/rss", "ok"),
+        ("/untyped", "ok"),  # no Content-Type: accepted
+        ("/ok", "bad_content_type"),
+    ],
+)
+def test_allowed_types(server: str, fetcher: Fetcher, path: str, status: str) -> None:
+    feed_types = ("application/rss+xml", "application/atom+xml", "application/xml", "text/xml")
+    result = fetcher.get(f"{server}{path}", allowed_types=feed_types)
+    assert result.status == status
+    if status == "bad_content_type":
+        assert result.error is not None
+        assert result.error.startswith("content type ")
+        assert result.body == b""
+
+
+def test_bad_urls_are_results_not_exceptions(fetcher: Fetcher) -> None:
+    blocked = fetcher.get("javascript:alert(1)")
+    malformed = fetcher.get("http://[::1/")
+    assert (blocked.status, malformed.status) == ("blocked", "blocked")
+    assert (
+        blocked.error
+        == "refused: scheme 'javascript' in 'javascript:alert(1)' is not http or https"
+    )
