@@ -94,8 +94,7 @@ def _project_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # --- docker-compose config -----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def docker_compose() -> str:
+def _docker_compose() -> str:
     binary = shutil.which("docker-compose")
     if binary is None:
         message = f"docker-compose is not installed; install it with: {INSTALL_HINT}"
@@ -121,7 +120,8 @@ def _run_config(docker_compose: str, env_file: Path) -> subprocess.CompletedProc
     )
 
 
-def test_compose_config_validates_with_example_env(docker_compose: str, tmp_path: Path) -> None:
+def test_compose_config_validates_with_example_env(tmp_path: Path) -> None:
+    docker_compose = _docker_compose()
     env_file = tmp_path / ".env"
     shutil.copyfile(ENV_EXAMPLE, env_file)
     result = _run_config(docker_compose, env_file)
@@ -129,7 +129,8 @@ def test_compose_config_validates_with_example_env(docker_compose: str, tmp_path
     assert "is not set" not in result.stderr, result.stderr
 
 
-def test_compose_config_refuses_missing_secrets(docker_compose: str, tmp_path: Path) -> None:
+def test_compose_config_refuses_missing_secrets(tmp_path: Path) -> None:
+    docker_compose = _docker_compose()
     env_file = tmp_path / ".env"
     example = _example_env()
     del example["POSTGRES_PASSWORD"]

@@ -43,9 +43,7 @@ def test_dag_imports_cleanly_and_retries_every_task(bag):
 
 def test_dag_file_touches_nothing_at_import():
     source = (DAGS / "chip_trade_monitor.py").read_text(encoding="utf-8")
-    top_level = [
-        line for line in source.splitlines() if line.startswith(("import ", "from "))
-    ]
+    top_level = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
     assert not [line for line in top_level if "monitor" in line], top_level
 
 

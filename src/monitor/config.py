@@ -24,7 +24,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from monitor.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "monitor.yaml"
+# A source checkout (or editable install) reads config/ and seeds/ from the project; a
+# wheel carries copies of both inside the package (see pyproject's force-include).
+_SHIPPED = Path(__file__).resolve().parent / "shipped"
+_IN_CHECKOUT = (PROJECT_ROOT / "config" / "monitor.yaml").is_file()
+DEFAULT_CONFIG_PATH = (
+    PROJECT_ROOT / "config" / "monitor.yaml" if _IN_CHECKOUT else _SHIPPED / "monitor.yaml"
+)
+DEFAULT_SEEDS_DIR = PROJECT_ROOT / "seeds" if _IN_CHECKOUT else _SHIPPED / "seeds"
 
 
 class _Strict(BaseModel):
@@ -128,7 +135,7 @@ class Config(_Strict):
     dedup: DedupConfig = DedupConfig()
     alerts: AlertsConfig = AlertsConfig()
     smtp: SmtpSettings | None = None
-    seeds_dir: Path = PROJECT_ROOT / "seeds"
+    seeds_dir: Path = DEFAULT_SEEDS_DIR
     source_files: tuple[str, ...] = ()
 
     @field_validator("timezone")

@@ -1,0 +1,124 @@
+"""Config: shipped defaults, a user file overriding only its keys, the environment, and
+clear errors naming the file, the key and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.config import DEFAULT_CONFIG_PATH, load_config, parse_smtp_url
+from monitor.errors import ConfigError
+
+
+def test_shipped_profile_loads_with_the_contract_keys():
+    cfg = load_config(env={})
+    assert cfg.http.allow_private_addresses is False
+    assert [k.name for k in cfg.watch.keywords][:6] == [
+        "tariff",
+        "export controls",
+        "TSMC",
+        "Arizona",
+        "CHIPS Act",
+        "investment",
+    ]
+    assert cfg.feeds and all(not f.verified for f in cfg.feeds)  # unverified from offline
+    assert cfg.alerts.recipients and cfg.alerts.sender
+    assert cfg.smtp is None
+    assert cfg.db_url.startswith("sqlite:///") and cfg.db_url.endswith("var/monitor.db")
+
+
+def test_a_file_with_only_feeds_keeps_the_shipped_topic_and_watch_list(tmp_path: Path):
+    user = tmp_path / "mine.yaml"
+    user.write_text("feeds:\n  - name: Mine\n    url: https://example.org/feed.xml\n")
+    cfg = load_config(user, env={})
+    shipped = load_config(env={})
+    assert [(f.name, f.url) for f in cfg.feeds] == [("Mine", "https://example.org/feed.xml")]
+    assert cfg.topic == shipped.topic and cfg.watch == shipped.watch
+    assert cfg.source_files == (str(DEFAULT_CONFIG_PATH), str(user))
+
+
+def test_nested_keys_merge_one_by_one(tmp_path: Path):
+    user = tmp_path / "mine.yaml"
+    user.write_text("http:\n  allow_private_addresses: true\n")
+    cfg = load_config(user, env={})
+    assert cfg.http.allow_private_addresses is True
+    assert cfg.http.max_bytes == 10_000_000  # untouched sibling keys keep their defaults
+
+
+def test_monitor_config_env_names_the_user_file(tmp_path: Path):
+    user = tmp_path / "env.yaml"
+    user.write_text("timezone: Asia/Taipei\n")
+    assert load_config(env={"MONITOR_CONFIG": str(user)}).timezone == "Asia/Taipei"
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "key", "problem"),
+    [
+        ("feeds:\n  - name: X\n    url: ftp://x\n", "feeds.0.url", "http(s) URL"),
+        ("feeds:\n  - name: X\n", "feeds.0.url", "Field required"),
+        ("http:\n  max_bytes: -1\n", "http.max_bytes", "greater than 0"),
+        ("http:\n  allow_private_adresses: true\n", "http.allow_private_adresses", "Extra"),
+        ("alerts:\n  recipients: [not-an-address]\n", "alerts.recipients", "email"),
+        ("timezone: Mars/Olympus\n", "timezone", "unknown time zone"),
+    ],
+)
+def test_a_wrong_config_names_file_key_and_problem(tmp_path, yaml_text, key, problem):
+    user = tmp_path / "bad.yaml"
+    user.write_text(yaml_text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(user, env={})
+    message = str(caught.value)
+    assert str(user) in message and key in message and problem in message
+
+
+def test_unreadable_and_malformed_files(tmp_path: Path):
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(tmp_path / "missing.yaml", env={})
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("feeds: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(broken, env={})
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        load_config(listed, env={})
+
+
+def test_environment_sets_database_and_smtp():
+    cfg = load_config(
+        env={
+            "MONITOR_DATABASE_URL": "postgresql+psycopg://u@db/monitor",
+            "MONITOR_SMTP_URL": "smtp://alice:p%40ss@mail.example.org:587?starttls=true",
+        }
+    )
+    assert cfg.db_url == "postgresql+psycopg://u@db/monitor"
+    assert cfg.smtp is not None
+    assert (cfg.smtp.host, cfg.smtp.port, cfg.smtp.username, cfg.smtp.password) == (
+        "mail.example.org",
+        587,
+        "alice",
+        "p@ss",
+    )
+    assert cfg.smtp.starttls and not cfg.smtp.ssl
+    assert "p@ss" not in repr(cfg.smtp) and "p@ss" not in cfg.smtp.describe()
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port", "ssl", "starttls"),
+    [
+        ("smtp://localhost:1025", "localhost", 1025, False, False),
+        ("smtps://mail.example.org", "mail.example.org", 465, True, False),
+        ("smtp://mail.example.org", "mail.example.org", 25, False, False),
+        ("smtp://m.example.org:587?starttls=1", "m.example.org", 587, False, True),
+    ],
+)
+def test_smtp_urls(url, host, port, ssl, starttls):
+    s = parse_smtp_url(url)
+    assert (s.host, s.port, s.ssl, s.starttls) == (host, port, ssl, starttls)
+
+
+@pytest.mark.parametrize("url", ["http://mail:25", "smtp://", "smtp://host:notaport"])
+def test_bad_smtp_urls_are_config_errors(url):
+    with pytest.raises(ConfigError, match="MONITOR_SMTP_URL"):
+        parse_smtp_url(url)
