@@ -41,7 +41,7 @@ run: var/airflow/.migrated
 		|| echo "No feed was reachable from this machine. To see the pipeline work offline: make demo"
 
 demo: var/airflow/.migrated
-	@mkdir -p var/demo
+	@rm -rf var/demo && mkdir -p var/demo  # every demo starts from an empty database
 	@$(BIN)/python tests/fixture_site.py --port $(DEMO_PORT) > var/demo/site.log 2>&1 & echo $$! > var/demo/site.pid
 	@sleep 1
 	@set -e; trap 'kill $$(cat var/demo/site.pid) 2>/dev/null || true' EXIT; \
