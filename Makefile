@@ -37,8 +37,7 @@ run: var/airflow/.migrated
 	$(BIN)/airflow dags test chip_trade_monitor $(DATE) > var/airflow/dags-test.log 2>&1 \
 		|| (tail -n 40 var/airflow/dags-test.log; echo "Airflow run failed; full log: var/airflow/dags-test.log"; exit 1)
 	@echo "Airflow log: var/airflow/dags-test.log"
-	@$(BIN)/monitor last-run --require-feeds \
-		|| echo "No feed was reachable from this machine. To see the pipeline work offline: make demo"
+	@$(BIN)/monitor last-run  # says so, and points to `make demo`, when no feed was reachable
 
 demo: var/airflow/.migrated
 	@rm -rf var/demo && mkdir -p var/demo  # every demo starts from an empty database
