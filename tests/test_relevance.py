@@ -41,7 +41,9 @@ def test_precision_and_recall_floors():
 
 
 def test_chinese_aliases_are_reported_under_the_english_term():
-    result = relevance.score("台積電赴美設廠", "美國對台灣半導體課徵關稅，台積電表示將擴大投資。", CFG.topic)
+    result = relevance.score(
+        "台積電赴美設廠", "美國對台灣半導體課徵關稅，台積電表示將擴大投資。", CFG.topic
+    )
     assert result == Relevance(
         score=result.score,
         relevant=True,
@@ -70,13 +72,17 @@ def test_a_passing_mention_of_taiwan_is_not_enough():
 def test_title_and_lead_weigh_more_than_the_body():
     filler = "Officials spoke about the weather and the calendar for the week. " * 12
     in_title = relevance.score("Taiwan chip tariff talks with US", filler, CFG.topic)
-    in_body = relevance.score("Weekly notes", filler + "Taiwan chip tariff talks with US.", CFG.topic)
+    in_body = relevance.score(
+        "Weekly notes", filler + "Taiwan chip tariff talks with US.", CFG.topic
+    )
     assert in_title.score == 3 * in_body.score
 
 
 def test_blue_chip_is_not_a_chip():
     result = relevance.score(
-        "Taiwan blue-chip stocks rise", "Taiwan blue-chip shares gained as US rates held.", CFG.topic
+        "Taiwan blue-chip stocks rise",
+        "Taiwan blue-chip shares gained as US rates held.",
+        CFG.topic,
     )
     assert result.matched["semiconductors"] == ()
     assert not result.relevant
@@ -85,8 +91,16 @@ def test_blue_chip_is_not_a_chip():
 @pytest.mark.parametrize(
     ("text", "declared", "expected"),
     [
-        ("台積電表示，將擴大在美國的投資，經濟部樂觀其成。這是台灣半導體產業的重要一步。", None, "zh-Hant"),
-        ("台积电表示，将扩大在美国的投资，经济部乐观其成。这是台湾半导体产业的重要一步。", None, "zh-Hans"),
+        (
+            "台積電表示，將擴大在美國的投資，經濟部樂觀其成。這是台灣半導體產業的重要一步。",
+            None,
+            "zh-Hant",
+        ),
+        (
+            "台积电表示，将扩大在美国的投资，经济部乐观其成。这是台湾半导体产业的重要一步。",
+            None,
+            "zh-Hans",
+        ),
         ("Taiwan and the US agreed to cut the chip tariff to 15 percent on Tuesday.", None, "en"),
         ("Short", "zh-TW", "zh-Hant"),
         ("Short", "en-US", "en"),
