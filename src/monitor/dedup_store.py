@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from monitor.dedup import BandLayout, Candidate, Fingerprint
 from monitor.storage import (
@@ -151,25 +151,38 @@ class DedupStore:
             )
 
     def add_signatures(self, rows: Iterable[tuple[str, int, datetime | None, Fingerprint]]) -> int:
-        """Index many new documents in one transaction (bulk loads, benchmarks)."""
-        n = 0
+        """Index many new documents in one transaction with bulk inserts (loads,
+        benchmarks); the documents must not be indexed yet."""
+        items = list(rows)
         with self.store.session() as s:
-            for kind, doc_id, published_at, fp in rows:
-                row = DocSignatureRow(
-                    doc_kind=kind,
-                    doc_id=doc_id,
-                    published_at=published_at,
-                    shingles=fp.size,
-                    signature=fp.to_bytes(),
+            s.execute(
+                insert(DocSignatureRow),
+                [
+                    {
+                        "doc_kind": kind,
+                        "doc_id": doc_id,
+                        "published_at": published_at,
+                        "shingles": fp.size,
+                        "signature": fp.to_bytes(),
+                    }
+                    for kind, doc_id, published_at, fp in items
+                ],
+            )
+            ids = {
+                (kind, doc_id): sid
+                for sid, kind, doc_id in s.execute(
+                    select(DocSignatureRow.id, DocSignatureRow.doc_kind, DocSignatureRow.doc_id)
                 )
-                s.add(row)
-                s.flush()
-                s.add_all(
-                    LshBandRow(signature_id=row.id, layout=self.layout.name, key=key)
+            }
+            s.execute(
+                insert(LshBandRow),
+                [
+                    {"signature_id": ids[(kind, doc_id)], "layout": self.layout.name, "key": key}
+                    for kind, doc_id, _p, fp in items
                     for key in self.layout.keys(fp.signature)
-                )
-                n += 1
-        return n
+                ],
+            )
+        return len(items)
 
     def indexed(self, kind: str, doc_id: int) -> bool:
         with self.store.session() as s:
@@ -188,7 +201,12 @@ class DedupStore:
             ids = select(LshBandRow.signature_id).where(
                 LshBandRow.key.in_(keys), LshBandRow.layout == self.layout.name
             )
-            query = select(DocSignatureRow).where(DocSignatureRow.id.in_(ids))
+            query = select(
+                DocSignatureRow.doc_kind,
+                DocSignatureRow.doc_id,
+                DocSignatureRow.signature,
+                DocSignatureRow.shingles,
+            ).where(DocSignatureRow.id.in_(ids))
             if since is not None:
                 query = query.where(
                     or_(
@@ -197,9 +215,7 @@ class DedupStore:
                         DocSignatureRow.published_at >= since,
                     )
                 )
-            return [
-                Candidate(r.doc_kind, r.doc_id, r.signature, r.shingles) for r in s.scalars(query)
-            ]
+            return [Candidate(k, i, sig, n) for k, i, sig, n in s.execute(query)]
 
     def relayout(self) -> int:
         """Recompute band keys stored under another layout (num_perm or threshold
