@@ -513,16 +513,6 @@ class DedupStore:
 
     # -- overrides --------------------------------------------------------------------
 
-    def separated_from(self, article_id: int) -> frozenset[str]:
-        with self.store.session() as s:
-            return frozenset(
-                s.scalars(
-                    select(DedupOverrideRow.other_key).where(
-                        DedupOverrideRow.article_id == article_id
-                    )
-                )
-            )
-
     def separate(self, article_id: int, other_key: str, decision: str) -> int:
         """Undo a merge: the article leaves its story for a new one of its own, is no
         longer a duplicate, and the pair is recorded so it is never merged again.
