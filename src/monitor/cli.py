@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from monitor import pipeline
+from monitor import pipeline, stories
 from monitor.config import Config, load_config
 from monitor.errors import MonitorError
 
@@ -178,6 +178,41 @@ def articles(config: ConfigOption = None) -> None:
 def alerts(config: ConfigOption = None) -> None:
     """List alerts (the v_alerts view): id, created, status, rule, keyword, summary."""
     _show(config, "v_alerts", ["id", "run_date", "status", "rule", "keyword", "summary"], "id")
+
+
+@app.command()
+def explain(
+    article: Annotated[str, typer.Argument(help="Article id, or an article's or feed item's URL.")],
+    config: ConfigOption = None,
+) -> None:
+    """Why an article was kept or merged: rule, matched document, similarity, relevance."""
+    try:
+        result = stories.explain(_load(config), article)
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    for line in result.lines:
+        typer.echo(line)
+    if not result.found:
+        raise typer.Exit(1)
+
+
+dedup_app = typer.Typer(help="Dedup decisions an analyst can change.", no_args_is_help=True)
+app.add_typer(dedup_app, name="dedup")
+
+
+@dedup_app.command("undo")
+def dedup_undo(
+    article: Annotated[str, typer.Argument(help="Article id or URL of the merged copy.")],
+    config: ConfigOption = None,
+) -> None:
+    """Separate a wrongly merged article into a story of its own (for good)."""
+    try:
+        result = stories.undo(_load(config), article)
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    typer.echo(result.message)
+    if result.status != "separated":
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -19,7 +19,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor.errors import ConfigError
 
@@ -66,7 +73,21 @@ class HttpConfig(_Strict):
 
 
 class FacetConfig(_Strict):
+    """One facet of the topic: its terms with weights, and aliases that count as a term
+    (other spellings and the Traditional Chinese names: 台積電 counts as TSMC)."""
+
     terms: dict[str, float] = Field(min_length=1)
+    aliases: dict[str, list[str]] = Field(default_factory=dict)
+    # The facet's weighted hits must reach this: 1 = one body mention will do, 2 = in the
+    # title or lead, or mentioned twice.
+    min_score: float = Field(default=1.0, ge=0)
+
+    @model_validator(mode="after")
+    def _aliases_name_terms(self) -> FacetConfig:
+        unknown = sorted(set(self.aliases) - set(self.terms))
+        if unknown:
+            raise ValueError(f"aliases for terms the facet does not list: {unknown}")
+        return self
 
 
 class TopicConfig(_Strict):
@@ -74,6 +95,12 @@ class TopicConfig(_Strict):
     title_weight: float = Field(default=3.0, ge=0)
     lead_weight: float = Field(default=2.0, ge=0)
     lead_chars: int = Field(default=400, ge=0)
+    # Chinese packs more into a character: the lead of a CJK text is this many characters.
+    lead_chars_cjk: int = Field(default=120, ge=0)
+    # A term hit counts at most this many times per part (title, lead, body).
+    max_hits_per_part: int = Field(default=3, ge=1)
+    # Phrases blanked out before matching ("blue-chip" is not a semiconductor).
+    exclude: list[str] = Field(default_factory=list)
     facets: dict[str, FacetConfig] = Field(min_length=1)
 
 
@@ -89,8 +116,24 @@ class WatchConfig(_Strict):
 
 class DedupConfig(_Strict):
     near_duplicate_threshold: float = Field(default=0.5, gt=0, le=1)
+    # Candidates come from LSH bands tuned to this Jaccard; a candidate whose text is
+    # mostly inside the other's (containment) is a copy when Jaccard reaches it too.
+    candidate_threshold: float = Field(default=0.3, gt=0, le=1)
+    containment_threshold: float = Field(default=0.8, gt=0, le=1)
     shingle_words: int = Field(default=3, ge=1)
     num_perm: int = Field(default=128, ge=16)
+    # Stored articles older than this (before the run's window) are not compared; seeds
+    # always are.
+    window_days: int = Field(default=60, ge=1)
+    # Same normalized title from the same outlet within this many days = the same story.
+    title_window_days: int = Field(default=3, ge=0)
+    title_min_tokens: int = Field(default=5, ge=1)
+
+    @model_validator(mode="after")
+    def _candidates_below_threshold(self) -> DedupConfig:
+        if self.candidate_threshold > self.near_duplicate_threshold:
+            raise ValueError("candidate_threshold must not exceed near_duplicate_threshold")
+        return self
 
 
 class AlertsConfig(_Strict):

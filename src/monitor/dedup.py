@@ -1,45 +1,57 @@
-"""Duplicate detection: exact (canonical URL, content hash) is done by storage lookups;
-this module finds near-copies with MinHash signatures and an LSH index (datasketch).
+"""Near-duplicate detection: MinHash signatures (datasketch) over normalized shingles,
+looked up through LSH band hashes that persist in the database.
 
-Shingles are word n-grams for Latin scripts and character trigrams for Chinese and
-Japanese, so a copy with a new headline, added boilerplate or a changed sentence still
-scores high against its original.
+Exact rules (same canonical URL, same GUID, same content hash, same title) are storage
+lookups made by the store stage; this module holds what decides a near-copy:
+
+- :func:`fingerprint` signs a text: word 3-grams for Latin scripts, character 3-grams
+  for Chinese and Japanese (see :func:`monitor.text.shingles`), plus the set's size.
+- :class:`BandLayout` splits a signature into ``bands`` × ``rows``; each band hashes to a
+  64-bit key stored in ``lsh_bands`` with an index, so a lookup is one indexed
+  ``key IN (...)`` query whose cost does not grow with the corpus the way a rebuilt
+  in-memory index does.
+- :func:`compare` estimates Jaccard similarity and containment (how much of the shorter
+  text the longer one holds, which keeps a copy with added paragraphs close), and
+  :func:`best_match` picks the closest candidate that passes the configured thresholds.
 """
 
 from __future__ import annotations
 
-import re
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHash
 
-from monitor.text import normalize_text
+from monitor.config import DedupConfig
+from monitor.text import shingles
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_TOKENS = re.compile(r"\w+", re.UNICODE)
 _SEED = 1
 _SCHEME = "affine32"  # datasketch ≥ 2 names its hashing scheme; stored signatures use this
 
 
-def shingles(text: str, size: int = 3) -> set[str]:
-    """Word ``size``-grams, or character trigrams when the text is mostly CJK."""
-    text = normalize_text(text).lower()
-    cjk = len(_CJK.findall(text))
-    if cjk > 0.3 * max(1, len(text.replace(" ", ""))):
-        chars = [c for c in text if _CJK.match(c) or c.isalnum()]
-        return {"".join(chars[i : i + 3]) for i in range(max(1, len(chars) - 2))}
-    tokens = _TOKENS.findall(text)
-    if len(tokens) < size:
-        return {" ".join(tokens)} if tokens else set()
-    return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """A text's MinHash signature and the number of distinct shingles it was made of."""
+
+    signature: MinHash
+    size: int
+
+    def to_bytes(self) -> bytes:
+        return to_bytes(self.signature)
 
 
 def signature(text: str, *, num_perm: int = 128, shingle_words: int = 3) -> MinHash:
+    return fingerprint(text, num_perm=num_perm, shingle_words=shingle_words).signature
+
+
+def fingerprint(text: str, *, num_perm: int = 128, shingle_words: int = 3) -> Fingerprint:
+    grams = shingles(text, shingle_words)
     m = MinHash(num_perm=num_perm, seed=_SEED, scheme=_SCHEME)
-    m.update_batch([s.encode("utf-8") for s in shingles(text, shingle_words)])
-    return m
+    m.update_batch([s.encode("utf-8") for s in grams])
+    return Fingerprint(m, len(grams))
 
 
 def to_bytes(m: MinHash) -> bytes:
@@ -53,47 +65,135 @@ def from_bytes(data: bytes, num_perm: int) -> MinHash | None:
     return MinHash(num_perm=num_perm, seed=_SEED, hashvalues=values, scheme=_SCHEME)
 
 
+def _collision_error(threshold: float, bands: int, rows: int) -> float:
+    """Weighted false-positive plus false-negative area of the LSH S-curve."""
+    below = np.linspace(0.0, threshold, 200)
+    above = np.linspace(threshold, 1.0, 200)
+    p_below = 1 - (1 - below**rows) ** bands
+    p_above = 1 - (1 - above**rows) ** bands
+    return float(np.trapezoid(p_below, below) + np.trapezoid(1 - p_above, above))
+
+
+@lru_cache(maxsize=32)
+def _optimal_layout(threshold: float, num_perm: int) -> tuple[int, int]:
+    best = (num_perm, 1)
+    best_error = float("inf")
+    for bands in range(1, num_perm + 1):
+        for rows in range(1, num_perm // bands + 1):
+            error = _collision_error(threshold, bands, rows)
+            if error < best_error:
+                best, best_error = (bands, rows), error
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class BandLayout:
+    """How signatures are cut into LSH bands; ``name`` is stored beside every band key."""
+
+    num_perm: int
+    bands: int
+    rows: int
+
+    @classmethod
+    def for_config(cls, cfg: DedupConfig) -> BandLayout:
+        bands, rows = _optimal_layout(cfg.candidate_threshold, cfg.num_perm)
+        return cls(cfg.num_perm, bands, rows)
+
+    @property
+    def name(self) -> str:
+        return f"{self.num_perm}x{self.bands}x{self.rows}"
+
+    def keys(self, m: MinHash) -> list[int]:
+        """One signed 64-bit key per band (fits a BIGINT column)."""
+        values = np.asarray(m.hashvalues, dtype=np.uint32)
+        out: list[int] = []
+        for band in range(self.bands):
+            chunk = values[band * self.rows : (band + 1) * self.rows].tobytes()
+            digest = hashlib.blake2b(
+                chunk, digest_size=8, person=f"b{band}".encode().ljust(16, b"\0")
+            ).digest()
+            out.append(int.from_bytes(digest, "big", signed=True))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A stored document whose band keys collided with the query's."""
+
+    kind: str  # "seed" | "article"
+    id: int
+    signature: bytes
+    size: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
 @dataclass(frozen=True, slots=True)
 class NearMatch:
     kind: str  # "seed" | "article"
     id: int
-    similarity: float
+    similarity: float  # estimated Jaccard of the shingle sets
+    containment: float  # estimated share of the smaller set found in the larger
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
 
 
-class NearDuplicateIndex:
-    """LSH over the signatures of seeds and kept articles; grows as articles are kept."""
+def compare(a: MinHash, a_size: int, b: MinHash, b_size: int) -> tuple[float, float]:
+    """Estimated (Jaccard, containment) of two signed shingle sets."""
+    jaccard = float(np.mean(np.asarray(a.hashvalues) == np.asarray(b.hashvalues)))
+    smaller = min(a_size, b_size)
+    if smaller == 0:
+        return jaccard, 0.0
+    # |A∩B| = J(|A|+|B|)/(1+J); containment = |A∩B| / min(|A|,|B|)
+    containment = jaccard * (a_size + b_size) / ((1 + jaccard) * smaller)
+    return jaccard, min(1.0, containment)
 
-    def __init__(self, threshold: float, num_perm: int) -> None:
-        self.threshold = threshold
-        self.num_perm = num_perm
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        self._sigs: dict[str, MinHash] = {}
 
-    def add(self, kind: str, doc_id: int, sig: MinHash) -> None:
-        key = f"{kind}:{doc_id}"
-        if key not in self._sigs:
-            self._lsh.insert(key, sig)
-            self._sigs[key] = sig
+def is_near_duplicate(jaccard: float, containment: float, cfg: DedupConfig) -> bool:
+    """The near-duplicate rule: similar enough overall, or one text mostly inside the
+    other (a copy with paragraphs added) while still sharing a fair part overall."""
+    return jaccard >= cfg.near_duplicate_threshold or (
+        containment >= cfg.containment_threshold and jaccard >= cfg.candidate_threshold
+    )
 
-    def add_stored(self, rows: Iterable[tuple[str, int, bytes]]) -> None:
-        for kind, doc_id, data in rows:
-            sig = from_bytes(data, self.num_perm)
-            if sig is not None:
-                self.add(kind, doc_id, sig)
 
-    def best_match(self, sig: MinHash) -> NearMatch | None:
-        """The most similar indexed document at or above the threshold; seeds win ties."""
-        best: NearMatch | None = None
-        for key in self._lsh.query(sig):
-            similarity = float(sig.jaccard(self._sigs[key]))
-            kind, _, doc_id = key.partition(":")
-            candidate = NearMatch(kind, int(doc_id), round(similarity, 4))
-            if similarity < self.threshold:
-                continue
-            if (
-                best is None
-                or similarity > best.similarity
-                or (similarity == best.similarity and kind == "seed")
-            ):
-                best = candidate
-        return best
+def best_match(
+    fp: Fingerprint,
+    candidates: Iterable[Candidate],
+    cfg: DedupConfig,
+    exclude: frozenset[str] = frozenset(),
+) -> NearMatch | None:
+    """The most similar candidate that passes :func:`is_near_duplicate`; seeds win ties.
+
+    ``exclude`` holds keys ("article:12") an analyst separated from this document.
+    """
+    best: NearMatch | None = None
+    for cand in candidates:
+        if cand.key in exclude:
+            continue
+        other = from_bytes(cand.signature, cfg.num_perm)
+        if other is None:
+            continue
+        jaccard, containment = compare(fp.signature, fp.size, other, cand.size)
+        if not is_near_duplicate(jaccard, containment, cfg):
+            continue
+        match = NearMatch(cand.kind, cand.id, round(jaccard, 4), round(containment, 4))
+        if (
+            best is None
+            or (match.similarity, match.containment) > (best.similarity, best.containment)
+            or (match.similarity == best.similarity and cand.kind == "seed")
+        ):
+            best = match
+    return best
+
+
+def exact_similarity(a: str, b: str, shingle_words: int = 3) -> float:
+    """Exact Jaccard of two texts' shingle sets (for explanations, not for lookups)."""
+    sa, sb = shingles(a, shingle_words), shingles(b, shingle_words)
+    if not sa and not sb:
+        return 1.0
+    return len(sa & sb) / len(sa | sb)

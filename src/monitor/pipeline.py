@@ -4,8 +4,9 @@
     collect_feeds   fetch every feed, record new entries published up to the run date
     fetch_articles  fetch each new entry's page, extract text and metadata (feed summary
                     when the page fails)
-    store_articles  drop exact duplicates, mark near-copies of seeds or stored articles,
-                    score relevance, store articles
+    store_articles  drop exact duplicates, mark near-copies of seeds or stored articles
+                    (persisted LSH), group copies into stories, keep changed pages as
+                    versions, score relevance, store articles
     detect_changes  count watched keywords, raise first-mention and figure-change alerts
     send_alerts     one email (or an .eml in the outbox) with every pending alert
     run_day         all of the above, with a summary
@@ -24,13 +25,21 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor import alerts, dedup, extract, feeds, relevance, signals
+from monitor import alerts, dedup, extract, feeds, language, relevance, signals
 from monitor.config import Config
+from monitor.dedup_store import DedupStore
 from monitor.errors import DeliveryError
 from monitor.fetch import Fetcher
 from monitor.records import FeedEntry
 from monitor.storage import ExtractedEntry, Store
-from monitor.text import content_hash, normalize_line, normalize_text, sentences
+from monitor.text import (
+    content_hash,
+    normalize_line,
+    normalize_text,
+    normalize_title,
+    sentences,
+    short_diff,
+)
 from monitor.urls import canonicalize, choose_canonical
 
 LOGGER = logging.getLogger(__name__)
@@ -54,6 +63,8 @@ def init(cfg: Config) -> InitStats:
     store = open_store(cfg)
     try:
         store.migrate()
+        dstore = DedupStore(store, dedup.BandLayout.for_config(cfg.dedup))
+        _index_documents(cfg, dstore)
         files = sorted(p for p in Path(cfg.seeds_dir).glob("*") if p.is_file())
         loaded = 0
         for path in files:
@@ -62,12 +73,14 @@ def init(cfg: Config) -> InitStats:
                 LOGGER.warning("seed %s is empty; skipped", path)
                 continue
             title = normalize_line(raw.split("\n", 1)[0])[:500]
-            sig = dedup.signature(
+            sig = dedup.fingerprint(
                 raw, num_perm=cfg.dedup.num_perm, shingle_words=cfg.dedup.shingle_words
             )
             seed_id, created = store.add_seed(
-                path.name, title, raw, content_hash(raw), dedup.to_bytes(sig)
+                path.name, title, raw, content_hash(raw), sig.to_bytes()
             )
+            if created:
+                dstore.add_signature("seed", seed_id, None, sig)
             doc_key = f"seed:{seed_id}"
             if created or not store.has_mentions(doc_key):
                 _record_signals(store, cfg, raw, doc_key, None, SEED_EPOCH, seed_id=seed_id)
@@ -75,6 +88,19 @@ def init(cfg: Config) -> InitStats:
         return InitStats(seeds_loaded=loaded, seeds_total=len(files))
     finally:
         store.close()
+
+
+def _index_documents(cfg: Config, dstore: DedupStore) -> None:
+    """Bring the persisted LSH up to date: re-band signatures after a change of
+    ``dedup`` settings, sign documents stored before signatures were persisted."""
+    rebanded = dstore.relayout()
+    if rebanded:
+        LOGGER.info("re-banded %d signatures for LSH layout %s", rebanded, dstore.layout.name)
+    for kind, doc_id, published_at, body in dstore.unindexed_documents():
+        fp = dedup.fingerprint(
+            body, num_perm=cfg.dedup.num_perm, shingle_words=cfg.dedup.shingle_words
+        )
+        dstore.add_signature(kind, doc_id, published_at, fp)
 
 
 def _window(cfg: Config, run_date: date) -> tuple[datetime, datetime]:
@@ -171,84 +197,200 @@ def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[
     return stats
 
 
+@dataclass(frozen=True, slots=True)
+class _Match:
+    """Why an entry joins an existing story: rule, matched document, similarity."""
+
+    rule: str  # guid | content_hash | near_duplicate | title
+    kind: str  # article | seed
+    id: int
+    similarity: float | None = None
+    containment: float | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    def describe(self) -> str:
+        what = {
+            "guid": "same feed GUID as",
+            "content_hash": "same text as",
+            "near_duplicate": "near-duplicate of",
+            "title": "same title from the same outlet as",
+        }[self.rule]
+        sim = ""
+        if self.similarity is not None:
+            sim = f" (similarity {self.similarity:.2f}"
+            sim += f", containment {self.containment:.2f})" if self.containment else ")"
+        return f"{what} {self.kind} #{self.id}{sim}"
+
+
+def _exact_match(
+    store: Store, dstore: DedupStore, entry: ExtractedEntry, digest: str
+) -> _Match | None:
+    guid = dstore.entry_guid(entry.id)
+    if len(guid) >= 8 and guid != entry.link:
+        by_guid = dstore.article_by_guid(guid, entry.id)
+        if by_guid is not None:
+            return _Match("guid", "article", by_guid)
+    same_text = store.article_by_hash(digest)
+    if same_text is not None:
+        return _Match("content_hash", "article", same_text)
+    same_seed = store.seed_by_hash(digest)
+    if same_seed is not None:
+        return _Match("content_hash", "seed", same_seed)
+    return None
+
+
+def _similar_match(
+    cfg: Config,
+    dstore: DedupStore,
+    entry: ExtractedEntry,
+    fp: dedup.Fingerprint,
+    run_date: date,
+) -> _Match | None:
+    start, _end = _window(cfg, run_date)
+    near = dedup.best_match(
+        fp, dstore.candidates(fp, start - timedelta(days=cfg.dedup.window_days)), cfg.dedup
+    )
+    if near is not None:
+        return _Match("near_duplicate", near.kind, near.id, near.similarity, near.containment)
+    title = normalize_title(entry.title)
+    if len(title.split()) < cfg.dedup.title_min_tokens:
+        return None
+    since = (entry.published_at or start) - timedelta(days=cfg.dedup.title_window_days)
+    for article_id, other in dstore.articles_with_title(entry.source, since):
+        if normalize_title(other) == title:
+            return _Match("title", "article", article_id)
+    return None
+
+
+def _store_update(
+    cfg: Config, dstore: DedupStore, entry: ExtractedEntry, article_id: int, digest: str
+) -> str:
+    """Same URL, changed text: the old text becomes a version; returns the decision."""
+    old = dstore.article(article_id)
+    assert old is not None
+    fp = dedup.fingerprint(
+        entry.text, num_perm=cfg.dedup.num_perm, shingle_words=cfg.dedup.shingle_words
+    )
+    rel = relevance.score(entry.title, entry.text, cfg.topic)
+    diff = short_diff(old.text, entry.text)
+    version = dstore.add_version(
+        article_id,
+        diff,
+        title=entry.title,
+        text=entry.text,
+        text_source=entry.text_source,
+        content_hash=digest,
+        signature=fp.to_bytes(),
+        relevance=rel.score,
+        relevant=rel.relevant,
+        matched_terms={k: list(v) for k, v in rel.matched.items()},
+        language=language.detect(entry.text, entry.language),
+    )
+    if dstore.indexed("article", article_id):
+        dstore.add_signature("article", article_id, old.published_at, fp)
+    if old.story_id is not None:
+        dstore.refresh_story(old.story_id)
+    return f"updated: version {version} of article #{article_id}"
+
+
 def _store_one(
     store: Store,
+    dstore: DedupStore,
     cfg: Config,
     entry: ExtractedEntry,
-    index: dedup.NearDuplicateIndex,
     run_date: date,
 ) -> tuple[str, int | None]:
     """Decide what one extracted entry is; returns (outcome, article id)."""
     url = entry.canonical_url or canonicalize(entry.page_url or entry.link)
+    digest = content_hash(entry.text)
     known = store.article_by_url(url)
     if known is not None:
-        store.close_entry(entry.id, "duplicate", f"same canonical URL as article #{known}", known)
+        facts = dstore.article(known)
+        if facts is not None and facts.content_hash != digest and entry.text_source == "page":
+            decision = _store_update(cfg, dstore, entry, known, digest)
+            store.close_entry(entry.id, "stored", decision, known)
+            return "updated", known
+        store.close_entry(
+            entry.id, "duplicate", f"duplicate (canonical_url): same URL as article #{known}", known
+        )
         return "duplicate", None
-    digest = content_hash(entry.text)
-    same_text = store.article_by_hash(digest)
-    if same_text is not None:
-        store.close_entry(entry.id, "duplicate", f"same text as article #{same_text}", same_text)
+    exact = _exact_match(store, dstore, entry, digest)
+    if exact is not None:
+        article_id = exact.id if exact.kind == "article" else None
+        store.close_entry(
+            entry.id, "duplicate", f"duplicate ({exact.rule}): {exact.describe()}", article_id
+        )
+        if article_id is not None:
+            dstore.refresh_story(dstore.story_of("article", article_id))
         return "duplicate", None
-    same_seed = store.seed_by_hash(digest)
-    if same_seed is not None:
-        store.close_entry(entry.id, "duplicate", f"same text as seed #{same_seed}")
-        return "duplicate", None
-    sig = dedup.signature(
+    fp = dedup.fingerprint(
         entry.text, num_perm=cfg.dedup.num_perm, shingle_words=cfg.dedup.shingle_words
     )
-    near = index.best_match(sig)
+    match = _similar_match(cfg, dstore, entry, fp, run_date)
     rel = relevance.score(entry.title, entry.text, cfg.topic)
-    if near is not None:
-        decision = f"near-duplicate of {near.kind} #{near.id} (similarity {near.similarity:.2f})"
-    elif rel.relevant:
-        decision = f"kept: relevant (score {rel.score:g})"
+    if match is not None:
+        decision = f"duplicate ({match.rule}): {match.describe()}"
     else:
-        decision = (
-            f"off-topic (score {rel.score:g}; facets without a match: "
-            + ", ".join(name for name, terms in rel.matched.items() if not terms)
-            + ")"
-        )
+        decision = f"kept: {rel.explain(cfg.topic.threshold)}"
     article_id = store.add_article(
         canonical_url=url,
         title=entry.title,
         source=entry.source,
         published_at=entry.published_at,
         run_date=run_date,
-        language=entry.language,
+        language=language.detect(entry.text, entry.language),
         text=entry.text,
         text_source=entry.text_source,
         content_hash=digest,
-        signature=dedup.to_bytes(sig),
+        signature=fp.to_bytes(),
         relevance=rel.score,
         relevant=rel.relevant,
         matched_terms={k: list(v) for k, v in rel.matched.items()},
-        duplicate_of=near.id if near is not None and near.kind == "article" else None,
-        duplicate_of_seed=near.id if near is not None and near.kind == "seed" else None,
-        similarity=near.similarity if near is not None else None,
+        duplicate_of=match.id if match is not None and match.kind == "article" else None,
+        duplicate_of_seed=match.id if match is not None and match.kind == "seed" else None,
+        similarity=match.similarity if match is not None else None,
         decision=decision,
+        dedup_rule=match.rule if match is not None else "kept",
+        dedup_match=match.key if match is not None else None,
     )
     store.close_entry(entry.id, "stored", decision, article_id)
-    if near is not None:
+    if match is not None:
+        story = dstore.story_of(match.kind, match.id)
+    else:
+        story = dstore.new_story(entry.title)
+        dstore.add_signature("article", article_id, entry.published_at, fp)
+    dstore.set_story(article_id, story)
+    dstore.refresh_story(story)
+    if match is not None:
         return "near_duplicate", article_id
-    index.add("article", article_id, sig)
     return ("kept" if rel.relevant else "off_topic"), article_id
 
 
 def store_articles(
     cfg: Config, run_date: date, entry_ids: Sequence[int] | None = None
 ) -> dict[str, Any]:
-    """Deduplicate, score and store every extracted entry."""
-    counts = {"kept": 0, "duplicate": 0, "near_duplicate": 0, "off_topic": 0}
+    """Deduplicate, score and store every extracted entry.
+
+    Exact rules first (same canonical URL — a changed text there is a new version —,
+    same GUID, same content hash), then near-duplicates through the persisted LSH bands,
+    then the same normalized title from the same outlet. Every article joins a story.
+    """
+    counts = {"kept": 0, "duplicate": 0, "near_duplicate": 0, "off_topic": 0, "updated": 0}
     kept: list[int] = []
+    updated: list[int] = []
     store = open_store(cfg)
     try:
-        index = dedup.NearDuplicateIndex(cfg.dedup.near_duplicate_threshold, cfg.dedup.num_perm)
-        index.add_stored((r.kind, r.id, r.signature) for r in store.signatures())
+        dstore = DedupStore(store, dedup.BandLayout.for_config(cfg.dedup))
         for entry in store.extracted_entries(entry_ids):
-            outcome, article_id = _store_one(store, cfg, entry, index, run_date)
+            outcome, article_id = _store_one(store, dstore, cfg, entry, run_date)
             counts[outcome] += 1
             if outcome == "kept" and article_id is not None:
                 kept.append(article_id)
+            elif outcome == "updated" and article_id is not None:
+                updated.append(article_id)
     finally:
         store.close()
     return {
@@ -256,7 +398,9 @@ def store_articles(
         "duplicates": counts["duplicate"] + counts["near_duplicate"],
         "near_duplicates": counts["near_duplicate"],
         "off_topic": counts["off_topic"],
+        "updated": counts["updated"],
         "article_ids": kept,
+        "updated_article_ids": updated,
     }
 
 

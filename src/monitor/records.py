@@ -80,6 +80,20 @@ class Relevance:
     score: float
     relevant: bool
     matched: Mapping[str, tuple[str, ...]]  # facet -> terms that matched
+    facet_scores: Mapping[str, float] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()  # facets below their minimum score
+
+    def explain(self, threshold: float) -> str:
+        """One line: the score against the threshold and what each facet matched."""
+        parts = [
+            f"{name} {self.facet_scores.get(name, 0):g} [{', '.join(terms) or '-'}]"
+            for name, terms in self.matched.items()
+        ]
+        verdict = "relevant" if self.relevant else "off-topic"
+        short = f"; too weak: {', '.join(self.missing)}" if self.missing else ""
+        return f"{verdict}: score {self.score:g} (threshold {threshold:g}){short}; " + "; ".join(
+            parts
+        )
 
 
 @dataclass(frozen=True, slots=True)

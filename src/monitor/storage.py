@@ -20,6 +20,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -170,6 +171,84 @@ class ArticleRow(Base):
     duplicate_of_seed: Mapped[int | None] = mapped_column(ForeignKey("seed_documents.id"))
     similarity: Mapped[float | None] = mapped_column(Float)
     decision: Mapped[str] = mapped_column(Text)
+    # Issue 4: the story the article belongs to, the dedup rule that decided it
+    # (kept | guid | content_hash | near_duplicate | title | separated) and its match
+    # ("article:12" / "seed:3"), and the current version (1 + rows in article_versions).
+    story_id: Mapped[int | None] = mapped_column(Integer, index=True)  # stories.id
+    dedup_rule: Mapped[str | None] = mapped_column(String(20))
+    dedup_match: Mapped[str | None] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StoryRow(Base):
+    """One news story: an article and its copies (syndicated, rewritten, republished)."""
+
+    __tablename__ = "stories"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    seed_id: Mapped[int | None] = mapped_column(ForeignKey("seed_documents.id"), unique=True)
+    canonical_article_id: Mapped[int | None] = mapped_column(Integer)
+    first_article_id: Mapped[int | None] = mapped_column(Integer)
+    first_outlet: Mapped[str | None] = mapped_column(String(300))
+    first_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outlets: Mapped[str] = mapped_column(Text, default="[]")  # JSON list, first seen first
+    copies: Mapped[int] = mapped_column(Integer, default=0)  # articles + exact-copy entries
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DocSignatureRow(Base):
+    """The MinHash signature of a seed or a kept article, for near-duplicate lookups."""
+
+    __tablename__ = "doc_signatures"
+    __table_args__ = (UniqueConstraint("doc_kind", "doc_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doc_kind: Mapped[str] = mapped_column(String(10))  # seed | article
+    doc_id: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shingles: Mapped[int] = mapped_column(Integer)  # set size, for containment estimates
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LshBandRow(Base):
+    """One LSH band hash of one signature; a lookup is an indexed ``key IN (...)``."""
+
+    __tablename__ = "lsh_bands"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    signature_id: Mapped[int] = mapped_column(
+        ForeignKey("doc_signatures.id", ondelete="CASCADE"), index=True
+    )
+    layout: Mapped[str] = mapped_column(String(20))  # "128x25x5": perms x bands x rows
+    key: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class ArticleVersionRow(Base):
+    """An earlier text of an article whose page changed, with a short diff to the next."""
+
+    __tablename__ = "article_versions"
+    __table_args__ = (UniqueConstraint("article_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    diff: Mapped[str] = mapped_column(Text)  # from this version to the next
+
+
+class DedupOverrideRow(Base):
+    """An analyst's "these are not the same story": never merge the pair again."""
+
+    __tablename__ = "dedup_overrides"
+    __table_args__ = (UniqueConstraint("article_id", "other_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    other_key: Mapped[str] = mapped_column(String(40))  # "article:12" | "seed:3"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    previous_decision: Mapped[str] = mapped_column(Text)
 
 
 class MentionRow(Base):
@@ -717,7 +796,7 @@ class Store:
 
     def view(self, name: str, columns: Sequence[str], order_by: str) -> list[dict[str, Any]]:
         """Rows of an analyst view (``v_articles``, ``v_alerts``) as dictionaries."""
-        if name not in ("v_articles", "v_alerts"):
+        if name not in ("v_articles", "v_alerts", "v_stories"):
             raise ValueError(f"unknown view {name!r}")
         table = table_clause(name, *(column(c) for c in columns))
         with self.session() as s:
