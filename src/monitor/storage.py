@@ -963,14 +963,12 @@ class Store:
 
     def doc_run_dates(self, doc_keys: Sequence[str]) -> dict[str, date | None]:
         """The run date of each article doc_key (None for seeds)."""
-        ids = [_doc_ids(k)[0] for k in doc_keys]
-        wanted = [i for i in ids if i is not None]
+        wanted = [i for i in (_doc_ids(k)[0] for k in doc_keys) if i is not None]
         with self.session() as s:
-            dates = dict(
-                s.execute(
-                    select(ArticleRow.id, ArticleRow.run_date).where(ArticleRow.id.in_(wanted))
-                )
+            rows = s.execute(
+                select(ArticleRow.id, ArticleRow.run_date).where(ArticleRow.id.in_(wanted))
             )
+            dates: dict[int, date] = {int(i): d for i, d in rows}
         return {k: dates.get(_doc_ids(k)[0] or -1) for k in doc_keys}
 
     def new_stories(self, run_date: date, limit: int) -> list[StoryView]:
