@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import logging
+import os
 import re
+import shutil
+import subprocess
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+import matplotlib.image
 import pytest
 from smtp_server import SmtpSink, free_port
 from typer.testing import CliRunner
@@ -406,7 +411,14 @@ TREND = Trend.from_counts(
 
 @pytest.fixture
 def digest() -> EmailMessage:
-    alerts = (EXPORT_CONTROLS, FEED_HEALTH, SPIKE, TARIFF)
+    tariff = dataclasses.replace(
+        TARIFF,
+        day=RUN_DATE,
+        old_article_title="Chip exporters count the days to a new deal",
+        old_article_url="https://news.example.com/2025/04/30/count-the-days",
+        old_source="Strait Wire",
+    )
+    alerts = (EXPORT_CONTROLS, FEED_HEALTH, SPIKE, tariff)
     return parsed(compose(alerts, CFG, run_date=RUN_DATE, now=NOW, stories=STORIES, trend=TREND))
 
 
@@ -451,10 +463,19 @@ def test_digest_lists_alerts_then_stories_escaped(digest: EmailMessage) -> None:
     ]
     assert order == sorted(order)
     assert "HTTP 503 &lt;Service Unavailable&gt;" in html
+    assert "Figure change · tariff · 2025-05-06" in html
+    assert (
+        '<a href="https://news.example.com/2025/04/30/count-the-days" style="color:#0969da;'
+        ' text-decoration:none;">Chip exporters count the days to a new deal</a>'
+    ) in html
     assert "Strait Wire · also in 3 other outlets" in html
     assert "<cut>" not in html
     text = part(digest, "plain")
     assert "4. Feed health: Taipei Times — Business\n" in text
+    assert (
+        "   Earlier: Chip exporters count the days to a new deal\n"
+        "   https://news.example.com/2025/04/30/count-the-days\n"
+    ) in text
     assert (
         "* Tariff <cut> & what it means\n  Strait Wire · also in 3 other outlets\n"
         "  https://news.example.com/cut\n"
@@ -555,3 +576,71 @@ def test_failed_sends_stay_pending_then_fail_and_resend_delivers(
         assert missing.exit_code == 2 and "no alert #999" in missing.output
     finally:
         store.close()
+
+
+# --- the rendered email ---------------------------------------------------------------
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+)
+
+
+def test_rendered_digest_screenshot(digest: EmailMessage, tmp_path: Path) -> None:
+    """Render the HTML part in headless Chromium (Debian's package) and keep the PNG in
+    test-artifacts/ for a person to look at; the chart is served from a file instead of
+    its cid: URL, which only mail clients resolve."""
+    browser = shutil.which("chromium")
+    if browser is None:
+        message = "chromium not installed (apt-get install -y chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    ARTIFACTS.mkdir(exist_ok=True)
+    related = digest.get_body(("related",))
+    assert related is not None
+    html_part, image = related.iter_parts()
+    chart = ARTIFACTS / "digest-chart.png"
+    chart.write_bytes(image.get_content())
+    cid = image["Content-ID"].strip("<>")
+    html = html_part.get_content().replace(f"cid:{cid}", chart.as_uri())
+    page = ARTIFACTS / "digest.html"
+    page.write_text(html, encoding="utf-8")
+    (ARTIFACTS / "digest.eml").write_bytes(digest.as_bytes())
+    shot = ARTIFACTS / "digest.png"
+    shot.unlink(missing_ok=True)
+    done = subprocess.run(
+        [
+            browser,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            f"--screenshot={shot}",
+            "--window-size=760,1800",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    pixels = matplotlib.image.imread(shot)
+    assert pixels.shape[:2] == (1800, 760)
+    # Not a blank page: the chart's blue line and the figure-change label's rust colour
+    # are both somewhere in the picture.
+    rgb = (pixels[:, :, :3] * 255).round().astype(int).reshape(-1, 3)
+    colours = {tuple(c) for c in rgb[::7].tolist()}
+    assert len(colours) > 200
+    assert any(
+        abs(r - 0x1D) < 30 and abs(g - 0x4E) < 30 and abs(b - 0xD8) < 30 for r, g, b in colours
+    )
+    assert any(
+        abs(r - 0x9A) < 20 and abs(g - 0x34) < 20 and abs(b - 0x12) < 20 for r, g, b in colours
+    )
