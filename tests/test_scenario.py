@@ -209,6 +209,8 @@ def test_scenario_fires_exactly_the_planted_alerts(scenario: Scenario) -> None:
         ("Export controls draft sets licence rules for AI chips", 4),
         ("Arizona plans unchanged, company says", 0),
     ]
+    assert "The draft export controls would require licences" in stories[0].lead
+    assert stories[1].lead.endswith("remains US$165 billion.")
     assert counts["export controls"] == {
         date(2026, 9, 8): 1,
         date(2026, 9, 10): 1,

@@ -401,6 +401,9 @@ def _digest(
     trend = None
     if keywords and cfg.alerts.chart:
         days = cfg.alerts.trend_days
+        first = store.first_data_day()
+        if first is not None:  # no zeros for days before the monitor had any story
+            days = max(min(days, (run_date - first).days + 1), 2)
         counts = store.daily_story_counts(keywords, run_date - timedelta(days=days - 1), run_date)
         trend = Trend.from_counts(counts, run_date, days)
     return alerts.compose(

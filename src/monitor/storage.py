@@ -330,8 +330,10 @@ def _doc_ids(doc_key: str) -> tuple[int | None, int | None]:
     return (int(number), None) if kind == "article" else (None, int(number))
 
 
-def _lead(text: str, limit: int = 280) -> str:
-    first = text.strip().split("\n", 1)[0]
+def _lead(text: str, title: str, limit: int = 280) -> str:
+    """The first paragraph that is not the headline again, cut to ``limit`` characters."""
+    paragraphs = [p.strip() for p in text.strip().split("\n") if p.strip()]
+    first = next((p for p in paragraphs if p != title.strip()), "")
     if len(first) <= limit:
         return first
     cut = first[: limit - 1].rsplit(" ", 1)[0]
@@ -1006,7 +1008,7 @@ class Store:
                         title=r.title,
                         url=r.canonical_url,
                         source=r.source,
-                        lead=_lead(r.text),
+                        lead=_lead(r.text, r.title),
                         other_outlets=len(copies),
                         published_at=r.published_at,
                     )
