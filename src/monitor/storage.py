@@ -644,11 +644,6 @@ class Store:
         with self.session() as s:
             return s.scalar(select(MentionRow.id).where(MentionRow.doc_key == doc_key)) is not None
 
-    def keywords_seen(self, before_doc_keys: Sequence[str] = ()) -> set[str]:
-        """Watched keywords with at least one stored mention."""
-        with self.session() as s:
-            return set(s.scalars(select(MentionRow.keyword).distinct()))
-
     def add_mentions(
         self,
         doc_key: str,
