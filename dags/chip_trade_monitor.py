@@ -2,8 +2,10 @@
 
 Each task is one call into ``monitor.pipeline``; tasks pass ids and counts through XCom,
 never article bodies. Config comes from ``MONITOR_CONFIG`` / ``MONITOR_DATABASE_URL`` /
-``MONITOR_SMTP_URL`` at run time, never at import time. The run's day is the logical
-date (``airflow dags test chip_trade_monitor 2026-11-02`` runs 2 November).
+``MONITOR_SMTP_URL`` at run time, never at import time; without ``MONITOR_SMTP_URL`` the
+alert email goes through Airflow's ``smtp_default`` connection when one is defined. The
+run's day is the logical date (``airflow dags test chip_trade_monitor 2026-11-02`` runs
+2 November).
 """
 
 from __future__ import annotations
@@ -26,6 +28,20 @@ def _run_date() -> date:
     context = get_current_context()
     when = context.get("logical_date") or context["dag_run"].run_after
     return date(when.year, when.month, when.day)
+
+
+def _smtp_default() -> Any:
+    """SmtpSettings from the ``smtp_default`` connection, or None (the outbox) without one."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from monitor.alerts import smtp_from_connection
+
+    try:
+        conn = BaseHook.get_connection("smtp_default")
+    except AirflowNotFoundException:
+        return None
+    return smtp_from_connection(conn.host, conn.port, conn.login, conn.password, conn.extra_dejson)
 
 
 @dag(
@@ -85,9 +101,10 @@ def chip_trade_monitor() -> None:
         from monitor import pipeline
         from monitor.config import load_config
 
-        return pipeline.send_and_report(
-            load_config(), _run_date(), collected, fetched, stored, changes
-        )
+        cfg = load_config()
+        if cfg.smtp is None:  # no MONITOR_SMTP_URL: Airflow's smtp_default, if defined
+            cfg = cfg.model_copy(update={"smtp": _smtp_default()})
+        return pipeline.send_and_report(cfg, _run_date(), collected, fetched, stored, changes)
 
     collected = collect_feeds(prepare())
     fetched = fetch_articles(collected)

@@ -16,7 +16,10 @@ What it does:
 * anything else, including paths that leave ``root``, is a 404;
 * every request path (as sent, query string included) is appended to
   :attr:`FixtureSite.requests`;
-* responses carry an ``ETag`` and honour ``If-None-Match`` with ``304 Not Modified``.
+* responses carry an ``ETag`` and honour ``If-None-Match`` with ``304 Not Modified``;
+* :attr:`FixtureSite.aliases` maps a URL path to another file's path, so a test can
+  move a feed on from one day's file to the next
+  (``site.aliases["/feeds/strait.xml"] = "/feeds/strait/2026-09-02.xml"``).
 
 Run it on its own with ``python tests/fixture_site.py --port 8765``; it serves until
 Ctrl-C or SIGTERM.
@@ -134,6 +137,7 @@ class FixtureSite:
         self.port = port
         self.base_url = ""
         self.requests: list[str] = []
+        self.aliases: dict[str, str] = {}
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -191,6 +195,7 @@ class FixtureSite:
         """The file a URL path names, or None when there is none inside ``root``."""
         if "\x00" in path:
             return None
+        path = self.aliases.get(path, path)
         candidate = (self.root / path.lstrip("/")).resolve()
         if not candidate.is_relative_to(self.root):
             return None

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import logging
+import os
 import re
-from datetime import UTC, date, datetime
+import shutil
+import subprocess
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+import matplotlib.image
 import pytest
 from smtp_server import SmtpSink, free_port
+from typer.testing import CliRunner
 
-from monitor.alerts import Delivery, compose, deliver, subject_line
-from monitor.config import AlertsConfig, SmtpSettings
+from monitor import pipeline
+from monitor.alerts import Delivery, compose, deliver, smtp_from_connection, subject_line
+from monitor.charts import Trend
+from monitor.cli import app
+from monitor.config import AlertsConfig, SmtpSettings, load_config
 from monitor.errors import DeliveryError
-from monitor.records import AlertView
+from monitor.records import AlertView, StoryView
+from monitor.storage import Store
 
 RUN_DATE = date(2025, 5, 6)
 NOW = datetime(2025, 5, 6, 7, 30, 15, tzinfo=UTC)
@@ -344,3 +354,293 @@ def test_outbox_that_cannot_be_written_is_a_delivery_error(tmp_path: Path) -> No
     blocker.write_text("a file where the folder should be", encoding="utf-8")
     with pytest.raises(DeliveryError, match=f"cannot write alert email to outbox {blocker}"):
         deliver(compose(ALERTS, CFG, run_date=RUN_DATE), smtp=None, outbox_dir=blocker)
+
+
+# --- the digest: stories, chart, any rule ---------------------------------------------
+
+SPIKE = AlertView(
+    id=10,
+    rule="spike",
+    keyword="export controls",
+    summary="export controls spiking: 6 stories on 2025-05-06 against 0.4 a day",
+    created_at=NOW,
+    run_date=RUN_DATE,
+    old_value="0.4/day",
+    new_value="6",
+    article_title="Chipmakers study new licence rules",
+    article_url="https://news.example.com/licences",
+    source="Strait Wire",
+)
+FEED_HEALTH = AlertView(
+    id=11,
+    rule="feed_health",
+    keyword="Taipei Times — Business",
+    summary="Taipei Times — Business failed 3 runs in a row: HTTP 503 <Service Unavailable>",
+    created_at=NOW,
+    run_date=RUN_DATE,
+)
+STORIES = (
+    StoryView(
+        article_id=1,
+        title="Tariff <cut> & what it means",
+        url="https://news.example.com/cut",
+        source="Strait Wire",
+        lead="Taiwan and the U.S. agreed to lower the tariff on chips to 15 percent.",
+        other_outlets=3,
+        published_at=NOW,
+    ),
+    StoryView(
+        article_id=2,
+        title="台美晶片關稅協議細節公布",
+        url="https://news.example.com/zh",
+        source="台灣科技日報",
+        lead="美國對台灣半導體的關稅降至15%，業者表示歡迎。",
+        other_outlets=0,
+        published_at=NOW,
+    ),
+)
+TREND = Trend.from_counts(
+    {
+        "tariff": {RUN_DATE - timedelta(days=n): (n * 7) % 4 for n in range(30)},
+        "export controls": {RUN_DATE: 6, RUN_DATE - timedelta(days=9): 1},
+    },
+    RUN_DATE,
+    30,
+)
+
+
+@pytest.fixture
+def digest() -> EmailMessage:
+    tariff = dataclasses.replace(
+        TARIFF,
+        day=RUN_DATE,
+        old_article_title="Chip exporters count the days to a new deal",
+        old_article_url="https://news.example.com/2025/04/30/count-the-days",
+        old_source="Strait Wire",
+    )
+    alerts = (EXPORT_CONTROLS, FEED_HEALTH, SPIKE, tariff)
+    return parsed(compose(alerts, CFG, run_date=RUN_DATE, now=NOW, stories=STORIES, trend=TREND))
+
+
+def test_digest_structure_subject_and_inline_chart(digest: EmailMessage) -> None:
+    assert digest["Subject"] == (
+        "[chip-trade] tariff 20% → 15%; export controls spiking +2 more · 2 new stories"
+    )
+    assert digest.get_content_type() == "multipart/alternative"
+    plain, related = digest.iter_parts()
+    assert plain.get_content_type() == "text/plain"
+    assert related.get_content_type() == "multipart/related"
+    html_part, image = related.iter_parts()
+    assert html_part.get_content_type() == "text/html"
+    assert image.get_content_type() == "image/png"
+    png = image.get_content()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5_000
+    cid = image["Content-ID"].strip("<>")
+    html = html_part.get_content()
+    assert f'src="cid:{cid}"' in html
+    alt = re.search(r'<img src="cid:[^"]+" alt="([^"]+)"', html)
+    assert alt is not None
+    assert alt.group(1) == (
+        "Stories per day, 2025-04-07 to 2025-05-06. tariff: 45 stories, 0 on the last day, "
+        "peak 3; export controls: 7 stories, 6 on the last day, peak 6."
+    )
+
+
+def test_digest_lists_alerts_then_stories_escaped(digest: EmailMessage) -> None:
+    html = part(digest, "html")
+    order = [
+        html.index(label)
+        for label in (
+            "Figure change · tariff",
+            "Spike · export controls",
+            "First mention · export controls",
+            "Feed health · Taipei Times — Business",
+            "30-day trend of the alerted keywords",
+            "New stories (2)",
+            "Tariff &lt;cut&gt; &amp; what it means",
+            "台美晶片關稅協議細節公布",
+        )
+    ]
+    assert order == sorted(order)
+    assert "HTTP 503 &lt;Service Unavailable&gt;" in html
+    assert "Figure change · tariff · 2025-05-06" in html
+    assert (
+        '<a href="https://news.example.com/2025/04/30/count-the-days" style="color:#0969da;'
+        ' text-decoration:none;">Chip exporters count the days to a new deal</a>'
+    ) in html
+    assert "Strait Wire · also in 3 other outlets" in html
+    assert "<cut>" not in html
+    text = part(digest, "plain")
+    assert "4. Feed health: Taipei Times — Business\n" in text
+    assert (
+        "   Earlier: Chip exporters count the days to a new deal\n"
+        "   https://news.example.com/2025/04/30/count-the-days\n"
+    ) in text
+    assert (
+        "* Tariff <cut> & what it means\n  Strait Wire · also in 3 other outlets\n"
+        "  https://news.example.com/cut\n"
+    ) in text
+    assert "Trend (30 days, chart in the HTML version): Stories per day" in text
+
+
+def test_daily_digest_without_alerts() -> None:
+    message = parsed(compose([], CFG, run_date=RUN_DATE, stories=STORIES, always=True))
+    assert message["Subject"] == "[chip-trade] 2 new stories"
+    assert "No alerts today." in part(message, "plain")
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            {"disable_tls": True, "disable_ssl": True},
+            SmtpSettings(host="mail.example.org", port=587, username="bot", password=PASSWORD),
+        ),
+        (
+            {},
+            SmtpSettings(
+                host="mail.example.org", port=587, username="bot", password=PASSWORD, ssl=True
+            ),
+        ),
+        (
+            {"disable_ssl": "true", "timeout": 10},
+            SmtpSettings(
+                host="mail.example.org",
+                port=587,
+                username="bot",
+                password=PASSWORD,
+                starttls=True,
+                timeout_seconds=10,
+            ),
+        ),
+    ],
+)
+def test_smtp_settings_from_an_airflow_connection(extra, expected) -> None:
+    got = smtp_from_connection("mail.example.org", 587, "bot", PASSWORD, extra)
+    assert got == expected
+    assert PASSWORD not in repr(got) and PASSWORD not in got.describe()
+
+
+# --- lifecycle: pending → sent / failed, resend ---------------------------------------
+
+
+def test_failed_sends_stay_pending_then_fail_and_resend_delivers(
+    tmp_path: Path, db_url: str
+) -> None:
+    dead = free_port()
+    path = tmp_path / "monitor.yaml"
+    path.write_text(
+        f"data_dir: {tmp_path / 'var'}\n"
+        "alerts:\n  recipients: [desk@example.org]\n  max_attempts: 2\n",
+        encoding="utf-8",
+    )
+    env = {"MONITOR_DATABASE_URL": db_url, "MONITOR_SMTP_URL": f"smtp://127.0.0.1:{dead}"}
+    cfg = load_config(path, env=env)
+    pipeline.init(cfg)
+    store = Store(db_url)
+    try:
+        alert_id = store.add_alert(
+            "feed_health:Taipei Times:2025-05-06",
+            RUN_DATE,
+            rule="feed_health",
+            keyword="Taipei Times — Business",
+            summary="Taipei Times — Business failed 3 runs in a row",
+        )
+        assert alert_id is not None
+        first = pipeline.send_alerts(cfg, RUN_DATE)
+        assert first.alerts_sent == 0 and first.error
+        assert store.alert(alert_id).status == "pending"
+        pipeline.send_alerts(cfg, RUN_DATE)
+        failed = store.alert(alert_id)
+        assert (failed.status, failed.attempts) == ("failed", 2)
+        assert failed.last_error.startswith(f"cannot send alert email via smtp://127.0.0.1:{dead}")
+        assert pipeline.send_alerts(cfg, RUN_DATE).alerts_sent == 0  # failed: not retried
+
+        runner = CliRunner()
+        env["MONITOR_CONFIG"] = str(path)
+        listed = runner.invoke(app, ["alerts"], env=env)
+        assert f"{alert_id}  2025-05-06  failed  feed_health  Taipei Times — Business" in (
+            listed.output
+        )
+        down = runner.invoke(app, ["alerts", "resend", str(alert_id)], env=env)
+        assert down.exit_code == 3
+        with SmtpSink(port=dead) as sink:
+            resent = runner.invoke(app, ["alerts", "resend", str(alert_id)], env=env)
+            assert resent.exit_code == 0, resent.output
+            assert [m.message["Subject"] for m in sink.messages] == [
+                "[chip-trade] Taipei Times — Business failed 3 runs in a row"
+            ]
+        sent = store.alert(alert_id)
+        assert (sent.status, sent.attempts, sent.last_error) == ("sent", 4, None)
+        missing = runner.invoke(app, ["alerts", "resend", "999"], env=env)
+        assert missing.exit_code == 2 and "no alert #999" in missing.output
+    finally:
+        store.close()
+
+
+# --- the rendered email ---------------------------------------------------------------
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+)
+
+
+def test_rendered_digest_screenshot(digest: EmailMessage, tmp_path: Path) -> None:
+    """Render the HTML part in headless Chromium (Debian's package) and keep the PNG in
+    test-artifacts/ for a person to look at; the chart is served from a file instead of
+    its cid: URL, which only mail clients resolve."""
+    browser = shutil.which("chromium")
+    if browser is None:
+        message = "chromium not installed (apt-get install -y chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    ARTIFACTS.mkdir(exist_ok=True)
+    related = digest.get_body(("related",))
+    assert related is not None
+    html_part, image = related.iter_parts()
+    chart = ARTIFACTS / "digest-chart.png"
+    chart.write_bytes(image.get_content())
+    cid = image["Content-ID"].strip("<>")
+    html = html_part.get_content().replace(f"cid:{cid}", chart.as_uri())
+    page = ARTIFACTS / "digest.html"
+    page.write_text(html, encoding="utf-8")
+    (ARTIFACTS / "digest.eml").write_bytes(digest.as_bytes())
+    shot = ARTIFACTS / "digest.png"
+    shot.unlink(missing_ok=True)
+    done = subprocess.run(
+        [
+            browser,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            f"--screenshot={shot}",
+            "--window-size=760,1800",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    pixels = matplotlib.image.imread(shot)
+    assert pixels.shape[:2] == (1800, 760)
+    # Not a blank page: the chart's blue line and the figure-change label's rust colour
+    # are both somewhere in the picture.
+    rgb = (pixels[:, :, :3] * 255).round().astype(int).reshape(-1, 3)
+    colours = {tuple(c) for c in rgb[::7].tolist()}
+    assert len(colours) > 200
+    assert any(
+        abs(r - 0x1D) < 30 and abs(g - 0x4E) < 30 and abs(b - 0xD8) < 30 for r, g, b in colours
+    )
+    assert any(
+        abs(r - 0x9A) < 20 and abs(g - 0x34) < 20 and abs(b - 0x12) < 20 for r, g, b in colours
+    )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -92,3 +93,30 @@ def test_dag_test_runs_two_days(airflow_db, bag, tmp_path: Path, site, smtp, mon
     ]
     assert [str(r[0]) for r in runs] == ["2026-11-02", "2026-11-03"]
     assert len(smtp.messages) == 2
+
+
+@pytest.mark.integration
+def test_smtp_default_connection_carries_the_email(
+    airflow_db, bag, tmp_path: Path, site, smtp, monkeypatch
+):
+    """Without MONITOR_SMTP_URL, send_alerts reads Airflow's smtp_default connection."""
+    monkeypatch.setenv("MONITOR_CONFIG", str(write_config(tmp_path, site)))
+    monkeypatch.setenv("MONITOR_DATABASE_URL", f"sqlite:///{tmp_path / 'monitor.db'}")
+    monkeypatch.delenv("MONITOR_SMTP_URL", raising=False)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SMTP_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": smtp.host,
+                "port": smtp.port,
+                "extra": {"disable_tls": True, "disable_ssl": True},
+            }
+        ),
+    )
+    run = bag.dags[DAG_ID].test(logical_date=datetime(2026, 11, 2, tzinfo=UTC))
+    assert run.state == "success"
+    assert [m.message["Subject"] for m in smtp.messages] == [
+        "[chip-trade] tariff 20% → 15% · 1 new story"
+    ]
+    assert not (tmp_path / "var" / "outbox").exists()

@@ -15,7 +15,7 @@ import logging
 import re
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
@@ -26,9 +26,10 @@ from urllib.parse import urlsplit
 
 import jinja2
 
+from monitor.charts import Trend, render_png
 from monitor.config import AlertsConfig, SmtpSettings
 from monitor.errors import DeliveryError
-from monitor.records import AlertView
+from monitor.records import AlertView, StoryView
 
 LOGGER = logging.getLogger(__name__)
 
@@ -36,10 +37,32 @@ TEMPLATES_DIR = Path(__file__).with_name("templates")
 TEXT_TEMPLATE = "alert_email.txt.j2"
 HTML_TEMPLATE = "alert_email.html.j2"
 
-RULE_LABELS = MappingProxyType({"figure_change": "Figure change", "first_mention": "First mention"})
+RULE_LABELS = MappingProxyType(
+    {
+        "figure_change": "Figure change",
+        "first_mention": "First mention",
+        "spike": "Spike",
+        "drop": "Drop",
+        "co_occurrence": "New co-occurrence",
+        "feed_health": "Feed health",
+    }
+)
 # Subject and body order: a changed figure (a tariff rate moving) matters more than a
-# keyword showing up for the first time; unknown rules go last.
-_RULE_ORDER = MappingProxyType({"figure_change": 0, "first_mention": 1})
+# surge of stories, which matters more than a keyword showing up for the first time;
+# rules this module does not know (feed health…) go last, rendered from their summary.
+_RULE_ORDER = MappingProxyType(
+    {"figure_change": 0, "spike": 1, "first_mention": 2, "co_occurrence": 3, "drop": 4}
+)
+RULE_COLORS = MappingProxyType(
+    {
+        "figure_change": "#9a3412",
+        "spike": "#b91c1c",
+        "drop": "#6d28d9",
+        "first_mention": "#1d4ed8",
+        "co_occurrence": "#047857",
+    }
+)
+CHART_CID_DOMAIN = "chart.chip-trade-monitor"
 
 SUBJECT_MAX_CHARS = 150
 SUBJECT_NAMED_ALERTS = 2
@@ -66,49 +89,86 @@ def compose(
     *,
     run_date: date,
     now: datetime | None = None,
+    stories: Sequence[StoryView] = (),
+    trend: Trend | None = None,
+    always: bool = False,
 ) -> EmailMessage:
-    """One email holding every alert of the run, figure changes first.
+    """One digest holding every alert of the run (biggest change first), then the run's
+    new stories, with the trend chart of the alerted keywords as an inline PNG.
 
     ``now`` sets the Date header (a naive value is taken as UTC); it defaults to the
-    current time. Raises ``ValueError`` when ``alerts`` is empty: an empty alert email is
-    a caller's mistake, not something to send.
+    current time. Raises ``ValueError`` when ``alerts`` is empty unless ``always`` (the
+    daily digest) is set: an empty alert email is a caller's mistake, not something to send.
     """
-    if not alerts:
+    if not alerts and not always:
         raise ValueError("compose() needs at least one alert; there is nothing to send")
     ordered = _prioritized(alerts)
     sent_at = _aware(now or datetime.now(UTC))
+    message_id = make_msgid(domain=_domain_of(cfg.sender))
+
+    chart: bytes | None = None
+    chart_cid = ""
+    if trend is not None and cfg.chart and trend.series:
+        chart = render_png(trend, f"Stories per day, last {len(trend.days)} days")
+        digest = hashlib.sha256(chart).hexdigest()[:16]
+        chart_cid = f"trend-{digest}@{CHART_CID_DOMAIN}"
 
     env = _environment()
-    context = {"alerts": ordered, "run_date": run_date, "count": len(ordered)}
+    context = {
+        "alerts": ordered,
+        "run_date": run_date,
+        "count": len(ordered),
+        "stories": list(stories),
+        "chart_cid": chart_cid,
+        "chart_alt": trend.alt_text() if chart is not None and trend is not None else "",
+        "chart_days": len(trend.days) if trend is not None else 0,
+    }
     text = env.get_template(TEXT_TEMPLATE).render(context)
     html = env.get_template(HTML_TEMPLATE).render(context)
 
     message = EmailMessage()
-    message["Subject"] = subject_line(ordered, cfg.subject_prefix)
+    message["Subject"] = subject_line(ordered, cfg.subject_prefix, new_stories=len(stories))
     message["From"] = cfg.sender
     if cfg.recipients:
         message["To"] = ", ".join(cfg.recipients)
     message["Date"] = format_datetime(sent_at)
-    message["Message-ID"] = make_msgid(domain=_domain_of(cfg.sender))
+    message["Message-ID"] = message_id
     # quoted-printable keeps an outbox .eml readable in a text editor, unlike base64.
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
+    if chart is not None:
+        html_part = next(p for p in message.iter_parts() if p.get_content_type() == "text/html")
+        html_part.add_related(
+            chart,
+            maintype="image",
+            subtype="png",
+            cid=f"<{chart_cid}>",
+            filename="trend.png",
+            disposition="inline",
+        )
     LOGGER.debug(
-        "composed alert email %s with %s alerts for %s",
+        "composed alert email %s with %s alerts and %s stories for %s",
         message["Message-ID"],
         len(ordered),
+        len(stories),
         run_date,
     )
     return message
 
 
-def subject_line(alerts: Sequence[AlertView], prefix: str) -> str:
-    """``prefix`` + the first alerts named (biggest change first) + ``+N more``."""
+def subject_line(alerts: Sequence[AlertView], prefix: str, new_stories: int = 0) -> str:
+    """``prefix`` + the first alerts named (biggest change first) + ``+N more``, then
+    ``· N new stories`` when the digest lists any."""
     ordered = _prioritized(alerts)
     named = [_headline(alert) for alert in ordered[:SUBJECT_NAMED_ALERTS]]
     summary = "; ".join(named)
     rest = len(ordered) - len(named)
     more = f" +{rest} more" if rest > 0 else ""
+    if new_stories:
+        noun = "story" if new_stories == 1 else "stories"
+        more += f" · {new_stories} new {noun}" if summary else f"{new_stories} new {noun}"
+    if not summary and not new_stories:
+        summary = "no alerts"
     head = f"{_one_line(prefix)} " if prefix.strip() else ""
     room = SUBJECT_MAX_CHARS - len(head) - len(more)
     return f"{head}{_shorten(summary, room)}{more}"
@@ -124,6 +184,42 @@ def deliver(message: EmailMessage, *, smtp: SmtpSettings | None, outbox_dir: Pat
         return _write_outbox(message, outbox_dir)
     _send(message, smtp)
     return Delivery("smtp", smtp.describe())
+
+
+def smtp_from_connection(
+    host: str | None,
+    port: int | None,
+    login: str | None,
+    password: str | None,
+    extra: Mapping[str, object],
+) -> SmtpSettings:
+    """SMTP settings from the fields of an Airflow ``smtp`` connection (``smtp_default``).
+
+    Follows the SMTP provider's reading of the extras: implicit TLS unless
+    ``disable_ssl``, STARTTLS unless ``disable_tls`` (only without implicit TLS), and
+    ``timeout``. The DAG task reads the connection and calls this; the library never
+    imports Airflow.
+    """
+
+    def flag(name: str) -> bool:
+        value = extra.get(name, False)
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        return bool(value)
+
+    if not host:
+        raise DeliveryError("the smtp connection has no host")
+    use_ssl = not flag("disable_ssl")
+    timeout = extra.get("timeout", 30)
+    return SmtpSettings(
+        host=host,
+        port=port or (465 if use_ssl else 25),
+        username=login or None,
+        password=password or None,
+        ssl=use_ssl,
+        starttls=not use_ssl and not flag("disable_tls"),
+        timeout_seconds=float(timeout) if isinstance(timeout, int | float | str) else 30.0,
+    )
 
 
 def _send(message: EmailMessage, smtp: SmtpSettings) -> None:
@@ -223,6 +319,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["rule_label"] = _rule_label
+    env.filters["rule_color"] = lambda rule: RULE_COLORS.get(rule, "#57606a")
     env.filters["web_url"] = _web_url
     return env
 
@@ -235,8 +332,8 @@ def _prioritized(alerts: Sequence[AlertView]) -> list[AlertView]:
 
 
 def _move(alert: AlertView) -> float:
-    """How far a figure moved (20% → 15% is 5); 0 when it cannot be read as numbers."""
-    if alert.rule != "figure_change":
+    """How far a figure or a count moved (20% → 15% is 5); 0 when it cannot be read."""
+    if alert.rule not in ("figure_change", "spike", "drop"):
         return 0.0
     old, new = _number(alert.old_value), _number(alert.new_value)
     if old is None or new is None:
@@ -257,6 +354,12 @@ def _headline(alert: AlertView) -> str:
         return f"{keyword} now {_one_line(alert.new_value)}"
     if alert.rule == "first_mention":
         return f"first mention: {keyword}"
+    if alert.rule == "spike":
+        return f"{keyword} spiking"
+    if alert.rule == "drop":
+        return f"{keyword} dropping"
+    if alert.rule == "co_occurrence":
+        return f"{keyword} together"
     return _one_line(alert.summary) or keyword
 
 

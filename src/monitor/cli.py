@@ -174,10 +174,38 @@ def articles(config: ConfigOption = None) -> None:
     )
 
 
-@app.command()
-def alerts(config: ConfigOption = None) -> None:
-    """List alerts (the v_alerts view): id, created, status, rule, keyword, summary."""
-    _show(config, "v_alerts", ["id", "run_date", "status", "rule", "keyword", "summary"], "id")
+alerts_app = typer.Typer(
+    help="List alerts (the v_alerts view); `monitor alerts resend ID` sends one again.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(alerts_app, name="alerts")
+
+ALERT_COLUMNS = ["id", "run_date", "status", "rule", "keyword", "summary", "attempts", "last_error"]
+
+
+@alerts_app.callback()
+def alerts(ctx: typer.Context, config: ConfigOption = None) -> None:
+    """List alerts: id, run date, status (pending/sent/failed/suppressed), rule, keyword,
+    summary, send attempts, last error."""
+    if ctx.invoked_subcommand is None:
+        _show(config, "v_alerts", ALERT_COLUMNS, "id")
+
+
+@alerts_app.command("resend")
+def alerts_resend(
+    alert_id: Annotated[int, typer.Argument(help="The alert's id, as `monitor alerts` shows.")],
+    config: ConfigOption = None,
+) -> None:
+    """Send one alert again now, in an email of its own, whatever its state."""
+    try:
+        result = pipeline.resend_alert(_load(config), alert_id)
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    if result.error:
+        typer.secho(f"alert #{alert_id} not sent: {result.error}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(3)
+    typer.echo(f"alert #{alert_id} sent: {result.method}: {result.detail}")
 
 
 @app.command()

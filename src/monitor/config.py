@@ -104,14 +104,95 @@ class TopicConfig(_Strict):
     facets: dict[str, FacetConfig] = Field(min_length=1)
 
 
+RULE_NAMES = ("first_mention", "spike", "drop", "figure_change", "co_occurrence")
+
+
+class FirstMentionRule(_Strict):
+    """A keyword seen today and in no story of the ``lookback_days`` before (nor a seed)."""
+
+    lookback_days: int = Field(default=90, ge=1)
+
+
+class SpikeRule(_Strict):
+    """Today's story count against the trailing ``baseline_days`` (today excluded).
+
+    Fires when the count reaches ``min_count`` and every enabled test passes: ``ratio``
+    (count ≥ ratio × baseline mean) and ``sigma`` (count > mean + sigma × std). Never
+    fires before ``min_baseline_days`` days of data exist (no false peaks on little data).
+    """
+
+    baseline_days: int = Field(default=14, ge=2)
+    min_baseline_days: int = Field(default=7, ge=1)
+    min_count: int = Field(default=3, ge=1)
+    ratio: float | None = Field(default=3.0, gt=1)
+    sigma: float | None = Field(default=3.0, gt=0)
+
+
+class DropRule(_Strict):
+    """Today's story count at or below ``ratio`` × the trailing mean, when that mean was
+    at least ``min_baseline_mean`` stories a day over ``min_baseline_days`` days of data."""
+
+    baseline_days: int = Field(default=14, ge=2)
+    min_baseline_days: int = Field(default=7, ge=1)
+    min_baseline_mean: float = Field(default=3.0, gt=0)
+    ratio: float = Field(default=0.25, ge=0, lt=1)
+
+
 class WatchKeyword(_Strict):
     name: str = Field(min_length=1)
     terms: list[str] = Field(min_length=1)
+    # None: the rules of watch.rules. [] = counted (and usable as a co-occurrence
+    # partner) but never alerted on its own.
+    rules: list[str] | None = None
+    # Other watched keywords whose first story together with this one is an alert.
+    co_occurs_with: list[str] = Field(default_factory=list)
+    # Per-keyword parameters, replacing watch.first_mention / watch.spike / watch.drop.
+    first_mention: FirstMentionRule | None = None
+    spike: SpikeRule | None = None
+    drop: DropRule | None = None
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, value: list[str] | None) -> list[str] | None:
+        for rule in value or []:
+            if rule not in RULE_NAMES:
+                raise ValueError(f"unknown rule {rule!r}; rules are {', '.join(RULE_NAMES)}")
+        return value
 
 
 class WatchConfig(_Strict):
     keywords: list[WatchKeyword] = Field(min_length=1)
     figure_window_words: int = Field(default=8, ge=1)
+    rules: list[str] = Field(default_factory=lambda: list(RULE_NAMES))
+    first_mention: FirstMentionRule = FirstMentionRule()
+    spike: SpikeRule = SpikeRule()
+    drop: DropRule = DropRule()
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, value: list[str]) -> list[str]:
+        for rule in value:
+            if rule not in RULE_NAMES:
+                raise ValueError(f"unknown rule {rule!r}; rules are {', '.join(RULE_NAMES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _partners_exist(self) -> WatchConfig:
+        names = {k.name for k in self.keywords}
+        for keyword in self.keywords:
+            for other in keyword.co_occurs_with:
+                if other not in names or other == keyword.name:
+                    raise ValueError(
+                        f"keyword {keyword.name!r}: co_occurs_with names {other!r}, "
+                        "which is not another watched keyword"
+                    )
+        return self
+
+    def rules_of(self, keyword: WatchKeyword) -> list[str]:
+        return self.rules if keyword.rules is None else keyword.rules
+
+    def keyword(self, name: str) -> WatchKeyword | None:
+        return next((k for k in self.keywords if k.name == name), None)
 
 
 class DedupConfig(_Strict):
@@ -140,6 +221,19 @@ class AlertsConfig(_Strict):
     recipients: list[str] = Field(default_factory=list)
     sender: str = "chip-trade-monitor@localhost"
     subject_prefix: str = "[chip-trade]"
+    # Debounce: after an alert for a keyword and rule, the same rule on the same keyword
+    # is recorded as "suppressed" (not sent) for this many days.
+    cooldown_days: int = Field(default=3, ge=0)
+    # A send that failed this many times turns the alert "failed" (`monitor alerts
+    # resend ID` sends it again); before that it stays pending for the next run.
+    max_attempts: int = Field(default=5, ge=1)
+    # true: a digest every run, even with no alert (then it lists the day's stories).
+    daily_digest: bool = False
+    # Days of story counts in the digest's trend chart of the alerted keywords.
+    trend_days: int = Field(default=30, ge=2)
+    chart: bool = True
+    # New stories listed in the digest at most.
+    max_stories: int = Field(default=20, ge=0)
 
     @field_validator("recipients")
     @classmethod

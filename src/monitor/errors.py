@@ -7,6 +7,7 @@ exception. Exceptions are for what stops a run: a broken config or database.
     ├── ConfigError               the config file, a key in it, or an env variable is wrong
     ├── StorageError              the database cannot be reached, migrated or written
     ├── DeliveryError             the alert email could not be handed to SMTP
+    ├── AlertNotFoundError        an operator named an alert id that does not exist
     └── UnsafeURLError            a URL is refused by the SSRF guard (raised inside fetch,
                                   turned into a per-URL status before it leaves it)
 """
@@ -28,6 +29,10 @@ class StorageError(MonitorError):
 
 class DeliveryError(MonitorError):
     """The alert email could not be handed to the SMTP server."""
+
+
+class AlertNotFoundError(MonitorError):
+    """An operator named an alert id that does not exist."""
 
 
 class UnsafeURLError(MonitorError):

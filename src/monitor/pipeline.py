@@ -7,8 +7,11 @@
     store_articles  drop exact duplicates, mark near-copies of seeds or stored articles
                     (persisted LSH), group copies into stories, keep changed pages as
                     versions, score relevance, store articles
-    detect_changes  count watched keywords, raise first-mention and figure-change alerts
-    send_alerts     one email (or an .eml in the outbox) with every pending alert
+    detect_changes  count watched keywords per story and local day, apply the watch rules
+                    (monitor.changes): first mention, spike, drop, figure change,
+                    co-occurrence; natural keys and a cool-down per keyword and rule
+    send_alerts     one digest (or an .eml in the outbox) with every pending alert, the
+                    day's new stories and a trend chart; failed sends stay pending
     run_day         all of the above, with a summary
 
 Airflow tasks call one stage each and pass ids and counts, never bodies. Each stage
@@ -21,23 +24,24 @@ import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor import alerts, dedup, extract, feeds, language, relevance, signals
+from monitor import alerts, changes, dedup, extract, feeds, language, relevance, signals
+from monitor.charts import Trend
 from monitor.config import Config
 from monitor.dedup_store import DedupStore
-from monitor.errors import DeliveryError
+from monitor.errors import AlertNotFoundError, DeliveryError
 from monitor.fetch import Fetcher
-from monitor.records import FeedEntry
+from monitor.records import AlertView, FeedEntry
 from monitor.storage import ExtractedEntry, Store
 from monitor.text import (
     content_hash,
     normalize_line,
     normalize_text,
     normalize_title,
-    sentences,
     short_diff,
 )
 from monitor.urls import canonicalize, choose_canonical
@@ -423,9 +427,9 @@ def _record_signals(
 ) -> tuple[dict[str, int], list[signals.FoundFigure]]:
     counts = signals.count_mentions(text, cfg.watch)
     store.add_mentions(doc_key, counts, day, article_id=article_id, seed_id=seed_id)
-    firsts: dict[str, signals.FoundFigure] = {}
+    firsts: dict[tuple[str, str], signals.FoundFigure] = {}
     for found in signals.find_figures(text, cfg.watch):
-        firsts.setdefault(found.figure.keyword, found)
+        firsts.setdefault((found.figure.keyword, found.figure.unit), found)
     for found in firsts.values():
         store.add_figure(
             found.figure.keyword,
@@ -444,82 +448,57 @@ def _record_signals(
 def detect_changes(
     cfg: Config, run_date: date, article_ids: Sequence[int] | None = None
 ) -> dict[str, Any]:
-    """Count watched keywords in the run's kept articles; raise alerts for first
-    mentions and changed figures."""
+    """Count watched keywords in the run's kept articles, then apply the watch rules
+    (monitor.changes): figure changes per article in publication order, then first
+    mentions, spikes, drops and co-occurrences for the run's day."""
     store = open_store(cfg)
-    new_alerts: list[int] = []
     try:
         ids = (
             list(article_ids)
             if article_ids is not None
             else store.relevant_articles_of_run(run_date)
         )
-        seen = store.keywords_seen()
+        candidates: list[changes.Candidate] = []
         for article in store.articles(ids):
             doc_key = f"article:{article.id}"
             if store.has_mentions(doc_key):
                 continue  # counted by an earlier attempt of this run
             text = f"{article.title}\n{article.text}"
             previous = {
-                f.figure.keyword: store.last_figure(f.figure.keyword, f.figure.unit)
+                (f.figure.keyword, f.figure.unit): store.last_figure(
+                    f.figure.keyword, f.figure.unit
+                )
                 for f in signals.find_figures(text, cfg.watch)
             }
-            counts, figures = _record_signals(
+            day = _day(cfg, article.published_at, run_date)
+            _counts, figures = _record_signals(
                 store,
                 cfg,
                 text,
                 doc_key,
-                _day(cfg, article.published_at, run_date),
+                day,
                 article.published_at or datetime.now(UTC),
                 article_id=article.id,
             )
-            for keyword in sorted(counts):
-                if keyword in seen:
-                    continue
-                seen.add(keyword)
-                alert_id = store.add_alert(
-                    f"first_mention:{keyword}",
-                    run_date,
-                    rule="first_mention",
-                    keyword=keyword,
-                    summary=f"First mention of {keyword!r}: {article.title}",
-                    new_value=None,
-                    sentence=_first_sentence_with(text, keyword, cfg),
-                    article_id=article.id,
-                )
-                if alert_id is not None:
-                    new_alerts.append(alert_id)
             for found in figures:
-                old = previous.get(found.figure.keyword)
-                fig = found.figure
-                if old is None or old.value == fig.value:
+                keyword = cfg.watch.keyword(found.figure.keyword)
+                if keyword is None or "figure_change" not in cfg.watch.rules_of(keyword):
                     continue
-                old_text = f"{old.value:g}{old.unit}"
-                alert_id = store.add_alert(
-                    f"figure_change:{fig.keyword}:{old_text}->{fig.display()}:article:{article.id}",
-                    run_date,
-                    rule="figure_change",
-                    keyword=fig.keyword,
-                    summary=f"{fig.keyword} {old_text} → {fig.display()}: {article.title}",
-                    old_value=old_text,
-                    new_value=fig.display(),
-                    sentence=fig.sentence,
-                    old_sentence=old.sentence,
-                    article_id=article.id,
+                candidate = changes.figure_change(
+                    keyword,
+                    found.figure,
+                    previous.get((found.figure.keyword, found.figure.unit)),
+                    doc_key=doc_key,
+                    day=day,
+                    title=article.title,
                 )
-                if alert_id is not None:
-                    new_alerts.append(alert_id)
+                if candidate is not None:
+                    candidates.append(candidate)
+        candidates += changes.detect(store, cfg, run_date)
+        new_alerts = changes.raise_alerts(store, candidates, run_date, cfg.alerts.cooldown_days)
     finally:
         store.close()
     return {"alerts": len(new_alerts), "alert_ids": new_alerts}
-
-
-def _first_sentence_with(text: str, keyword: str, cfg: Config) -> str | None:
-    terms = next((k.terms for k in cfg.watch.keywords if k.name == keyword), [])
-    for sentence in sentences(text):
-        if any(relevance.count_term(t, sentence) for t in terms):
-            return sentence
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -531,22 +510,71 @@ class SendResult:
 
 
 def send_alerts(cfg: Config, run_date: date) -> SendResult:
-    """Send every pending alert in one message; on failure they stay pending."""
+    """Send every pending alert in one digest (with the run's new stories and the trend
+    chart); on failure they stay pending, and turn ``failed`` after
+    ``alerts.max_attempts`` failed sends."""
     store = open_store(cfg)
     try:
         pending = store.pending_alerts()
-        if not pending:
+        if not pending and not cfg.alerts.daily_digest:
             return SendResult(0, None, None)
-        message = alerts.compose(pending, cfg.alerts, run_date=run_date)
+        message = _digest(store, cfg, run_date, pending)
         ids = [a.id for a in pending]
         try:
             delivery = alerts.deliver(message, smtp=cfg.smtp, outbox_dir=cfg.outbox_dir)
         except DeliveryError as exc:
-            store.mark_alerts(ids, sent=False, error=str(exc))
+            if ids:
+                store.mark_alerts(
+                    ids, sent=False, error=str(exc), max_attempts=cfg.alerts.max_attempts
+                )
             LOGGER.error("%s; %d alerts stay pending", exc, len(ids))
             return SendResult(0, None, None, error=str(exc))
-        store.mark_alerts(ids, sent=True)
+        if ids:
+            store.mark_alerts(ids, sent=True)
         return SendResult(len(ids), delivery.method, delivery.detail)
+    finally:
+        store.close()
+
+
+def _digest(
+    store: Store, cfg: Config, run_date: date, pending: Sequence[AlertView]
+) -> EmailMessage:
+    stories = store.new_stories(run_date, cfg.alerts.max_stories)
+    keywords = sorted({a.keyword for a in pending if cfg.watch.keyword(a.keyword) is not None})
+    trend = None
+    if keywords and cfg.alerts.chart:
+        days = cfg.alerts.trend_days
+        first = store.first_data_day()
+        if first is not None:  # no zeros for days before the monitor had any story
+            days = max(min(days, (run_date - first).days + 1), 2)
+        counts = store.daily_story_counts(keywords, run_date - timedelta(days=days - 1), run_date)
+        trend = Trend.from_counts(counts, run_date, days)
+    return alerts.compose(
+        pending,
+        cfg.alerts,
+        run_date=run_date,
+        stories=stories,
+        trend=trend,
+        always=cfg.alerts.daily_digest,
+    )
+
+
+def resend_alert(cfg: Config, alert_id: int) -> SendResult:
+    """Send one alert again, alone, whatever its state (the operator's
+    ``monitor alerts resend ID``); it is marked sent, or keeps its state with the error."""
+    store = open_store(cfg)
+    try:
+        alert = store.alert(alert_id)
+        if alert is None:
+            raise AlertNotFoundError(f"no alert #{alert_id}")
+        message = alerts.compose([alert], cfg.alerts, run_date=alert.run_date)
+        try:
+            delivery = alerts.deliver(message, smtp=cfg.smtp, outbox_dir=cfg.outbox_dir)
+        except DeliveryError as exc:
+            store.mark_alerts([alert_id], sent=False, error=str(exc))
+            return SendResult(0, None, None, error=str(exc))
+        store.mark_alerts([alert_id], sent=True)
+        return SendResult(1, delivery.method, delivery.detail)
     finally:
         store.close()
 

@@ -110,12 +110,23 @@ class Figure:
 
     keyword: str
     value: float
-    unit: str  # "%" for now
+    unit: str  # "%", or money as "US$ billion", "NT$ trillion", "US$ 億"
     sentence: str
 
     def display(self) -> str:
-        text = f"{self.value:g}"
-        return f"{text}{self.unit}" if self.unit == "%" else f"{text} {self.unit}"
+        return display_value(self.value, self.unit)
+
+
+def display_value(value: float, unit: str) -> str:
+    """15% · US$165 billion · NT$1.2 trillion · US$150億."""
+    text = f"{value:,g}" if value >= 10_000 else f"{value:g}"
+    if unit == "%":
+        return f"{text}%"
+    currency, _, scale = unit.partition(" ")
+    if currency in ("US$", "NT$") and scale:
+        joiner = "" if scale in ("萬", "億", "兆") else " "
+        return f"{currency}{text}{joiner}{scale}"
+    return f"{text} {unit}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +134,7 @@ class AlertView:
     """An alert as the email shows it."""
 
     id: int
-    rule: str  # first_mention | figure_change
+    rule: str  # first_mention | spike | drop | figure_change | co_occurrence | feed_health …
     keyword: str
     summary: str
     created_at: datetime
@@ -135,3 +146,24 @@ class AlertView:
     article_title: str | None = None
     article_url: str | None = None
     source: str | None = None
+    old_article_title: str | None = None
+    old_article_url: str | None = None
+    old_source: str | None = None
+    day: date | None = None
+    status: str = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    """A new story of the run as the digest lists it."""
+
+    article_id: int
+    title: str
+    url: str
+    source: str
+    lead: str
+    other_outlets: int  # outlets that carried a copy of it
+    published_at: datetime | None
