@@ -197,8 +197,14 @@ class Fetcher:
         self._client = httpx.Client(
             transport=transport,
             follow_redirects=False,
-            timeout=httpx.Timeout(http.timeout_seconds, connect=http.connect_timeout_seconds),
-            headers={"User-Agent": http.user_agent, "Accept-Encoding": "gzip, deflate"},
+            timeout=httpx.Timeout(
+                http.read_timeout_seconds,
+                connect=http.connect_timeout_seconds,
+                pool=http.timeout_seconds,
+            ),
+            headers={"User-Agent": http.user_agent_header, "Accept-Encoding": "gzip, deflate"},
+            # Enough pooled connections for every worker thread of the politeness layer.
+            limits=httpx.Limits(max_connections=max(10, http.max_concurrency * 2)),
         )
 
     def close(self) -> None:
