@@ -26,10 +26,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor import alerts, dedup, extract, feeds, health, pages, relevance, signals
-from monitor.config import Config
+from monitor.config import Config, FeedConfig
 from monitor.errors import DeliveryError
 from monitor.politeness import PoliteFetcher
-from monitor.records import ExtractedPage, FeedEntry, FetchResult
+from monitor.records import ExtractedPage, FeedEntry, FeedResult, FetchResult
 from monitor.storage import ExtractedEntry, PendingEntry, Store
 from monitor.text import content_hash, normalize_line, normalize_text, sentences
 from monitor.urls import canonicalize, choose_canonical, resolve_google_news
@@ -151,6 +151,15 @@ def collect_feeds(cfg: Config, run_date: date) -> dict[str, Any]:
     stats["new_entries"] = len(new_ids)
     stats["entry_ids"] = new_ids
     return stats
+
+
+def check_feeds(cfg: Config, targets: Sequence[FeedConfig]) -> list[FeedResult]:
+    """Fetch and parse feeds now, concurrently, with no conditional GET and no storage."""
+    with (
+        PoliteFetcher(cfg.http) as fetcher,
+        ThreadPoolExecutor(cfg.http.max_concurrency, thread_name_prefix="check") as pool,
+    ):
+        return list(pool.map(lambda f: feeds.fetch_feed(f, fetcher), targets))
 
 
 def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[str, Any]:
