@@ -77,7 +77,14 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 class HostGate:
     """Global and per-origin concurrency limits plus a minimum gap between starts."""
 
-    def __init__(self, max_concurrency: int, per_host: int, delay: float) -> None:
+    def __init__(
+        self,
+        max_concurrency: int,
+        per_host: int,
+        delay: float,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._sleep = sleep
         self._global = threading.BoundedSemaphore(max_concurrency)
         self._per_host = per_host
         self._delay = delay
@@ -106,7 +113,7 @@ class HostGate:
                 start = max(now, self._next_start.get(origin, 0.0))
                 self._next_start[origin] = start + self._delays.get(origin, self._delay)
             if start > now:
-                time.sleep(start - now)
+                self._sleep(start - now)
             with self._global:
                 yield
 
@@ -128,7 +135,7 @@ class PoliteFetcher:
         self._http = http
         self._fetcher = Fetcher(http, transport=transport)
         self._gate = HostGate(
-            http.max_concurrency, http.per_host_concurrency, http.per_host_delay_seconds
+            http.max_concurrency, http.per_host_concurrency, http.per_host_delay_seconds, sleep
         )
         self._sleep = sleep
         self._rng = rng or random.Random()
