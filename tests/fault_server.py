@@ -29,10 +29,12 @@ from urllib.parse import urlsplit
 ARTICLE = (
     "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
     "</head><body><article><h1>{title}</h1>"
-    + "<p>Taiwan's chipmakers and the United States discussed tariffs on semiconductors "
-    "again this week, with officials from both sides describing the talks as useful. "
-    "</p>" * 4
-    + "</article></body></html>"
+    "<p>Taiwan's chipmakers and the United States discussed tariffs on semiconductors "
+    "again this week, with officials from both sides describing the talks as useful.</p>"
+    "<p>Negotiators met in Washington on Monday and are due to meet again in Taipei next "
+    "month, according to people familiar with the schedule of the talks.</p>"
+    "<p>Analysts said the outcome would shape where new fabs are built over the decade.</p>"
+    "</article></body></html>"
 )
 
 
@@ -160,6 +162,7 @@ def _reset(h: _Handler, path: str) -> None:
     h.end_headers()
     h.wfile.write(b"<html>" + b"x" * 1000)
     h.wfile.flush()
+    h.close_connection = True
     h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     h.connection.close()
 

@@ -176,13 +176,21 @@ def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[
         groups: dict[str, list[PendingEntry]] = {}
         for entry in store.pending_entries(entry_ids):
             link_url = canonicalize(resolve_google_news(entry.link) or entry.link)
-            known = None if cfg.http.recheck_articles else store.article_by_url(link_url)
-            if known is not None:
-                store.close_entry(
-                    entry.id, "duplicate", f"same canonical URL as article #{known}", known
-                )
-                stats["known_urls"] += 1
-                continue
+            if not cfg.http.recheck_articles:
+                known = store.article_by_url(link_url)
+                if known is not None:
+                    store.close_entry(
+                        entry.id, "duplicate", f"same canonical URL as article #{known}", known
+                    )
+                    stats["known_urls"] += 1
+                    continue
+                fetched = store.entry_with_page(link_url)
+                if fetched is not None:
+                    store.close_entry(
+                        entry.id, "duplicate", f"page already fetched for entry #{fetched}"
+                    )
+                    stats["known_urls"] += 1
+                    continue
             groups.setdefault(link_url, []).append(entry)
         with (
             PoliteFetcher(cfg.http) as fetcher,

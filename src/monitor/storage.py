@@ -590,6 +590,17 @@ class Store:
         with self.session() as s:
             return s.scalar(select(ArticleRow.id).where(ArticleRow.canonical_url == canonical_url))
 
+    def entry_with_page(self, canonical_url: str) -> int | None:
+        """An entry whose page was fetched and has this canonical URL (not yet stored
+        as an article, perhaps), or None."""
+        with self.session() as s:
+            return s.scalar(
+                select(EntryRow.id)
+                .where(EntryRow.canonical_url == canonical_url, EntryRow.page_status == "ok")
+                .order_by(EntryRow.id)
+                .limit(1)
+            )
+
     def article_by_hash(self, content_hash: str) -> int | None:
         with self.session() as s:
             return s.scalar(
