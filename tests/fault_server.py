@@ -15,6 +15,7 @@ an article page after ``delay`` seconds (to count concurrency).
 from __future__ import annotations
 
 import gzip
+import hashlib
 import socket
 import struct
 import threading
@@ -114,6 +115,22 @@ def _feed(h: _Handler, path: str) -> None:
         return
     body, content_type = found
     h.send(200, body, content_type)
+
+
+def _etag_feed(h: _Handler, path: str) -> None:
+    # Like /feed/, with an ETag and Last-Modified, answering 304 to a matching validator.
+    name = path.split("/", 2)[2]
+    found = h.server.owner.feeds.get(name)
+    if found is None:
+        _not_found(h, path)
+        return
+    body, content_type = found
+    etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+    modified = "Mon, 02 Nov 2026 08:00:00 GMT"
+    if h.headers.get("If-None-Match") == etag:
+        h.send(304, b"", None, ETag=etag)
+        return
+    h.send(200, body, content_type, ETag=etag, Last_Modified=modified)
 
 
 def _page(h: _Handler, path: str) -> None:
@@ -228,6 +245,7 @@ ROUTES: dict[str, Callable[[_Handler, str], None]] = {
 }
 PREFIX_ROUTES: dict[str, Callable[[_Handler, str], None]] = {
     "/feed/": _feed,
+    "/etag-feed/": _etag_feed,
     "/page/": _page,
     "/private/": _page,
     "/slow-page/": _slow_page,

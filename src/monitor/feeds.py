@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import json
 import logging
 import re
 import time
@@ -120,8 +121,52 @@ def _plain(html: str) -> str:
     return normalize_line(BeautifulSoup(html, "lxml").get_text(" "))
 
 
+def parse_json_feed(body: bytes, feed: FeedConfig) -> FeedResult:
+    """A JSON Feed (1.0 or 1.1): the installed feedparser does not read them."""
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return FeedResult(feed.name, feed.url, "failed", error=f"not a JSON feed: {exc}")
+    version = data.get("version") if isinstance(data, dict) else None
+    if not isinstance(version, str) or not version.startswith("https://jsonfeed.org/version/"):
+        return FeedResult(
+            feed.name, feed.url, "failed", error="not a JSON feed: no jsonfeed version"
+        )
+    fmt = "json" + version.rsplit("/", 1)[1].replace(".", "")
+    items = data.get("items") if isinstance(data.get("items"), list) else []
+    language = data.get("language") if isinstance(data.get("language"), str) else None
+    entries: list[FeedEntry] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        link = item.get("url") or item.get("external_url")
+        if not isinstance(link, str) or not link.strip():
+            continue
+        link = urljoin(feed.url, link.strip())
+        link = resolve_google_news(link) or link
+        guid = str(item.get("id") or link)
+        if len(guid) > 1500:
+            guid = hashlib.sha256(guid.encode()).hexdigest()
+        summary = item.get("summary") or item.get("content_text") or item.get("content_html") or ""
+        when = item.get("date_published") or item.get("date_modified")
+        entries.append(
+            FeedEntry(
+                feed_name=feed.name,
+                guid=guid,
+                link=link,
+                title=normalize_line(str(item.get("title") or "")),
+                summary=_plain(str(summary)),
+                published_at=parse_datetime(when) if isinstance(when, str) else None,
+                language=feed.language or item.get("language") or language,
+            )
+        )
+    return FeedResult(feed.name, feed.url, "ok", entries=tuple(entries), format=fmt)
+
+
 def parse_feed(body: bytes, feed: FeedConfig, content_type: str | None = None) -> FeedResult:
     """Parse feed bytes; ``failed`` when they hold no feed at all."""
+    if body.lstrip()[:1] == b"{" or body.startswith(b"\xef\xbb\xbf{"):
+        return parse_json_feed(body, feed)
     headers = {"content-type": content_type} if content_type else {}
     body, defused = defuse_xml(body)
     body, content_type = transcode_legacy(body, content_type)
