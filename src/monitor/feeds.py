@@ -26,7 +26,7 @@ import re
 import time
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 from bs4 import BeautifulSoup
@@ -107,6 +107,11 @@ def transcode_legacy(body: bytes, content_type: str | None) -> tuple[bytes, str 
     return out, f"{media}; charset=utf-8"
 
 
+def _fetchable(link: str) -> bool:
+    parts = urlsplit(link)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def _when(entry: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
@@ -144,6 +149,8 @@ def parse_json_feed(body: bytes, feed: FeedConfig) -> FeedResult:
             continue
         link = urljoin(feed.url, link.strip())
         link = resolve_google_news(link) or link
+        if not _fetchable(link):
+            continue
         guid = str(item.get("id") or link)
         if len(guid) > 1500:
             guid = hashlib.sha256(guid.encode()).hexdigest()
@@ -193,6 +200,8 @@ def parse_feed(body: bytes, feed: FeedConfig, content_type: str | None = None) -
             continue  # nothing to fetch, nothing to cite
         link = urljoin(feed.url, link.strip())
         link = resolve_google_news(link) or link
+        if not _fetchable(link):
+            continue  # javascript:, mailto:, data:… nothing a page fetch could use
         title = normalize_line(item.get("title") or "")
         guid = item.get("id") or link
         if len(guid) > 1500:
