@@ -291,7 +291,10 @@ def reextract(config: ConfigOption = None) -> None:
         stats = pipeline.reextract(cfg)
     except MonitorError as exc:
         raise _fail(exc) from None
-    typer.echo(f"re-extracted {stats.pages} archived pages; {stats.changed} entries changed")
+    typer.echo(
+        f"re-extracted {stats.pages} archived pages ({stats.entries} entries); "
+        f"{stats.changed} entries changed"
+    )
 
 
 def main() -> None:

@@ -267,8 +267,9 @@ def _save_page(
 
 @dataclass(frozen=True, slots=True)
 class ReextractStats:
-    pages: int
-    changed: int
+    pages: int  # distinct archived pages read
+    entries: int  # entries whose page it was
+    changed: int  # entries (or their articles) whose extraction changed
 
 
 def reextract(cfg: Config) -> ReextractStats:
@@ -297,7 +298,9 @@ def reextract(cfg: Config) -> ReextractStats:
                 changed += 1
     finally:
         store.close()
-    return ReextractStats(pages=len(archived), changed=changed)
+    return ReextractStats(
+        pages=len({item.final_url for item in archived}), entries=len(archived), changed=changed
+    )
 
 
 def _store_one(
