@@ -204,3 +204,31 @@ def test_a_run_over_every_fault_completes_and_keeps_what_was_stored(faults, tmp_
     )
     # What the first run stored is untouched.
     assert _rows(db, "SELECT id, page_status, text_source FROM entries WHERE id = 1") == before
+
+
+def test_extraction_in_processes_gives_the_same_rows(tmp_path, site):
+    from conftest import DAY1, write_config
+
+    columns = (
+        "SELECT guid, page_status, canonical_url, page_title, text, text_source, source, "
+        "page_language FROM entries ORDER BY guid"
+    )
+    found = []
+    for processes in (0, 2):
+        where = tmp_path / str(processes)
+        where.mkdir()
+        config = write_config(where, site)
+        text_ = config.read_text(encoding="utf-8").replace(
+            "http:\n", f"http:\n  extract_processes: {processes}\n", 1
+        )
+        config.write_text(text_, encoding="utf-8")
+        db = f"sqlite:///{where / 'm.db'}"
+        cfg = load_config(config, env={"MONITOR_DATABASE_URL": db})
+        assert cfg.http.extract_processes == processes
+        pipeline.init(cfg)
+        collected = pipeline.collect_feeds(cfg, date.fromisoformat(DAY1))
+        fetched = pipeline.fetch_articles(cfg, collected["entry_ids"])
+        assert fetched["pages_ok"] == 4  # W1 (with L2), W2, W3, L1
+        found.append(_rows(db, columns))
+    assert found[0] == found[1]
+    assert len(found[0]) == 5

@@ -75,6 +75,7 @@ class HttpConfig(_Strict):
     max_retry_after_seconds: float = Field(default=120.0, ge=0)
     obey_robots: bool = True
     recheck_articles: bool = False
+    extract_processes: int = Field(default=0, ge=0)
     archive_pages: bool = True
 
     @property

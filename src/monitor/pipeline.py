@@ -17,9 +17,17 @@ works from rows in the database, so a retried or rerun stage never duplicates an
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -192,19 +200,73 @@ def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[
                     stats["known_urls"] += 1
                     continue
             groups.setdefault(link_url, []).append(entry)
-        with (
-            PoliteFetcher(cfg.http) as fetcher,
-            ThreadPoolExecutor(cfg.http.max_concurrency, thread_name_prefix="page") as pool,
-        ):
-            futures = {
-                pool.submit(pages.fetch_page, group[0].link, fetcher): link_url
-                for link_url, group in groups.items()
-            }
-            for future in as_completed(futures):
-                link_url = futures.pop(future)
-                outcome = future.result()
-                result, page = outcome.result, outcome.page
-                if result.ok:
+
+        def save(link_url: str, result: FetchResult, page: ExtractedPage | None) -> None:
+            for entry in groups[link_url]:
+                _save_page(store, entry, result, page, link_url)
+                done.append(entry.id)
+
+        targets = {link_url: group[0].link for link_url, group in groups.items()}
+        _fetch_and_extract(cfg, store, targets, stats, save)
+    finally:
+        store.close()
+    stats["entry_ids"] = done
+    return stats
+
+
+def _extractor(cfg: Config) -> Executor | None:
+    """Processes for extraction (``http.extract_processes``), or None: extract in the
+    fetching threads. Spawned, not forked: the parent has threads and sockets open."""
+    if cfg.http.extract_processes <= 0:
+        return None
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(cfg.http.extract_processes, mp_context=context)
+
+
+def _fetch_and_extract(
+    cfg: Config,
+    store: Store,
+    targets: dict[str, str],
+    stats: dict[str, Any],
+    save: Callable[[str, FetchResult, ExtractedPage | None], None],
+) -> None:
+    """Fetch every target (canonical link → URL to fetch) in threads and extract each
+    page (in those threads, or in processes), saving results as they come. At most a
+    window of pages is in flight, so memory stays bounded however many pages a run has."""
+    todo = iter(targets.items())
+    with (
+        PoliteFetcher(cfg.http) as fetcher,
+        ThreadPoolExecutor(cfg.http.max_concurrency, thread_name_prefix="page") as pool,
+    ):
+        extractor = _extractor(cfg)
+        window = 2 * cfg.http.max_concurrency + 2 * cfg.http.extract_processes
+        fetching: dict[Future[Any], str] = {}
+        extracting: dict[Future[Any], tuple[str, FetchResult]] = {}
+        try:
+            while True:
+                while len(fetching) + len(extracting) < window:
+                    target = next(todo, None)
+                    if target is None:
+                        break
+                    link, url = target
+                    fetching[
+                        pool.submit(pages.fetch_page, url, fetcher, extract=extractor is None)
+                    ] = link
+                if not fetching and not extracting:
+                    break
+                finished, _ = wait([*fetching, *extracting], return_when=FIRST_COMPLETED)
+                for future in finished:
+                    if future in extracting:
+                        link, result = extracting.pop(future)
+                        save(link, result, future.result())
+                        continue
+                    link = fetching.pop(future)
+                    outcome: pages.PageOutcome = future.result()
+                    result = outcome.result
+                    if not result.ok:
+                        stats["pages_failed"] += 1
+                        save(link, result, None)
+                        continue
                     stats["pages_ok"] += 1
                     if cfg.http.archive_pages:
                         store.archive_page(
@@ -215,15 +277,16 @@ def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[
                             result.body,
                             outcome.fetched_at,
                         )
-                else:
-                    stats["pages_failed"] += 1
-                for entry in groups[link_url]:
-                    _save_page(store, entry, result, page, link_url)
-                    done.append(entry.id)
-    finally:
-        store.close()
-    stats["entry_ids"] = done
-    return stats
+                    if extractor is None:
+                        save(link, result, outcome.page)
+                        continue
+                    job = extractor.submit(
+                        pages.read_page, result.body, dict(result.headers), result.final_url
+                    )
+                    extracting[job] = (link, replace(result, body=b""))
+        finally:
+            if extractor is not None:
+                extractor.shutdown(cancel_futures=True)
 
 
 def _page_values(
