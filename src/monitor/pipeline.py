@@ -1,14 +1,18 @@
 """The pipeline's stages in order, each a plain function of (config, run date, ids).
 
     init            migrate the database, load the seed corpus (signatures, mentions, figures)
-    collect_feeds   fetch every feed, record new entries published up to the run date
-    fetch_articles  fetch each new entry's page, extract text and metadata (feed summary
-                    when the page fails)
+    collect_feeds   fetch every due feed concurrently (conditional GET; failing feeds back
+                    off), record new entries published up to the run date, raise
+                    feed-health alerts
+    fetch_articles  fetch each new entry's page concurrently and politely (per-host
+                    limits, robots.txt, retries), archive it, extract text and metadata
+                    (feed summary when the page fails)
     store_articles  drop exact duplicates, mark near-copies of seeds or stored articles,
                     score relevance, store articles
     detect_changes  count watched keywords, raise first-mention and figure-change alerts
     send_alerts     one email (or an .eml in the outbox) with every pending alert
     run_day         all of the above, with a summary
+    reextract       (by hand) extraction re-run over the archived pages, no network
 
 Airflow tasks call one stage each and pass ids and counts, never bodies. Each stage
 works from rows in the database, so a retried or rerun stage never duplicates anything.
