@@ -109,6 +109,9 @@ def write_config(
         "http:",
         "  allow_private_addresses: true",
         "  timeout_seconds: 5",
+        # One local host serves everything: no politeness delay, quick retries.
+        "  per_host_delay_seconds: 0",
+        "  backoff_seconds: 0.05",
         "feeds:",
     ]
     for name, path in feeds:

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from monitor import pipeline, stories
-from monitor.config import Config, load_config
+from monitor.config import Config, FeedConfig, load_config
 from monitor.errors import MonitorError
 
 app = typer.Typer(
@@ -241,6 +241,123 @@ def dedup_undo(
     typer.echo(result.message)
     if result.status != "separated":
         raise typer.Exit(1)
+
+
+feeds_app = typer.Typer(
+    help="Feed health: `monitor feeds` prints the table; `monitor feeds check` tries feeds now.",
+    no_args_is_help=False,
+)
+app.add_typer(feeds_app, name="feeds")
+
+
+def _when(value: datetime | date | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value.isoformat()
+
+
+@feeds_app.callback(invoke_without_command=True)
+def feeds_table(ctx: typer.Context, config: ConfigOption = None) -> None:
+    """Health of every feed: last status and success, failures in a row, items per day."""
+    if ctx.invoked_subcommand is not None:
+        return
+    try:
+        cfg = _load(config)
+        store = pipeline.open_store(cfg)
+        try:
+            store.migrate()
+            rows = {h.url: h for h in store.feed_health(datetime.now(UTC))}
+        finally:
+            store.close()
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    header = ("feed", "status", "last success", "fails", "next try", "items/day", "last item")
+    table = [header]
+    for feed in cfg.feeds:
+        h = rows.get(feed.url)
+        if h is None:
+            table.append((feed.name, "never fetched", "-", "0", "-", "-", "-"))
+            continue
+        table.append(
+            (
+                feed.name,
+                h.last_status or "-",
+                _when(h.last_success_at),
+                str(h.consecutive_failures),
+                _when(h.next_attempt_on),
+                "-" if h.items_per_day is None else f"{h.items_per_day:g}",
+                _when(h.last_item_at),
+            )
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    for feed in cfg.feeds:
+        h = rows.get(feed.url)
+        if h is not None and h.last_error:
+            typer.echo(f"  {feed.name}: {h.last_error}")
+
+
+@feeds_app.command("check")
+def feeds_check(
+    url: Annotated[
+        str | None, typer.Argument(help="A feed URL to try (any, configured or not).")
+    ] = None,
+    all_feeds: Annotated[bool, typer.Option("--all", help="Try every configured feed.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Fetch feeds now (no conditional GET, nothing stored) and report status, format,
+    entries and problems. Exits 1 when a feed failed."""
+    if (url is None) == (not all_feeds):
+        raise typer.BadParameter("give one feed URL or --all")
+    try:
+        cfg = _load(config)
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    if all_feeds:
+        targets = list(cfg.feeds)
+    else:
+        assert url is not None
+        known = {f.url: f for f in cfg.feeds}
+        try:
+            targets = [known.get(url) or FeedConfig(name=url, url=url)]
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    results = pipeline.check_feeds(cfg, targets)
+    failed = 0
+    for result in results:
+        mark = "ok" if result.status == "ok" else "FAILED"
+        failed += result.status != "ok"
+        typer.echo(f"{mark:6} {result.name}")
+        typer.echo(f"       url      {result.url}")
+        http = f"HTTP {result.http_status}" if result.http_status else "no HTTP answer"
+        typer.echo(f"       status   {result.status} ({http})")
+        typer.echo(f"       format   {result.format or '-'}")
+        typer.echo(f"       entries  {len(result.entries)}")
+        if result.entries:
+            newest = max((e.published_at for e in result.entries if e.published_at), default=None)
+            typer.echo(f"       newest   {_when(newest)}")
+        if result.error:
+            typer.echo(f"       problem  {result.error}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def reextract(config: ConfigOption = None) -> None:
+    """Re-run extraction over every archived page (no network) and update the texts."""
+    try:
+        cfg = _load(config)
+        pipeline.init(cfg)
+        stats = pipeline.reextract(cfg)
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    typer.echo(
+        f"re-extracted {stats.pages} archived pages ({stats.entries} entries); "
+        f"{stats.changed} entries changed"
+    )
 
 
 def main() -> None:

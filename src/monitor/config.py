@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -49,7 +49,9 @@ class FeedConfig(_Strict):
     name: str = Field(min_length=1)
     url: str
     language: str | None = None
-    kind: str = "rss"
+    # rss: any RSS 0.9x/1.0/2.0, Atom or JSON Feed (Google News search feeds included);
+    # sitemap: a news sitemap (<news:news> entries).
+    kind: Literal["rss", "sitemap"] = "rss"
     verified: bool = True
 
     @field_validator("url")
@@ -67,9 +69,38 @@ class HttpConfig(_Strict):
     connect_timeout_seconds: float = Field(default=10.0, gt=0)
     max_bytes: int = Field(default=10_000_000, gt=0)
     max_redirects: int = Field(default=5, ge=0)
-    user_agent: str = "chip-trade-monitor/0.1 (+https://example.org/chip-trade-monitor)"
+    read_timeout_seconds: float = Field(default=15.0, gt=0)
+    user_agent: str = "chip-trade-monitor/0.1 (+{contact_url})"
+    contact_url: str = "https://example.org/chip-trade-monitor"
     max_entries_per_feed: int = Field(default=200, gt=0)
     lookback_days: int = Field(default=7, gt=0)
+    max_concurrency: int = Field(default=8, ge=1)
+    per_host_concurrency: int = Field(default=2, ge=1)
+    per_host_delay_seconds: float = Field(default=1.0, ge=0)
+    retries: int = Field(default=2, ge=0)
+    backoff_seconds: float = Field(default=1.0, ge=0)
+    max_retry_after_seconds: float = Field(default=120.0, ge=0)
+    obey_robots: bool = True
+    recheck_articles: bool = False
+    extract_processes: int = Field(default=0, ge=0)
+    archive_pages: bool = True
+
+    @property
+    def user_agent_header(self) -> str:
+        """The User-Agent sent: ``user_agent`` with ``{contact_url}`` filled in."""
+        return self.user_agent.replace("{contact_url}", self.contact_url)
+
+    @property
+    def robots_token(self) -> str:
+        """The product token robots.txt groups are matched against ("chip-trade-monitor")."""
+        return self.user_agent_header.split("/", 1)[0].split(" ", 1)[0] or "*"
+
+
+class FeedHealthConfig(_Strict):
+    alert_after_failures: int = Field(default=3, ge=1)
+    max_backoff_days: int = Field(default=7, ge=0)
+    silence_factor: float = Field(default=5.0, gt=1)
+    min_entries_for_silence: int = Field(default=5, ge=2)
 
 
 class FacetConfig(_Strict):
@@ -267,6 +298,7 @@ class Config(_Strict):
     timezone: str = "UTC"
     feeds: list[FeedConfig] = Field(default_factory=list)
     http: HttpConfig = HttpConfig()
+    feed_health: FeedHealthConfig = FeedHealthConfig()
     topic: TopicConfig
     watch: WatchConfig
     dedup: DedupConfig = DedupConfig()

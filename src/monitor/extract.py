@@ -8,22 +8,39 @@ import logging
 import re
 from datetime import UTC, datetime
 
-import py3langid
 import trafilatura
 from bs4 import BeautifulSoup, Tag
 from charset_normalizer import from_bytes
 from dateutil import parser as dateparser
 
+from monitor.language import detect as detect_language
 from monitor.records import ExtractedPage
 from monitor.text import normalize_line, normalize_text
 
 LOGGER = logging.getLogger(__name__)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
+_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_\-:.]+)["']""", re.I)
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: it starts with the same bytes
+    (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+# Labels whose real-world pages use the superset's characters (WHATWG Encoding does the
+# same mapping): decoding with the label alone turns those characters into errors.
+SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "big5": "big5hkscs",
+    "shift_jis": "cp932",
+    "euc_kr": "cp949",
+    "latin_1": "cp1252",
+    "iso8859-1": "cp1252",
+    "ascii": "cp1252",
+}
+# Charsets servers claim by default whether or not they are true.
+_WEAK = frozenset({"cp1252", "ascii", "latin_1", "iso8859-1"})
 
 
 def _known(encoding: str | None) -> str | None:
@@ -33,8 +50,7 @@ def _known(encoding: str | None) -> str | None:
         name = codecs.lookup(encoding.strip().strip("\"'")).name
     except LookupError:
         return None
-    # Pages labelled GB2312 or Big5 routinely use the supersets' characters.
-    return {"gb2312": "gb18030", "gbk": "gb18030", "big5": "big5hkscs"}.get(name, name)
+    return SUPERSETS.get(name, name)
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:
@@ -47,24 +63,68 @@ def charset_from_content_type(content_type: str | None) -> str | None:
     return None
 
 
-def decode_html(body: bytes, content_type: str | None = None) -> str:
-    """Bytes to text, trusting a BOM, then the HTTP charset, then ``<meta charset>``,
-    then detection."""
+def charset_in_document(body: bytes) -> str | None:
+    """The charset an ASCII-compatible document names itself: the XML declaration,
+    else ``<meta charset>`` / ``<meta http-equiv>``, in its first 4 KiB."""
+    head = body[:4096]
+    match = _XML_DECL.match(head) or _META_CHARSET.search(head)
+    return _known(match.group(1).decode("ascii", "replace")) if match else None
+
+
+def _wide_without_bom(body: bytes) -> str | None:
+    """UTF-16/32 told apart by where the zero bytes of ASCII markup fall."""
+    head = body[:4]
+    if len(head) < 4:
+        return None
+    if head[:3] == b"\0\0\0" and head[3]:
+        return "utf-32-be"
+    if head[0] and head[1:] == b"\0\0\0":
+        return "utf-32-le"
+    if head[0] == 0 and head[1] and head[2] == 0:
+        return "utf-16-be"
+    if head[0] and head[1] == 0 and head[3] == 0:
+        return "utf-16-le"
+    return None
+
+
+def sniff_charset(body: bytes, content_type: str | None = None) -> str | None:
+    """The charset to decode ``body`` with, in the order of trust: a BOM, the HTTP
+    charset, the document's own declaration; a "weak" HTTP Western charset (what servers
+    send by default) yields to the document's declaration and to valid UTF-8. None when
+    nothing declared decodes the bytes cleanly (then detection decides)."""
     for bom, name in _BOMS:
         if body.startswith(bom):
-            return body.decode(name, errors="replace").lstrip("\ufeff")
-    candidates: list[str | None] = [charset_from_content_type(content_type)]
-    match = _META_CHARSET.search(body[:4096])
-    candidates.append(_known(match.group(1).decode("ascii", "replace")) if match else None)
+            return name
+    wide = _wide_without_bom(body)
+    http = charset_from_content_type(content_type)
+    if wide is not None and (http is None or not http.startswith("utf_")):
+        return wide
+    doc = charset_in_document(body)
+    candidates: list[str | None]
+    if http in _WEAK:
+        candidates = [doc, "utf-8" if not body.isascii() else None, http]
+    else:
+        candidates = [http, doc]
     for declared in candidates:
-        if declared:
-            try:
-                return body.decode(declared)
-            except UnicodeDecodeError:
-                LOGGER.debug("declared charset %s does not decode the page", declared)
-    best = from_bytes(body).best()
+        if not declared:
+            continue
+        try:
+            body.decode(declared)
+        except (UnicodeDecodeError, LookupError):
+            LOGGER.debug("declared charset %s does not decode the document", declared)
+            continue
+        return declared
+    return None
+
+
+def decode_html(body: bytes, content_type: str | None = None) -> str:
+    """Bytes to text: :func:`sniff_charset`, then detection (charset-normalizer)."""
+    charset = sniff_charset(body, content_type)
+    if charset is not None:
+        return body.decode(charset, errors="replace").lstrip("\ufeff")
+    best = from_bytes(body[:200_000]).best()
     if best is not None and best.encoding:
-        return str(best)
+        return body.decode(_known(best.encoding) or best.encoding, errors="replace")
     return body.decode("utf-8", errors="replace")
 
 
@@ -81,17 +141,6 @@ def parse_datetime(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
-
-
-def detect_language(text: str, declared: str | None = None) -> str | None:
-    """ISO 639-1 code of the text's language; the declared one when text is too short."""
-    sample = text[:2000]
-    if len(sample.strip()) >= 40:
-        code, _score = py3langid.classify(sample)
-        return str(code)
-    if declared:
-        return declared.split("-")[0].split("_")[0].lower()
-    return None
 
 
 def _meta(soup: BeautifulSoup, *names: str) -> str | None:

@@ -13,8 +13,10 @@ reason. The guards, in the order a request meets them:
   deadline of ``http.timeout_seconds`` for the whole GET, checked between body chunks,
   so a server that drips a byte at a time cannot hold a run.
 * **Size**: a ``Content-Length`` above ``http.max_bytes`` is refused before reading;
-  otherwise the decoded body is counted as it streams and dropped past the cap, which
-  also catches gzip bombs.
+  otherwise the body is decoded here (gzip/deflate, never more than the room left under
+  the cap at a time) and counted as it streams, and dropped past the cap: a gzip bomb
+  costs at most the cap in memory. A compressed stream that ends early is an error, not
+  a silently shortened page.
 
 Known gap (time of check to time of use): the guard resolves the host, then httpx
 resolves it again to connect, so a DNS server that answers differently the second time
@@ -27,9 +29,11 @@ import ipaddress
 import logging
 import socket
 import time
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import httpx
 
@@ -181,6 +185,21 @@ def _content_length(headers: httpx.Headers) -> int | None:
         return None
 
 
+_ENCODING_PROBLEMS = {
+    "truncated": "body cut short: the compressed stream ends before its end marker",
+    "bad_encoding": "body not decodable: unsupported or corrupt Content-Encoding",
+}
+
+
+def _decompressor(encoding: str, first: bytes) -> Any:
+    """A zlib decompressor for ``gzip`` or ``deflate`` (zlib-wrapped, or raw as some
+    servers send it: told apart by the zlib header check of the first two bytes)."""
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    wrapped = len(first) >= 2 and first[0] & 0x0F == 8 and (first[0] << 8 | first[1]) % 31 == 0
+    return zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+
+
 def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
     return (a.scheme, a.raw_host, a.port) == (b.scheme, b.raw_host, b.port)
 
@@ -197,8 +216,14 @@ class Fetcher:
         self._client = httpx.Client(
             transport=transport,
             follow_redirects=False,
-            timeout=httpx.Timeout(http.timeout_seconds, connect=http.connect_timeout_seconds),
-            headers={"User-Agent": http.user_agent, "Accept-Encoding": "gzip, deflate"},
+            timeout=httpx.Timeout(
+                http.read_timeout_seconds,
+                connect=http.connect_timeout_seconds,
+                pool=http.timeout_seconds,
+            ),
+            headers={"User-Agent": http.user_agent_header, "Accept-Encoding": "gzip, deflate"},
+            # Enough pooled connections for every worker thread of the politeness layer.
+            limits=httpx.Limits(max_connections=max(10, http.max_concurrency * 2)),
         )
 
     def close(self) -> None:
@@ -341,30 +366,53 @@ class Fetcher:
             return result("too_large", self._size_message("the body"))
         if problem == "timeout":
             return result("timeout", self._deadline_message())
+        if problem is not None:
+            return result("network_error", _ENCODING_PROBLEMS[problem])
         return result("ok", body=body)
 
     def _read_body(
         self, response: httpx.Response, deadline: float, *, truncate: bool
     ) -> tuple[bytes, str | None]:
-        """The decoded body, or ``b""`` and ``"too_large"`` / ``"timeout"``.
+        """The decoded body, or ``b""`` and a problem: ``"too_large"``, ``"timeout"``,
+        ``"truncated"`` (a gzip/deflate stream that ends early), ``"bad_encoding"``.
 
         With ``truncate``, a body past the cap is cut at the cap and kept (error pages).
-        httpx decodes one network chunk at a time, so a bomb can inflate one chunk
-        (≤ 64 KiB compressed) in memory before it is counted.
+        Content-Encoding is undone here, not by httpx, and never more than the room left
+        under the cap at a time, so a bomb costs at most the cap in memory.
         """
         cap = self._http.max_bytes
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+            return b"", "bad_encoding"
+        decoder: Any = None
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes():
+        for raw in response.iter_raw():
             if time.monotonic() > deadline:
                 return b"", "timeout"
-            size += len(chunk)
-            if size > cap:
-                if truncate:
-                    chunks.append(chunk[: len(chunk) - (size - cap)])
-                    return b"".join(chunks), None
-                return b"", "too_large"
-            chunks.append(chunk)
+            if decoder is None and encoding not in ("", "identity"):
+                decoder = _decompressor(encoding, raw)
+            pending = raw
+            while pending:
+                if decoder is None:
+                    out, pending = pending, b""
+                else:
+                    try:
+                        out = decoder.decompress(pending, cap - size + 1)
+                    except zlib.error:
+                        return b"", "bad_encoding"
+                    pending = decoder.unconsumed_tail
+                size += len(out)
+                if size > cap:
+                    if truncate:
+                        chunks.append(out[: len(out) - (size - cap)])
+                        return b"".join(chunks), None
+                    return b"", "too_large"
+                chunks.append(out)
+                if decoder is not None and decoder.eof:
+                    break
+        if decoder is not None and not decoder.eof:
+            return b"", "truncated"
         return b"".join(chunks), None
 
     def _size_message(self, what: str) -> str:

@@ -1,9 +1,12 @@
 """The pipeline's stages in order, each a plain function of (config, run date, ids).
 
     init            migrate the database, load the seed corpus (signatures, mentions, figures)
-    collect_feeds   fetch every feed, record new entries published up to the run date
-    fetch_articles  fetch each new entry's page, extract text and metadata (feed summary
-                    when the page fails)
+    collect_feeds   fetch every due feed concurrently (conditional GET; failing feeds back
+                    off), record new entries published up to the run date, raise
+                    feed-health alerts
+    fetch_articles  fetch each new entry's page concurrently and politely (per-host
+                    limits, robots.txt, retries), archive it, extract text and metadata
+                    (feed summary when the page fails)
     store_articles  drop exact duplicates, mark near-copies of seeds or stored articles
                     (persisted LSH), group copies into stories, keep changed pages as
                     versions, score relevance, store articles
@@ -13,6 +16,7 @@
     send_alerts     one digest (or an .eml in the outbox) with every pending alert, the
                     day's new stories and a trend chart; failed sends stay pending
     run_day         all of the above, with a summary
+    reextract       (by hand) extraction re-run over the archived pages, no network
 
 Airflow tasks call one stage each and pass ids and counts, never bodies. Each stage
 works from rows in the database, so a retried or rerun stage never duplicates anything.
@@ -21,22 +25,41 @@ works from rows in the database, so a retried or rerun stage never duplicates an
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor import alerts, changes, dedup, extract, feeds, language, relevance, signals
+from monitor import (
+    alerts,
+    changes,
+    dedup,
+    feeds,
+    health,
+    language,
+    pages,
+    relevance,
+    signals,
+)
 from monitor.charts import Trend
-from monitor.config import Config
+from monitor.config import Config, FeedConfig
 from monitor.dedup_store import DedupStore
 from monitor.errors import AlertNotFoundError, DeliveryError
-from monitor.fetch import Fetcher
-from monitor.records import AlertView, FeedEntry
-from monitor.storage import ExtractedEntry, Store
+from monitor.politeness import PoliteFetcher
+from monitor.records import AlertView, ExtractedPage, FeedEntry, FeedResult, FetchResult
+from monitor.storage import ExtractedEntry, PendingEntry, Store
 from monitor.text import (
     content_hash,
     normalize_line,
@@ -44,10 +67,9 @@ from monitor.text import (
     normalize_title,
     short_diff,
 )
-from monitor.urls import canonicalize, choose_canonical
+from monitor.urls import canonicalize, choose_canonical, resolve_google_news
 
 LOGGER = logging.getLogger(__name__)
-PAGE_TYPES = ("text/html", "application/xhtml+xml")
 MIN_PAGE_TEXT = 200  # characters; less than this and the feed summary is the better text
 SEED_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # seeds are older than any article
 
@@ -121,24 +143,61 @@ def _in_window(entry: FeedEntry, start: datetime, end: datetime) -> bool:
 
 
 def collect_feeds(cfg: Config, run_date: date) -> dict[str, Any]:
-    """Fetch and parse every configured feed; record each entry of the run's window once."""
+    """Fetch and parse every due feed concurrently (conditional GET); record each entry of
+    the run's window once; raise feed-health alerts."""
     start, end = _window(cfg, run_date)
-    stats: dict[str, Any] = {"feeds_ok": 0, "feeds_failed": 0, "entries": 0, "failures": []}
+    stats: dict[str, Any] = {
+        "feeds_ok": 0,
+        "feeds_failed": 0,
+        "feeds_unchanged": 0,
+        "feeds_skipped": 0,
+        "entries": 0,
+        "failures": [],
+    }
     new_ids: list[int] = []
     store = open_store(cfg)
     try:
-        with Fetcher(cfg.http) as fetcher:
-            for feed in cfg.feeds:
-                result = feeds.fetch_feed(feed, fetcher)
-                accepted = [e for e in result.entries if _in_window(e, start, end)]
-                accepted = accepted[: cfg.http.max_entries_per_feed]
-                new_ids += store.record_feed(result, run_date, feed.language, accepted)
-                if result.status == "ok":
-                    stats["feeds_ok"] += 1
-                    stats["entries"] += len(accepted)
-                else:
-                    stats["feeds_failed"] += 1
-                    stats["failures"].append({"feed": feed.name, "error": result.error})
+        states = store.feed_states()
+        due = [f for f in cfg.feeds if health.is_due(states.get(f.url), run_date)]
+        for feed in cfg.feeds:
+            if feed not in due:
+                state = states[feed.url]
+                stats["feeds_skipped"] += 1
+                stats["failures"].append(
+                    {
+                        "feed": feed.name,
+                        "error": f"backing off after {state.consecutive_failures} failed runs; "
+                        f"next attempt on {state.next_attempt_on}",
+                    }
+                )
+        with (
+            PoliteFetcher(cfg.http) as fetcher,
+            ThreadPoolExecutor(cfg.http.max_concurrency, thread_name_prefix="feed") as pool,
+        ):
+            results = list(pool.map(lambda f: feeds.fetch_feed(f, fetcher, states.get(f.url)), due))
+        for feed, result in zip(due, results, strict=True):
+            accepted = [e for e in result.entries if _in_window(e, start, end)]
+            # Validators are kept only when every entry was taken or is too old to ever
+            # be: a feed holding items for a later run date must be read again then.
+            later = any(e.published_at and e.published_at >= end for e in result.entries)
+            complete = not later and len(accepted) <= cfg.http.max_entries_per_feed
+            accepted = accepted[: cfg.http.max_entries_per_feed]
+            new_ids += store.record_feed(
+                result,
+                run_date,
+                feed.language,
+                accepted,
+                keep_validators=complete,
+                max_backoff_days=cfg.feed_health.max_backoff_days,
+            )
+            if result.status in ("ok", "unchanged"):
+                stats["feeds_ok"] += 1
+                stats["feeds_unchanged"] += result.status == "unchanged"
+                stats["entries"] += len(accepted)
+            else:
+                stats["feeds_failed"] += 1
+                stats["failures"].append({"feed": feed.name, "error": result.error})
+        stats["feed_alert_ids"] = health.raise_alerts(store, cfg, run_date, end)
     finally:
         store.close()
     stats["new_entries"] = len(new_ids)
@@ -146,15 +205,30 @@ def collect_feeds(cfg: Config, run_date: date) -> dict[str, Any]:
     return stats
 
 
+def check_feeds(cfg: Config, targets: Sequence[FeedConfig]) -> list[FeedResult]:
+    """Fetch and parse feeds now, concurrently, with no conditional GET and no storage."""
+    with (
+        PoliteFetcher(cfg.http) as fetcher,
+        ThreadPoolExecutor(cfg.http.max_concurrency, thread_name_prefix="check") as pool,
+    ):
+        return list(pool.map(lambda f: feeds.fetch_feed(f, fetcher), targets))
+
+
 def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[str, Any]:
-    """Fetch the page of every pending entry and keep its text and metadata."""
+    """Fetch the page of every pending entry concurrently and keep its text and metadata.
+
+    An URL already stored as an article is not fetched again (unless
+    ``http.recheck_articles``); entries of one run sharing a canonical URL share one
+    fetch. Every page fetched is archived (``http.archive_pages``) for ``reextract``.
+    """
     stats: dict[str, Any] = {"pages_ok": 0, "pages_failed": 0, "known_urls": 0}
     done: list[int] = []
     store = open_store(cfg)
     try:
-        with Fetcher(cfg.http) as fetcher:
-            for entry in store.pending_entries(entry_ids):
-                link_url = canonicalize(entry.link)
+        groups: dict[str, list[PendingEntry]] = {}
+        for entry in store.pending_entries(entry_ids):
+            link_url = canonicalize(resolve_google_news(entry.link) or entry.link)
+            if not cfg.http.recheck_articles:
                 known = store.article_by_url(link_url)
                 if known is not None:
                     store.close_entry(
@@ -162,39 +236,22 @@ def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[
                     )
                     stats["known_urls"] += 1
                     continue
-                result = fetcher.get(entry.link, accept="text/html", allowed_types=PAGE_TYPES)
-                page = None
-                if result.ok:
-                    html = extract.decode_html(result.body, result.headers.get("content-type"))
-                    page = extract.extract_page(html, result.final_url)
-                    stats["pages_ok"] += 1
-                else:
-                    stats["pages_failed"] += 1
-                    LOGGER.warning("page %s: %s", entry.link, result.error)
-                use_page = page is not None and len(page.text) >= MIN_PAGE_TEXT
-                text = page.text if page is not None and use_page else entry.summary
-                store.save_extraction(
-                    entry.id,
-                    page_status=result.status,
-                    page_error=result.error,
-                    page_url=result.final_url,
-                    canonical_url=(
-                        choose_canonical(result.final_url, page.canonical_url)
-                        if page is not None
-                        else link_url
-                    ),
-                    page_title=page.title if page is not None else None,
-                    text=text,
-                    text_source="page" if use_page else "feed_summary",
-                    source=page.site_name if page is not None else None,
-                    page_published_at=page.published_at if page is not None else None,
-                    page_language=(
-                        page.language
-                        if page is not None and use_page
-                        else extract.detect_language(text, entry.language)
-                    ),
-                )
+                fetched = store.entry_with_page(link_url)
+                if fetched is not None:
+                    store.close_entry(
+                        entry.id, "duplicate", f"page already fetched for entry #{fetched}"
+                    )
+                    stats["known_urls"] += 1
+                    continue
+            groups.setdefault(link_url, []).append(entry)
+
+        def save(link_url: str, result: FetchResult, page: ExtractedPage | None) -> None:
+            for entry in groups[link_url]:
+                _save_page(store, entry, result, page, link_url)
                 done.append(entry.id)
+
+        targets = {link_url: group[0].link for link_url, group in groups.items()}
+        _fetch_and_extract(cfg, store, targets, stats, save)
     finally:
         store.close()
     stats["entry_ids"] = done
@@ -298,6 +355,156 @@ def _store_update(
     if old.story_id is not None:
         dstore.refresh_story(old.story_id)
     return f"updated: version {version} of article #{article_id}"
+
+
+def _extractor(cfg: Config) -> Executor | None:
+    """Processes for extraction (``http.extract_processes``), or None: extract in the
+    fetching threads. Spawned, not forked: the parent has threads and sockets open."""
+    if cfg.http.extract_processes <= 0:
+        return None
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(cfg.http.extract_processes, mp_context=context)
+
+
+def _fetch_and_extract(
+    cfg: Config,
+    store: Store,
+    targets: dict[str, str],
+    stats: dict[str, Any],
+    save: Callable[[str, FetchResult, ExtractedPage | None], None],
+) -> None:
+    """Fetch every target (canonical link → URL to fetch) in threads and extract each
+    page (in those threads, or in processes), saving results as they come. At most a
+    window of pages is in flight, so memory stays bounded however many pages a run has."""
+    todo = iter(targets.items())
+    with (
+        PoliteFetcher(cfg.http) as fetcher,
+        ThreadPoolExecutor(cfg.http.max_concurrency, thread_name_prefix="page") as pool,
+    ):
+        extractor = _extractor(cfg)
+        window = 2 * cfg.http.max_concurrency + 2 * cfg.http.extract_processes
+        fetching: dict[Future[Any], str] = {}
+        extracting: dict[Future[Any], tuple[str, FetchResult]] = {}
+        try:
+            while True:
+                while len(fetching) + len(extracting) < window:
+                    target = next(todo, None)
+                    if target is None:
+                        break
+                    link, url = target
+                    fetching[
+                        pool.submit(pages.fetch_page, url, fetcher, extract=extractor is None)
+                    ] = link
+                if not fetching and not extracting:
+                    break
+                finished, _ = wait([*fetching, *extracting], return_when=FIRST_COMPLETED)
+                for future in finished:
+                    if future in extracting:
+                        link, result = extracting.pop(future)
+                        save(link, result, future.result())
+                        continue
+                    link = fetching.pop(future)
+                    outcome: pages.PageOutcome = future.result()
+                    result = outcome.result
+                    if not result.ok:
+                        stats["pages_failed"] += 1
+                        save(link, result, None)
+                        continue
+                    stats["pages_ok"] += 1
+                    if cfg.http.archive_pages:
+                        store.archive_page(
+                            result.url,
+                            result.final_url,
+                            result.http_status,
+                            dict(result.headers),
+                            result.body,
+                            outcome.fetched_at,
+                        )
+                    if extractor is None:
+                        save(link, result, outcome.page)
+                        continue
+                    job = extractor.submit(
+                        pages.read_page, result.body, dict(result.headers), result.final_url
+                    )
+                    extracting[job] = (link, replace(result, body=b""))
+        finally:
+            if extractor is not None:
+                extractor.shutdown(cancel_futures=True)
+
+
+def _page_values(
+    page: ExtractedPage | None, fallback: str, declared: str | None, final_url: str, link: str
+) -> dict[str, Any]:
+    """The extraction columns of an entry from a page (or the feed summary)."""
+    use_page = page is not None and len(page.text) >= MIN_PAGE_TEXT
+    text = page.text if page is not None and use_page else fallback
+    return {
+        "canonical_url": (
+            choose_canonical(final_url, page.canonical_url) if page is not None else link
+        ),
+        "page_title": page.title if page is not None else None,
+        "text": text,
+        "text_source": "page" if use_page else "feed_summary",
+        "source": page.site_name if page is not None else None,
+        "page_published_at": page.published_at if page is not None else None,
+        "page_language": (
+            page.language if page is not None and use_page else language.detect(text, declared)
+        ),
+    }
+
+
+def _save_page(
+    store: Store,
+    entry: PendingEntry,
+    result: FetchResult,
+    page: ExtractedPage | None,
+    link_url: str,
+) -> None:
+    store.save_extraction(
+        entry.id,
+        page_status=result.status,
+        page_error=result.error,
+        page_url=result.final_url,
+        **_page_values(page, entry.summary, entry.language, result.final_url, link_url),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReextractStats:
+    pages: int  # distinct archived pages read
+    entries: int  # entries whose page it was
+    changed: int  # entries (or their articles) whose extraction changed
+
+
+def reextract(cfg: Config) -> ReextractStats:
+    """Re-run decoding and extraction over every archived page, without the network;
+    entries and their articles get the new text, title, canonical URL and language.
+    (Relevance and duplicate decisions already taken are not revisited.)"""
+    store = open_store(cfg)
+    changed = 0
+    try:
+        archived = store.archived_entries()
+        for item in archived:
+            page = pages.read_page(item.body, item.headers, item.final_url)
+            values = _page_values(page, "", None, item.final_url, canonicalize(item.final_url))
+            if values["text_source"] != "page":
+                continue  # the stored feed summary stays the better text
+            article: dict[str, Any] = {}
+            if item.article_id is not None:
+                article = {
+                    "text": values["text"],
+                    "content_hash": content_hash(values["text"]),
+                    "language": values["page_language"],
+                }
+                if values["page_title"]:
+                    article["title"] = values["page_title"]
+            if store.update_extraction(item.entry_id, item.article_id, article, **values):
+                changed += 1
+    finally:
+        store.close()
+    return ReextractStats(
+        pages=len({item.final_url for item in archived}), entries=len(archived), changed=changed
+    )
 
 
 def _store_one(

@@ -16,7 +16,8 @@ class FetchResult:
 
     ``status`` is one of ``ok``, ``not_modified``, ``http_error``, ``network_error``,
     ``timeout``, ``blocked`` (SSRF guard or scheme), ``too_large``, ``too_many_redirects``,
-    ``bad_content_type``.
+    ``bad_content_type``, ``robots_disallowed`` (robots.txt says no, or could not be read).
+    ``attempts`` counts tries including retries of transient failures.
     """
 
     url: str
@@ -27,6 +28,7 @@ class FetchResult:
     body: bytes = b""
     error: str | None = None
     elapsed_seconds: float = 0.0
+    attempts: int = 1
 
     @property
     def ok(self) -> bool:
@@ -48,7 +50,9 @@ class FeedEntry:
 
 @dataclass(frozen=True, slots=True)
 class FeedResult:
-    """One feed's fetch-and-parse outcome: ``ok`` or ``failed`` with a reason."""
+    """One feed's fetch-and-parse outcome: ``ok``, ``unchanged`` (304, or the same body
+    as last time: not parsed) or ``failed`` with a reason. ``etag``, ``last_modified``
+    and ``body_hash`` are what to send and compare next time."""
 
     name: str
     url: str
@@ -57,6 +61,43 @@ class FeedResult:
     error: str | None = None
     format: str | None = None
     http_status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the last runs learned about a feed: validators for a conditional GET and
+    the failure streak that decides its back-off."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    consecutive_failures: int = 0
+    last_run_date: date | None = None
+    next_attempt_on: date | None = None
+    failing_since: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    """One row of the ``monitor feeds`` table."""
+
+    name: str
+    url: str
+    last_status: str | None
+    last_error: str | None
+    last_fetched_at: datetime | None
+    last_success_at: datetime | None
+    consecutive_failures: int
+    failing_since: date | None
+    next_attempt_on: date | None
+    format: str | None
+    entries_total: int
+    items_per_day: float | None
+    last_item_at: datetime | None
+    usual_gap_hours: float | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,13 @@ Every timestamp is stored as naive UTC and read back as an aware UTC datetime.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column, sessionmaker
 
 from monitor.errors import StorageError
-from monitor.records import AlertView, FeedEntry, FeedResult, StoryView
+from monitor.records import (
+    AlertView,
+    FeedEntry,
+    FeedHealth,
+    FeedResult,
+    FeedState,
+    StoryView,
+)
 
 LOGGER = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -91,6 +99,32 @@ class FeedRow(Base):
     last_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # Conditional GET: validators sent next time, and the hash of the last body parsed.
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    # Health: the run date of the last attempt, the first failed run of the current
+    # streak, and the first run date on which a failing feed is tried again.
+    last_run_date: Mapped[date | None] = mapped_column(Date)
+    failing_since: Mapped[date | None] = mapped_column(Date)
+    next_attempt_on: Mapped[date | None] = mapped_column(Date)
+    last_format: Mapped[str | None] = mapped_column(String(40))
+
+
+class PageArchiveRow(Base):
+    """A fetched article page as it came off the wire (body gzip-compressed), so that
+    extraction can be re-run later without the network (``monitor reextract``)."""
+
+    __tablename__ = "page_archive"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    final_url: Mapped[str] = mapped_column(String(2000), index=True)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    headers: Mapped[str] = mapped_column(Text, default="{}")
+    encoding: Mapped[str] = mapped_column(String(20), default="gzip")
+    size: Mapped[int] = mapped_column(Integer)  # uncompressed bytes
+    body: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class FetchRow(Base):
@@ -420,6 +454,16 @@ def _lead(text: str, title: str, limit: int = 280) -> str:
     return cut.rstrip(" ,;:") + "…"
 
 
+@dataclass(frozen=True, slots=True)
+class ArchivedPage:
+    entry_id: int
+    article_id: int | None
+    final_url: str
+    fetched_at: datetime
+    headers: dict[str, str]
+    body: bytes
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -520,14 +564,40 @@ class Store:
             row.name, row.language = name, language
         return row.id
 
+    def feed_states(self) -> dict[str, FeedState]:
+        """What earlier runs learned about each known feed, by URL."""
+        with self.session() as s:
+            return {
+                f.url: FeedState(
+                    etag=f.etag,
+                    last_modified=f.last_modified,
+                    body_hash=f.body_hash,
+                    consecutive_failures=f.consecutive_failures,
+                    last_run_date=f.last_run_date,
+                    next_attempt_on=f.next_attempt_on,
+                    failing_since=f.failing_since,
+                )
+                for f in s.scalars(select(FeedRow))
+            }
+
     def record_feed(
         self,
         result: FeedResult,
         run_date: date,
         language: str | None,
         accepted: Sequence[FeedEntry],
+        *,
+        keep_validators: bool = True,
+        max_backoff_days: int = 7,
     ) -> list[int]:
-        """Record one feed's fetch and its new entries; returns the ids of new entries."""
+        """Record one feed's fetch and its new entries; returns the ids of new entries.
+
+        ``unchanged`` counts as a success. A failure starts or extends the feed's failure
+        streak (a rerun of the same run date does not count twice) and sets the run date
+        of the next attempt. With ``keep_validators`` false the stored ETag/Last-Modified
+        and body hash are cleared, so the next run fetches and parses the feed in full
+        (used when some entries were left for a later run date).
+        """
         now = utcnow()
         new_ids: list[int] = []
         with self.session() as s:
@@ -538,10 +608,24 @@ class Store:
                 result.error,
                 now,
             )
-            if result.status == "ok":
+            rerun = feed.last_run_date == run_date
+            if result.status in ("ok", "unchanged"):
                 feed.last_success_at, feed.consecutive_failures = now, 0
+                feed.failing_since = feed.next_attempt_on = None
+                if result.status == "ok":
+                    feed.last_format = result.format
+                    if keep_validators:
+                        feed.etag, feed.last_modified = result.etag, result.last_modified
+                        feed.body_hash = result.body_hash
+                    else:
+                        feed.etag = feed.last_modified = feed.body_hash = None
             else:
-                feed.consecutive_failures += 1
+                if not (rerun and feed.consecutive_failures):
+                    feed.consecutive_failures += 1
+                feed.failing_since = feed.failing_since or run_date
+                wait = min(max_backoff_days, 2 ** (feed.consecutive_failures - 1))
+                feed.next_attempt_on = run_date + timedelta(days=max(1, wait))
+            feed.last_run_date = run_date
             s.add(
                 FetchRow(
                     feed_id=feed_id,
@@ -647,6 +731,17 @@ class Store:
     def article_by_url(self, canonical_url: str) -> int | None:
         with self.session() as s:
             return s.scalar(select(ArticleRow.id).where(ArticleRow.canonical_url == canonical_url))
+
+    def entry_with_page(self, canonical_url: str) -> int | None:
+        """An entry whose page was fetched and has this canonical URL (not yet stored
+        as an article, perhaps), or None."""
+        with self.session() as s:
+            return s.scalar(
+                select(EntryRow.id)
+                .where(EntryRow.canonical_url == canonical_url, EntryRow.page_status == "ok")
+                .order_by(EntryRow.id)
+                .limit(1)
+            )
 
     def article_by_hash(self, content_hash: str) -> int | None:
         with self.session() as s:
@@ -1080,6 +1175,124 @@ class Store:
                     )
                 )
             return out
+
+    # -- feed health and the page archive ----------------------------------------------
+
+    def feed_health(self, now: datetime, recent: int = 50) -> list[FeedHealth]:
+        """Every known feed's health, judged at ``now`` (the end of the run's window).
+
+        Items per day are counted over the last 30 days (or the feed's life, if shorter);
+        the usual gap is the mean gap between the feed's ``recent`` newest dated items.
+        """
+        month_ago = now - timedelta(days=30)
+        rows: list[FeedHealth] = []
+        with self.session() as s:
+            for f in s.scalars(select(FeedRow).order_by(FeedRow.name)):
+                total = int(s.scalar(select(func.count()).where(EntryRow.feed_id == f.id)) or 0)
+                dated = list(
+                    s.scalars(
+                        select(EntryRow.published_at)
+                        .where(EntryRow.feed_id == f.id, EntryRow.published_at.is_not(None))
+                        .where(EntryRow.published_at <= now)
+                        .order_by(EntryRow.published_at.desc())
+                        .limit(recent)
+                    )
+                )
+                times = [t for t in dated if t is not None]
+                last_item = times[0] if times else None
+                gap = None
+                if len(times) >= 2:
+                    gap = (times[0] - times[-1]).total_seconds() / 3600 / (len(times) - 1)
+                in_month = sum(1 for t in times if t >= month_ago)
+                span_days = min(30.0, max(1.0, (now - f.created_at).total_seconds() / 86400))
+                rows.append(
+                    FeedHealth(
+                        name=f.name,
+                        url=f.url,
+                        last_status=f.last_status,
+                        last_error=f.last_error,
+                        last_fetched_at=f.last_fetched_at,
+                        last_success_at=f.last_success_at,
+                        consecutive_failures=f.consecutive_failures,
+                        failing_since=f.failing_since,
+                        next_attempt_on=f.next_attempt_on,
+                        format=f.last_format,
+                        entries_total=total,
+                        items_per_day=round(in_month / span_days, 2) if total else None,
+                        last_item_at=last_item,
+                        usual_gap_hours=round(gap, 2) if gap is not None else None,
+                    )
+                )
+        return rows
+
+    def archive_page(
+        self,
+        url: str,
+        final_url: str,
+        http_status: int | None,
+        headers: dict[str, str],
+        body: bytes,
+        fetched_at: datetime | None = None,
+    ) -> int:
+        """Keep a fetched page, gzip-compressed, with its headers and fetch time."""
+        with self.session() as s:
+            row = PageArchiveRow(
+                url=url,
+                final_url=final_url,
+                fetched_at=fetched_at or utcnow(),
+                http_status=http_status,
+                headers=json.dumps(headers, sort_keys=True),
+                encoding="gzip",
+                size=len(body),
+                body=gzip.compress(body, compresslevel=6),
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def archived_entries(self) -> list[ArchivedPage]:
+        """Entries whose page was fetched and archived, with the newest copy of it."""
+        newest = (
+            select(PageArchiveRow.final_url, func.max(PageArchiveRow.id).label("id"))
+            .group_by(PageArchiveRow.final_url)
+            .subquery()
+        )
+        with self.session() as s:
+            query = (
+                select(EntryRow.id, EntryRow.article_id, PageArchiveRow)
+                .join(newest, newest.c.final_url == EntryRow.page_url)
+                .join(PageArchiveRow, PageArchiveRow.id == newest.c.id)
+                .where(EntryRow.page_status == "ok")
+                .order_by(EntryRow.id)
+            )
+            return [
+                ArchivedPage(
+                    entry_id=entry_id,
+                    article_id=article_id,
+                    final_url=page.final_url,
+                    fetched_at=page.fetched_at,
+                    headers=json.loads(page.headers),
+                    body=gzip.decompress(page.body),
+                )
+                for entry_id, article_id, page in s.execute(query)
+            ]
+
+    def update_extraction(
+        self, entry_id: int, article_id: int | None, article: dict[str, Any], **values: Any
+    ) -> bool:
+        """Write a re-extraction over an entry (and its article, when it has one);
+        whether anything changed."""
+        with self.session() as s:
+            entry = s.get_one(EntryRow, entry_id)
+            changed = any(getattr(entry, k) != v for k, v in values.items())
+            for key, value in values.items():
+                setattr(entry, key, value)
+            if article_id is not None and article:
+                row = s.get_one(ArticleRow, article_id)
+                changed = changed or any(getattr(row, k) != v for k, v in article.items())
+                for key, value in article.items():
+                    setattr(row, key, value)
+            return changed
 
     # -- runs -------------------------------------------------------------------------
 
