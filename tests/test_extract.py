@@ -7,7 +7,7 @@ import codecs
 
 import pytest
 
-from monitor.extract import decode_html, sniff_charset
+from monitor.extract import decode_html, parse_datetime, sniff_charset
 
 ZH_TW = "台積電在亞利桑那州的第二座晶圓廠將於明年量產，美國關稅談判仍在進行。"
 ZH_CN = "台积电在亚利桑那州的第二座晶圆厂将于明年量产，美国关税谈判仍在进行。镕"
@@ -84,3 +84,18 @@ def test_xml_declaration_is_read():
 def test_no_declaration_at_all_is_detected():
     body = _page(ZH_TW * 5, None).encode("big5")
     assert ZH_TW in decode_html(body)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Mon, 02 Nov 2026 08:00:00 EST", "2026-11-02T13:00:00+00:00"),
+        ("2026-11-02 09:30 JST", "2026-11-02T00:30:00+00:00"),
+        ("2026-11-02T23:30:00+08:00", "2026-11-02T15:30:00+00:00"),
+        ("2026-11-02 10:00 CET", "2026-11-02T10:00:00+00:00"),  # unknown zone: read as UTC
+        ("not a date", None),
+    ],
+)
+def test_page_dates_come_out_in_utc(raw: str, expected: str | None) -> None:
+    parsed = parse_datetime(raw)
+    assert (parsed.isoformat() if parsed else None) == expected

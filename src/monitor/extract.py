@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import logging
 import re
+import warnings
 from datetime import UTC, datetime
 
 import trafilatura
@@ -128,12 +129,34 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
     return body.decode("utf-8", errors="replace")
 
 
+# Zone abbreviations seen on US and East Asian news sites (seconds east of UTC). "CST" is
+# left out on purpose: China Standard Time and US Central are both common in this field.
+_ZONE_NAMES = {
+    "EST": -5 * 3600,
+    "EDT": -4 * 3600,
+    "PST": -8 * 3600,
+    "PDT": -7 * 3600,
+    "MST": -7 * 3600,
+    "MDT": -6 * 3600,
+    "CDT": -5 * 3600,
+    "JST": 9 * 3600,
+    "KST": 9 * 3600,
+    "HKT": 8 * 3600,
+    "SGT": 8 * 3600,
+    "TST": 8 * 3600,
+}
+
+
 def parse_datetime(value: str | None) -> datetime | None:
     """Any common date string to an aware UTC datetime; naive times are taken as UTC."""
     if not value:
         return None
     try:
-        parsed = dateparser.parse(value.strip())
+        with warnings.catch_warnings():
+            # An unknown zone name ("CET", "ET") parses as naive, taken as UTC below;
+            # it must not become an error in the caller.
+            warnings.simplefilter("ignore", dateparser.UnknownTimezoneWarning)
+            parsed = dateparser.parse(value.strip(), tzinfos=_ZONE_NAMES)
     except (ValueError, OverflowError):
         return None
     if parsed is None:
