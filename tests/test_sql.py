@@ -41,3 +41,9 @@ def test_every_sql_file_runs(tmp_path, site, db_url):
     by_source = {(r[0], r[1]): r[2] for r in results["articles_by_source.sql"]}
     assert by_source[("2026-11-03", "Formosa Wire")] == 2
     assert by_source[("2026-11-02", "Formosa Wire")] == 1
+    stories = {r[2]: r[4] for r in results["stories.sql"]}
+    # L3 reached the monitor twice (its own feed and Harbor Times' syndicated copy).
+    assert stories["Pacific Trade Ledger"] == 2
+    # Five new stories, and the seed's story, which its republished copy joined.
+    assert len(results["stories.sql"]) == 6
+    assert [r[7] for r in results["stories.sql"] if r[7]] == ["000_efad23f37f6dd870.txt"]
