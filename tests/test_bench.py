@@ -1,0 +1,37 @@
+"""The README's benchmark and evaluation commands run and print their figures (tiny
+sizes here: the figures themselves are read from full runs, not asserted as timings)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "expected"),
+    [
+        (
+            "bench_fetch.py",
+            ["--feeds", "2", "--articles", "3", "--latency", "0.01", "--baseline-pages", "3"],
+            "cold / extraction-only",
+        ),
+        ("bench_dedup.py", ["--sizes", "100,200", "--queries", "5"], "LSH lookup at the largest"),
+        ("eval_relevance.py", [], "precision 1.000  recall 1.000"),
+        ("eval_dedup.py", [], "precision"),
+    ],
+)
+def test_bench_scripts_run(script, args, expected):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert expected in done.stdout
