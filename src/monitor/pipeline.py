@@ -55,11 +55,10 @@ from monitor import (
 )
 from monitor.charts import Trend
 from monitor.config import Config, FeedConfig
-from monitor.dedup_store import DedupStore
 from monitor.errors import AlertNotFoundError, DeliveryError
 from monitor.politeness import PoliteFetcher
 from monitor.records import AlertView, ExtractedPage, FeedEntry, FeedResult, FetchResult
-from monitor.storage import ExtractedEntry, PendingEntry, Store
+from monitor.storage import DedupStore, ExtractedEntry, PendingEntry, Store
 from monitor.text import (
     content_hash,
     normalize_line,
