@@ -75,6 +75,8 @@ def _lead(text: str, title: str, limit: int = 280) -> str:
 class AlertQueries(Queries):
     """Mentions, figures, alerts and the counting of stories."""
 
+    # -- keywords, figures, alerts ----------------------------------------------------
+
     def has_mentions(self, doc_key: str) -> bool:
         with self.session() as s:
             return s.scalar(select(MentionRow.id).where(MentionRow.doc_key == doc_key)) is not None

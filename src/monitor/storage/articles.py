@@ -38,6 +38,8 @@ class StoredArticle:
 class ArticleQueries(Queries):
     """Seed documents and articles."""
 
+    # -- seeds ------------------------------------------------------------------------
+
     def add_seed(
         self, name: str, title: str, text: str, content_hash: str, signature: bytes
     ) -> tuple[int, bool]:
@@ -62,6 +64,8 @@ class ArticleQueries(Queries):
             return [
                 (r.id, r.title, r.text) for r in s.scalars(select(SeedRow).order_by(SeedRow.id))
             ]
+
+    # -- articles ---------------------------------------------------------------------
 
     def article_by_url(self, canonical_url: str) -> int | None:
         with self.session() as s:

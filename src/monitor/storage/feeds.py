@@ -59,6 +59,8 @@ class ArchivedPage:
 class FeedQueries(Queries):
     """Feeds, entries, fetches, feed health and archived pages."""
 
+    # -- feeds and entries ------------------------------------------------------------
+
     def feed_id(self, session: Session, name: str, url: str, language: str | None) -> int:
         row = session.scalar(select(FeedRow).where(FeedRow.url == url))
         if row is None:
@@ -230,6 +232,8 @@ class FeedQueries(Queries):
                 .where(EntryRow.id == entry_id)
                 .values(state=state, decision=decision, article_id=article_id)
             )
+
+    # -- feed health and the page archive ----------------------------------------------
 
     def feed_health(self, now: datetime, recent: int = 50) -> list[FeedHealth]:
         """Every known feed's health, judged at ``now`` (the end of the run's window).
