@@ -31,8 +31,7 @@ from datasketch import MinHashLSH
 
 from monitor import dedup
 from monitor.config import DedupConfig
-from monitor.dedup_store import DedupStore
-from monitor.storage import Store
+from monitor.storage import DedupStore, Store
 
 CFG = DedupConfig()
 

@@ -18,8 +18,7 @@ from eval_corpus import pairs, precision_recall  # noqa: E402
 
 from monitor import dedup  # noqa: E402
 from monitor.config import load_config  # noqa: E402
-from monitor.dedup_store import DedupStore  # noqa: E402
-from monitor.storage import Store  # noqa: E402
+from monitor.storage import DedupStore, Store  # noqa: E402
 
 
 def main() -> None:

@@ -13,9 +13,8 @@ from sqlalchemy import create_engine, text
 
 from monitor import dedup, pipeline
 from monitor.config import Config, load_config
-from monitor.dedup_store import DedupStore
 from monitor.records import FeedEntry, FeedResult
-from monitor.storage import Store
+from monitor.storage import DedupStore, Store
 
 PAIRS = pairs()
 # Measured on this set with the shipped settings (python bench/eval_dedup.py).

@@ -1,7 +1,8 @@
 """Article pages: fetch one page politely (robots.txt obeyed), decode it, extract it.
 
-Runs in the worker threads of :func:`monitor.pipeline.fetch_articles`; touches no
-database. A page that fails is an outcome with a status, never an exception.
+Runs in the worker threads of :func:`monitor.crawl.fetch_and_extract` (the
+``fetch_articles`` stage); touches no database. A page that fails is an outcome with a
+status, never an exception.
 """
 
 from __future__ import annotations

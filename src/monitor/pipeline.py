@@ -20,57 +20,34 @@
 
 Airflow tasks call one stage each and pass ids and counts, never bodies. Each stage
 works from rows in the database, so a retried or rerun stage never duplicates anything.
+The work behind a stage lives in the module named for it: :mod:`monitor.crawl` fetches and
+extracts pages in bulk, :mod:`monitor.keep` decides what each extracted entry is,
+:mod:`monitor.storage` holds every query.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-from collections.abc import Callable, Sequence
-from concurrent.futures import (
-    FIRST_COMPLETED,
-    Executor,
-    Future,
-    ProcessPoolExecutor,
-    ThreadPoolExecutor,
-    wait,
-)
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor import (
-    alerts,
-    changes,
-    dedup,
-    feeds,
-    health,
-    language,
-    pages,
-    relevance,
-    signals,
-)
+from monitor import alerts, changes, crawl, dedup, feeds, health, keep, pages, signals
 from monitor.charts import Trend
 from monitor.config import Config, FeedConfig
-from monitor.dedup_store import DedupStore
 from monitor.errors import AlertNotFoundError, DeliveryError
 from monitor.politeness import PoliteFetcher
 from monitor.records import AlertView, ExtractedPage, FeedEntry, FeedResult, FetchResult
-from monitor.storage import ExtractedEntry, PendingEntry, Store
-from monitor.text import (
-    content_hash,
-    normalize_line,
-    normalize_text,
-    normalize_title,
-    short_diff,
-)
-from monitor.urls import canonicalize, choose_canonical, resolve_google_news
+from monitor.storage import DedupStore, PendingEntry, Store
+from monitor.text import content_hash, normalize_line, normalize_text
+from monitor.urls import canonicalize, resolve_google_news
 
 LOGGER = logging.getLogger(__name__)
-MIN_PAGE_TEXT = 200  # characters; less than this and the feed summary is the better text
 SEED_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # seeds are older than any article
 
 
@@ -90,7 +67,7 @@ def init(cfg: Config) -> InitStats:
     try:
         store.migrate()
         dstore = DedupStore(store, dedup.BandLayout.for_config(cfg.dedup))
-        _index_documents(cfg, dstore)
+        keep.index_documents(cfg, dstore)
         files = sorted(p for p in Path(cfg.seeds_dir).glob("*") if p.is_file())
         loaded = 0
         for path in files:
@@ -114,19 +91,6 @@ def init(cfg: Config) -> InitStats:
         return InitStats(seeds_loaded=loaded, seeds_total=len(files))
     finally:
         store.close()
-
-
-def _index_documents(cfg: Config, dstore: DedupStore) -> None:
-    """Bring the persisted LSH up to date: re-band signatures after a change of
-    ``dedup`` settings, sign documents stored before signatures were persisted."""
-    rebanded = dstore.relayout()
-    if rebanded:
-        LOGGER.info("re-banded %d signatures for LSH layout %s", rebanded, dstore.layout.name)
-    for kind, doc_id, published_at, body in dstore.unindexed_documents():
-        fp = dedup.fingerprint(
-            body, num_perm=cfg.dedup.num_perm, shingle_words=cfg.dedup.shingle_words
-        )
-        dstore.add_signature(kind, doc_id, published_at, fp)
 
 
 def _window(cfg: Config, run_date: date) -> tuple[datetime, datetime]:
@@ -247,226 +211,15 @@ def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[
 
         def save(link_url: str, result: FetchResult, page: ExtractedPage | None) -> None:
             for entry in groups[link_url]:
-                _save_page(store, entry, result, page, link_url)
+                crawl.save_page(store, entry, result, page, link_url)
                 done.append(entry.id)
 
         targets = {link_url: group[0].link for link_url, group in groups.items()}
-        _fetch_and_extract(cfg, store, targets, stats, save)
+        crawl.fetch_and_extract(cfg, store, targets, stats, save)
     finally:
         store.close()
     stats["entry_ids"] = done
     return stats
-
-
-@dataclass(frozen=True, slots=True)
-class _Match:
-    """Why an entry joins an existing story: rule, matched document, similarity."""
-
-    rule: str  # guid | content_hash | near_duplicate | title
-    kind: str  # article | seed
-    id: int
-    similarity: float | None = None
-    containment: float | None = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.kind}:{self.id}"
-
-    def describe(self) -> str:
-        what = {
-            "guid": "same feed GUID as",
-            "content_hash": "same text as",
-            "near_duplicate": "near-duplicate of",
-            "title": "same title from the same outlet as",
-        }[self.rule]
-        sim = ""
-        if self.similarity is not None:
-            sim = f" (similarity {self.similarity:.2f}"
-            sim += f", containment {self.containment:.2f})" if self.containment else ")"
-        return f"{what} {self.kind} #{self.id}{sim}"
-
-
-def _exact_match(
-    store: Store, dstore: DedupStore, entry: ExtractedEntry, digest: str
-) -> _Match | None:
-    guid = dstore.entry_guid(entry.id)
-    if len(guid) >= 8 and guid != entry.link:
-        by_guid = dstore.article_by_guid(guid, entry.id)
-        if by_guid is not None:
-            return _Match("guid", "article", by_guid)
-    same_text = store.article_by_hash(digest)
-    if same_text is not None:
-        return _Match("content_hash", "article", same_text)
-    same_seed = store.seed_by_hash(digest)
-    if same_seed is not None:
-        return _Match("content_hash", "seed", same_seed)
-    return None
-
-
-def _similar_match(
-    cfg: Config,
-    dstore: DedupStore,
-    entry: ExtractedEntry,
-    fp: dedup.Fingerprint,
-    run_date: date,
-) -> _Match | None:
-    start, _end = _window(cfg, run_date)
-    near = dedup.best_match(
-        fp, dstore.candidates(fp, start - timedelta(days=cfg.dedup.window_days)), cfg.dedup
-    )
-    if near is not None:
-        return _Match("near_duplicate", near.kind, near.id, near.similarity, near.containment)
-    title = normalize_title(entry.title)
-    if len(title.split()) < cfg.dedup.title_min_tokens:
-        return None
-    since = (entry.published_at or start) - timedelta(days=cfg.dedup.title_window_days)
-    for article_id, other in dstore.articles_with_title(entry.source, since):
-        if normalize_title(other) == title:
-            return _Match("title", "article", article_id)
-    return None
-
-
-def _store_update(
-    cfg: Config, dstore: DedupStore, entry: ExtractedEntry, article_id: int, digest: str
-) -> str:
-    """Same URL, changed text: the old text becomes a version; returns the decision."""
-    old = dstore.article(article_id)
-    assert old is not None
-    fp = dedup.fingerprint(
-        entry.text, num_perm=cfg.dedup.num_perm, shingle_words=cfg.dedup.shingle_words
-    )
-    rel = relevance.score(entry.title, entry.text, cfg.topic)
-    diff = short_diff(old.text, entry.text)
-    version = dstore.add_version(
-        article_id,
-        diff,
-        title=entry.title,
-        text=entry.text,
-        text_source=entry.text_source,
-        content_hash=digest,
-        signature=fp.to_bytes(),
-        relevance=rel.score,
-        relevant=rel.relevant,
-        matched_terms={k: list(v) for k, v in rel.matched.items()},
-        language=language.detect(entry.text, entry.language),
-    )
-    if dstore.indexed("article", article_id):
-        dstore.add_signature("article", article_id, old.published_at, fp)
-    if old.story_id is not None:
-        dstore.refresh_story(old.story_id)
-    return f"updated: version {version} of article #{article_id}"
-
-
-def _extractor(cfg: Config) -> Executor | None:
-    """Processes for extraction (``http.extract_processes``), or None: extract in the
-    fetching threads. Spawned, not forked: the parent has threads and sockets open."""
-    if cfg.http.extract_processes <= 0:
-        return None
-    context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(cfg.http.extract_processes, mp_context=context)
-
-
-def _fetch_and_extract(
-    cfg: Config,
-    store: Store,
-    targets: dict[str, str],
-    stats: dict[str, Any],
-    save: Callable[[str, FetchResult, ExtractedPage | None], None],
-) -> None:
-    """Fetch every target (canonical link → URL to fetch) in threads and extract each
-    page (in those threads, or in processes), saving results as they come. At most a
-    window of pages is in flight, so memory stays bounded however many pages a run has."""
-    todo = iter(targets.items())
-    with (
-        PoliteFetcher(cfg.http) as fetcher,
-        ThreadPoolExecutor(cfg.http.max_concurrency, thread_name_prefix="page") as pool,
-    ):
-        extractor = _extractor(cfg)
-        window = 2 * cfg.http.max_concurrency + 2 * cfg.http.extract_processes
-        fetching: dict[Future[Any], str] = {}
-        extracting: dict[Future[Any], tuple[str, FetchResult]] = {}
-        try:
-            while True:
-                while len(fetching) + len(extracting) < window:
-                    target = next(todo, None)
-                    if target is None:
-                        break
-                    link, url = target
-                    fetching[
-                        pool.submit(pages.fetch_page, url, fetcher, extract=extractor is None)
-                    ] = link
-                if not fetching and not extracting:
-                    break
-                finished, _ = wait([*fetching, *extracting], return_when=FIRST_COMPLETED)
-                for future in finished:
-                    if future in extracting:
-                        link, result = extracting.pop(future)
-                        save(link, result, future.result())
-                        continue
-                    link = fetching.pop(future)
-                    outcome: pages.PageOutcome = future.result()
-                    result = outcome.result
-                    if not result.ok:
-                        stats["pages_failed"] += 1
-                        save(link, result, None)
-                        continue
-                    stats["pages_ok"] += 1
-                    if cfg.http.archive_pages:
-                        store.archive_page(
-                            result.url,
-                            result.final_url,
-                            result.http_status,
-                            dict(result.headers),
-                            result.body,
-                            outcome.fetched_at,
-                        )
-                    if extractor is None:
-                        save(link, result, outcome.page)
-                        continue
-                    job = extractor.submit(
-                        pages.read_page, result.body, dict(result.headers), result.final_url
-                    )
-                    extracting[job] = (link, replace(result, body=b""))
-        finally:
-            if extractor is not None:
-                extractor.shutdown(cancel_futures=True)
-
-
-def _page_values(
-    page: ExtractedPage | None, fallback: str, declared: str | None, final_url: str, link: str
-) -> dict[str, Any]:
-    """The extraction columns of an entry from a page (or the feed summary)."""
-    use_page = page is not None and len(page.text) >= MIN_PAGE_TEXT
-    text = page.text if page is not None and use_page else fallback
-    return {
-        "canonical_url": (
-            choose_canonical(final_url, page.canonical_url) if page is not None else link
-        ),
-        "page_title": page.title if page is not None else None,
-        "text": text,
-        "text_source": "page" if use_page else "feed_summary",
-        "source": page.site_name if page is not None else None,
-        "page_published_at": page.published_at if page is not None else None,
-        "page_language": (
-            page.language if page is not None and use_page else language.detect(text, declared)
-        ),
-    }
-
-
-def _save_page(
-    store: Store,
-    entry: PendingEntry,
-    result: FetchResult,
-    page: ExtractedPage | None,
-    link_url: str,
-) -> None:
-    store.save_extraction(
-        entry.id,
-        page_status=result.status,
-        page_error=result.error,
-        page_url=result.final_url,
-        **_page_values(page, entry.summary, entry.language, result.final_url, link_url),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,7 +239,7 @@ def reextract(cfg: Config) -> ReextractStats:
         archived = store.archived_entries()
         for item in archived:
             page = pages.read_page(item.body, item.headers, item.final_url)
-            values = _page_values(page, "", None, item.final_url, canonicalize(item.final_url))
+            values = crawl.page_values(page, "", None, item.final_url, canonicalize(item.final_url))
             if values["text_source"] != "page":
                 continue  # the stored feed summary stays the better text
             article: dict[str, Any] = {}
@@ -507,79 +260,6 @@ def reextract(cfg: Config) -> ReextractStats:
     )
 
 
-def _store_one(
-    store: Store,
-    dstore: DedupStore,
-    cfg: Config,
-    entry: ExtractedEntry,
-    run_date: date,
-) -> tuple[str, int | None]:
-    """Decide what one extracted entry is; returns (outcome, article id)."""
-    url = entry.canonical_url or canonicalize(entry.page_url or entry.link)
-    digest = content_hash(entry.text)
-    known = store.article_by_url(url)
-    if known is not None:
-        facts = dstore.article(known)
-        if facts is not None and facts.content_hash != digest and entry.text_source == "page":
-            decision = _store_update(cfg, dstore, entry, known, digest)
-            store.close_entry(entry.id, "stored", decision, known)
-            return "updated", known
-        store.close_entry(
-            entry.id, "duplicate", f"duplicate (canonical_url): same URL as article #{known}", known
-        )
-        return "duplicate", None
-    exact = _exact_match(store, dstore, entry, digest)
-    if exact is not None:
-        article_id = exact.id if exact.kind == "article" else None
-        store.close_entry(
-            entry.id, "duplicate", f"duplicate ({exact.rule}): {exact.describe()}", article_id
-        )
-        if article_id is not None:
-            dstore.refresh_story(dstore.story_of("article", article_id))
-        return "duplicate", None
-    fp = dedup.fingerprint(
-        entry.text, num_perm=cfg.dedup.num_perm, shingle_words=cfg.dedup.shingle_words
-    )
-    match = _similar_match(cfg, dstore, entry, fp, run_date)
-    rel = relevance.score(entry.title, entry.text, cfg.topic)
-    if match is not None:
-        decision = f"duplicate ({match.rule}): {match.describe()}"
-    else:
-        decision = f"kept: {rel.explain(cfg.topic.threshold)}"
-    article_id = store.add_article(
-        canonical_url=url,
-        title=entry.title,
-        source=entry.source,
-        published_at=entry.published_at,
-        run_date=run_date,
-        language=language.detect(entry.text, entry.language),
-        text=entry.text,
-        text_source=entry.text_source,
-        content_hash=digest,
-        signature=fp.to_bytes(),
-        relevance=rel.score,
-        relevant=rel.relevant,
-        matched_terms={k: list(v) for k, v in rel.matched.items()},
-        duplicate_of=match.id if match is not None and match.kind == "article" else None,
-        duplicate_of_seed=match.id if match is not None and match.kind == "seed" else None,
-        similarity=match.similarity if match is not None else None,
-        decision=decision,
-        dedup_rule=match.rule if match is not None else "kept",
-        dedup_match=match.key if match is not None else None,
-    )
-    store.close_entry(entry.id, "stored", decision, article_id)
-    if match is not None:
-        story = dstore.story_of(match.kind, match.id)
-    else:
-        story = dstore.new_story(entry.title)
-        dstore.add_signature("article", article_id, entry.published_at, fp)
-    dstore.set_story(article_id, story)
-    dstore.refresh_story(story)
-    if match is not None:
-        return "near_duplicate", article_id
-    return ("kept" if rel.relevant else "off_topic"), article_id
-
-
 def store_articles(
     cfg: Config, run_date: date, entry_ids: Sequence[int] | None = None
 ) -> dict[str, Any]:
@@ -595,8 +275,9 @@ def store_articles(
     store = open_store(cfg)
     try:
         dstore = DedupStore(store, dedup.BandLayout.for_config(cfg.dedup))
+        start, _end = _window(cfg, run_date)
         for entry in store.extracted_entries(entry_ids):
-            outcome, article_id = _store_one(store, dstore, cfg, entry, run_date)
+            outcome, article_id = keep.store_one(store, dstore, cfg, entry, run_date, start)
             counts[outcome] += 1
             if outcome == "kept" and article_id is not None:
                 kept.append(article_id)

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 from monitor import dedup
 from monitor.config import Config
-from monitor.dedup_store import ArticleFacts, DedupStore
-from monitor.storage import Store
+from monitor.storage import ArticleFacts, DedupStore, Store
 
 
 @dataclass(frozen=True, slots=True)

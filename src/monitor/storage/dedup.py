@@ -1,21 +1,24 @@
-"""Storage for deduplication and stories: persisted signatures and LSH band keys, story
-clusters, article versions, analysts' overrides, and the explanation of a decision.
-
-It works on a :class:`~monitor.storage.Store`'s sessions and models; it is a module of
-its own only to keep storage.py under the house limit of ~800 lines.
+"""Queries for deduplication and stories: story clusters, article versions, analysts'
+overrides, the lookups of the exact rules and the facts ``monitor explain`` shows; and
+:class:`DedupStore`, which adds the persisted MinHash signatures and LSH band keys under
+one band layout.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
 
 from monitor.dedup import BandLayout, Candidate, Fingerprint
-from monitor.storage import (
+from monitor.storage.base import Queries
+from monitor.storage.models import (
     ArticleRow,
     ArticleVersionRow,
     DedupOverrideRow,
@@ -24,10 +27,12 @@ from monitor.storage import (
     FeedRow,
     LshBandRow,
     SeedRow,
-    Store,
     StoryRow,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from monitor.storage.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,78 +119,13 @@ def _facts(r: ArticleRow) -> ArticleFacts:
     )
 
 
-class DedupStore:
-    """Queries on the dedup and story tables of one :class:`Store`."""
+class DedupQueries(Queries):
+    """Stories, versions, overrides and the exact-rule lookups."""
 
-    def __init__(self, store: Store, layout: BandLayout) -> None:
-        self.store = store
-        self.layout = layout
-
-    # -- signatures and LSH bands ---------------------------------------------------
-
-    def add_signature(
-        self, kind: str, doc_id: int, published_at: datetime | None, fp: Fingerprint
-    ) -> None:
-        """Index a document (replacing its previous signature, if any)."""
-        with self.store.session() as s:
-            old = s.scalar(
-                select(DocSignatureRow.id).where(
-                    DocSignatureRow.doc_kind == kind, DocSignatureRow.doc_id == doc_id
-                )
-            )
-            if old is not None:
-                s.execute(delete(LshBandRow).where(LshBandRow.signature_id == old))
-                s.execute(delete(DocSignatureRow).where(DocSignatureRow.id == old))
-            row = DocSignatureRow(
-                doc_kind=kind,
-                doc_id=doc_id,
-                published_at=published_at,
-                shingles=fp.size,
-                signature=fp.to_bytes(),
-            )
-            s.add(row)
-            s.flush()
-            s.add_all(
-                LshBandRow(signature_id=row.id, layout=self.layout.name, key=key)
-                for key in self.layout.keys(fp.signature)
-            )
-
-    def add_signatures(self, rows: Iterable[tuple[str, int, datetime | None, Fingerprint]]) -> int:
-        """Index many new documents in one transaction with bulk inserts (loads,
-        benchmarks); the documents must not be indexed yet."""
-        items = list(rows)
-        with self.store.session() as s:
-            s.execute(
-                insert(DocSignatureRow),
-                [
-                    {
-                        "doc_kind": kind,
-                        "doc_id": doc_id,
-                        "published_at": published_at,
-                        "shingles": fp.size,
-                        "signature": fp.to_bytes(),
-                    }
-                    for kind, doc_id, published_at, fp in items
-                ],
-            )
-            ids = {
-                (kind, doc_id): sid
-                for sid, kind, doc_id in s.execute(
-                    select(DocSignatureRow.id, DocSignatureRow.doc_kind, DocSignatureRow.doc_id)
-                )
-            }
-            s.execute(
-                insert(LshBandRow),
-                [
-                    {"signature_id": ids[(kind, doc_id)], "layout": self.layout.name, "key": key}
-                    for kind, doc_id, _p, fp in items
-                    for key in self.layout.keys(fp.signature)
-                ],
-            )
-        return len(items)
+    # -- signatures -------------------------------------------------------------------
 
     def indexed(self, kind: str, doc_id: int) -> bool:
-        with self.store.session() as s:
+        with self.session() as s:
             found = s.scalar(
                 select(DocSignatureRow.id).where(
                     DocSignatureRow.doc_kind == kind, DocSignatureRow.doc_id == doc_id
@@ -193,59 +133,9 @@ class DedupStore:
             )
             return found is not None
 
-    def candidates(self, fp: Fingerprint, since: datetime | None) -> list[Candidate]:
-        """Documents sharing at least one band key with ``fp``: seeds always, articles
-        published (or, undated, indexed) since ``since``."""
-        keys = self.layout.keys(fp.signature)
-        with self.store.session() as s:
-            ids = select(LshBandRow.signature_id).where(
-                LshBandRow.key.in_(keys), LshBandRow.layout == self.layout.name
-            )
-            query = select(
-                DocSignatureRow.doc_kind,
-                DocSignatureRow.doc_id,
-                DocSignatureRow.signature,
-                DocSignatureRow.shingles,
-            ).where(DocSignatureRow.id.in_(ids))
-            if since is not None:
-                query = query.where(
-                    or_(
-                        DocSignatureRow.doc_kind == "seed",
-                        DocSignatureRow.published_at.is_(None),
-                        DocSignatureRow.published_at >= since,
-                    )
-                )
-            return [Candidate(k, i, sig, n) for k, i, sig, n in s.execute(query)]
-
-    def relayout(self) -> int:
-        """Recompute band keys stored under another layout (num_perm or threshold
-        changed in config); returns how many signatures were re-banded."""
-        from monitor.dedup import from_bytes
-
-        with self.store.session() as s:
-            stale = s.scalar(
-                select(func.count())
-                .select_from(LshBandRow)
-                .where(LshBandRow.layout != self.layout.name)
-            )
-            if not stale:
-                return 0
-            s.execute(delete(LshBandRow))
-            n = 0
-            for row in s.scalars(select(DocSignatureRow)):
-                sig = from_bytes(row.signature, self.layout.num_perm)
-                if sig is None:
-                    continue
-                s.add_all(
-                    LshBandRow(signature_id=row.id, layout=self.layout.name, key=key)
-                    for key in self.layout.keys(sig)
-                )
-                n += 1
-            return n
-
     def unindexed_documents(self) -> list[tuple[str, int, datetime | None, str]]:
         """Seeds and kept articles without a signature row: (kind, id, published, text)."""
-        with self.store.session() as s:
+        with self.session() as s:
             seeds = select(DocSignatureRow.doc_id).where(DocSignatureRow.doc_kind == "seed")
             arts = select(DocSignatureRow.doc_id).where(DocSignatureRow.doc_kind == "article")
             out: list[tuple[str, int, datetime | None, str]] = [
@@ -270,7 +160,7 @@ class DedupStore:
 
     def article_by_guid(self, guid: str, entry_id: int) -> int | None:
         """The article another feed's item with this GUID became, if any."""
-        with self.store.session() as s:
+        with self.session() as s:
             return s.scalar(
                 select(EntryRow.article_id)
                 .where(
@@ -284,7 +174,7 @@ class DedupStore:
 
     def articles_with_title(self, source: str, since: datetime | None) -> list[tuple[int, str]]:
         """(id, title) of kept articles from ``source`` published since ``since``."""
-        with self.store.session() as s:
+        with self.session() as s:
             query = select(ArticleRow.id, ArticleRow.title).where(
                 ArticleRow.source == source,
                 ArticleRow.duplicate_of.is_(None),
@@ -297,19 +187,19 @@ class DedupStore:
             return [(i, t) for i, t in s.execute(query.order_by(ArticleRow.id))]
 
     def entry_guid(self, entry_id: int) -> str:
-        with self.store.session() as s:
+        with self.session() as s:
             return s.get_one(EntryRow, entry_id).guid
 
     # -- articles -----------------------------------------------------------------------
 
     def article(self, article_id: int) -> ArticleFacts | None:
-        with self.store.session() as s:
+        with self.session() as s:
             row = s.get(ArticleRow, article_id)
             return None if row is None else _facts(row)
 
     def article_by_ref(self, ref: str) -> ArticleFacts | None:
         """An article by id ("12") or by canonical or entry URL."""
-        with self.store.session() as s:
+        with self.session() as s:
             row: ArticleRow | None = None
             if ref.isdigit():
                 row = s.get(ArticleRow, int(ref))
@@ -319,7 +209,7 @@ class DedupStore:
 
     def entries_by_ref(self, ref: str) -> list[EntryFacts]:
         """Feed items whose link, page URL or canonical URL is ``ref``."""
-        with self.store.session() as s:
+        with self.session() as s:
             rows = s.execute(
                 select(EntryRow, FeedRow.name)
                 .join(FeedRow, FeedRow.id == EntryRow.feed_id)
@@ -339,12 +229,12 @@ class DedupStore:
 
     def seed_title(self, seed_id: int) -> tuple[str, str, str] | None:
         """(name, title, text) of a seed document."""
-        with self.store.session() as s:
+        with self.session() as s:
             row = s.get(SeedRow, seed_id)
             return None if row is None else (row.name, row.title, row.text)
 
     def set_story(self, article_id: int, story_id: int) -> None:
-        with self.store.session() as s:
+        with self.session() as s:
             s.execute(
                 update(ArticleRow).where(ArticleRow.id == article_id).values(story_id=story_id)
             )
@@ -352,7 +242,7 @@ class DedupStore:
     # -- stories ----------------------------------------------------------------------
 
     def new_story(self, title: str, seed_id: int | None = None) -> int:
-        with self.store.session() as s:
+        with self.session() as s:
             row = StoryRow(title=title, seed_id=seed_id, outlets="[]", copies=0)
             s.add(row)
             s.flush()
@@ -360,7 +250,7 @@ class DedupStore:
 
     def seed_story(self, seed_id: int) -> int:
         """The story of a seed document (made on its first copy)."""
-        with self.store.session() as s:
+        with self.session() as s:
             found = s.scalar(select(StoryRow.id).where(StoryRow.seed_id == seed_id))
             if found is not None:
                 return found
@@ -371,7 +261,7 @@ class DedupStore:
         """The story a matched document belongs to (a seed's story is made on demand)."""
         if kind == "seed":
             return self.seed_story(doc_id)
-        with self.store.session() as s:
+        with self.session() as s:
             story = s.get_one(ArticleRow, doc_id).story_id
         if story is None:  # stored before stories existed
             title = self.article(doc_id)
@@ -384,7 +274,7 @@ class DedupStore:
         """Recompute a story from its members: the articles in it and the exact-copy feed
         items that pointed at them. First outlet = earliest copy; canonical = a copy
         with page text before feed summaries, then the earliest, then the longest."""
-        with self.store.session() as s:
+        with self.session() as s:
             story = s.get_one(StoryRow, story_id)
             members = list(s.scalars(select(ArticleRow).where(ArticleRow.story_id == story_id)))
             ids = [m.id for m in members]
@@ -445,7 +335,7 @@ class DedupStore:
             story.updated_at = utcnow()
 
     def story(self, story_id: int) -> StoryFacts | None:
-        with self.store.session() as s:
+        with self.session() as s:
             row = s.get(StoryRow, story_id)
             if row is None:
                 return None
@@ -463,7 +353,7 @@ class DedupStore:
             )
 
     def story_members(self, story_id: int) -> list[int]:
-        with self.store.session() as s:
+        with self.session() as s:
             return list(
                 s.scalars(
                     select(ArticleRow.id)
@@ -477,7 +367,7 @@ class DedupStore:
     def add_version(self, article_id: int, diff: str, **new_values: object) -> int:
         """Keep the article's current text as a version and store the new one; returns
         the new version number."""
-        with self.store.session() as s:
+        with self.session() as s:
             row = s.get_one(ArticleRow, article_id)
             s.add(
                 ArticleVersionRow(
@@ -501,7 +391,7 @@ class DedupStore:
             return row.version
 
     def versions(self, article_id: int) -> list[VersionFacts]:
-        with self.store.session() as s:
+        with self.session() as s:
             rows = s.scalars(
                 select(ArticleVersionRow)
                 .where(ArticleVersionRow.article_id == article_id)
@@ -517,7 +407,7 @@ class DedupStore:
         """Undo a merge: the article leaves its story for a new one of its own, is no
         longer a duplicate, and the pair is recorded so it is never merged again.
         Returns the old story's id."""
-        with self.store.session() as s:
+        with self.session() as s:
             row = s.get_one(ArticleRow, article_id)
             old_story = row.story_id
             if (
@@ -551,7 +441,7 @@ class DedupStore:
         return old_story or new_story
 
     def story_ids(self, article_ids: Sequence[int]) -> dict[int, int | None]:
-        with self.store.session() as s:
+        with self.session() as s:
             return {
                 i: sid
                 for i, sid in s.execute(
@@ -560,3 +450,128 @@ class DedupStore:
                     )
                 )
             }
+
+
+class DedupStore(DedupQueries):
+    """The dedup queries of one :class:`Store`, with its persisted LSH index read and
+    written under one band layout (the one the ``dedup`` config gives)."""
+
+    def __init__(self, store: Store, layout: BandLayout) -> None:
+        self.store = store
+        self.layout = layout
+
+    def session(self) -> AbstractContextManager[Session]:
+        return self.store.session()
+
+    # -- signatures and LSH bands ---------------------------------------------------
+
+    def add_signature(
+        self, kind: str, doc_id: int, published_at: datetime | None, fp: Fingerprint
+    ) -> None:
+        """Index a document (replacing its previous signature, if any)."""
+        with self.session() as s:
+            old = s.scalar(
+                select(DocSignatureRow.id).where(
+                    DocSignatureRow.doc_kind == kind, DocSignatureRow.doc_id == doc_id
+                )
+            )
+            if old is not None:
+                s.execute(delete(LshBandRow).where(LshBandRow.signature_id == old))
+                s.execute(delete(DocSignatureRow).where(DocSignatureRow.id == old))
+            row = DocSignatureRow(
+                doc_kind=kind,
+                doc_id=doc_id,
+                published_at=published_at,
+                shingles=fp.size,
+                signature=fp.to_bytes(),
+            )
+            s.add(row)
+            s.flush()
+            s.add_all(
+                LshBandRow(signature_id=row.id, layout=self.layout.name, key=key)
+                for key in self.layout.keys(fp.signature)
+            )
+
+    def add_signatures(self, rows: Iterable[tuple[str, int, datetime | None, Fingerprint]]) -> int:
+        """Index many new documents in one transaction with bulk inserts (loads,
+        benchmarks); the documents must not be indexed yet."""
+        items = list(rows)
+        with self.session() as s:
+            s.execute(
+                insert(DocSignatureRow),
+                [
+                    {
+                        "doc_kind": kind,
+                        "doc_id": doc_id,
+                        "published_at": published_at,
+                        "shingles": fp.size,
+                        "signature": fp.to_bytes(),
+                    }
+                    for kind, doc_id, published_at, fp in items
+                ],
+            )
+            ids = {
+                (kind, doc_id): sid
+                for sid, kind, doc_id in s.execute(
+                    select(DocSignatureRow.id, DocSignatureRow.doc_kind, DocSignatureRow.doc_id)
+                )
+            }
+            s.execute(
+                insert(LshBandRow),
+                [
+                    {"signature_id": ids[(kind, doc_id)], "layout": self.layout.name, "key": key}
+                    for kind, doc_id, _p, fp in items
+                    for key in self.layout.keys(fp.signature)
+                ],
+            )
+        return len(items)
+
+    def candidates(self, fp: Fingerprint, since: datetime | None) -> list[Candidate]:
+        """Documents sharing at least one band key with ``fp``: seeds always, articles
+        published (or, undated, indexed) since ``since``."""
+        keys = self.layout.keys(fp.signature)
+        with self.session() as s:
+            ids = select(LshBandRow.signature_id).where(
+                LshBandRow.key.in_(keys), LshBandRow.layout == self.layout.name
+            )
+            query = select(
+                DocSignatureRow.doc_kind,
+                DocSignatureRow.doc_id,
+                DocSignatureRow.signature,
+                DocSignatureRow.shingles,
+            ).where(DocSignatureRow.id.in_(ids))
+            if since is not None:
+                query = query.where(
+                    or_(
+                        DocSignatureRow.doc_kind == "seed",
+                        DocSignatureRow.published_at.is_(None),
+                        DocSignatureRow.published_at >= since,
+                    )
+                )
+            return [Candidate(k, i, sig, n) for k, i, sig, n in s.execute(query)]
+
+    def relayout(self) -> int:
+        """Recompute band keys stored under another layout (num_perm or threshold
+        changed in config); returns how many signatures were re-banded."""
+        from monitor.dedup import from_bytes
+
+        with self.session() as s:
+            stale = s.scalar(
+                select(func.count())
+                .select_from(LshBandRow)
+                .where(LshBandRow.layout != self.layout.name)
+            )
+            if not stale:
+                return 0
+            s.execute(delete(LshBandRow))
+            n = 0
+            for row in s.scalars(select(DocSignatureRow)):
+                sig = from_bytes(row.signature, self.layout.num_perm)
+                if sig is None:
+                    continue
+                s.add_all(
+                    LshBandRow(signature_id=row.id, layout=self.layout.name, key=key)
+                    for key in self.layout.keys(sig)
+                )
+                n += 1
+            return n

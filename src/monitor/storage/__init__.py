@@ -1,0 +1,81 @@
+"""Storage: the SQLAlchemy models, the migrations and every query the pipeline makes.
+
+Only this package touches sessions. :class:`Store` (``store.py``) opens the database,
+migrates it and composes the queries, one mixin module per concern::
+
+    models.py     the schema: Base, UTCDateTime and every model
+    store.py      Store: engine, session(), migrate(), runs and analyst views
+    feeds.py      feeds, entries, fetch state, feed health, the page archive
+    articles.py   seed documents and articles
+    alerts.py     keyword mentions and figures, alerts, story counts, the digest's stories
+    dedup.py      stories, versions, overrides; DedupStore adds the LSH index
+
+The Alembic migrations stay in ``monitor/migrations``. Every timestamp is stored as
+naive UTC and read back as an aware UTC datetime.
+"""
+
+from __future__ import annotations
+
+from monitor.storage.alerts import STORY_KEY, Evidence, KnownFigure
+from monitor.storage.articles import SignatureRow, StoredArticle
+from monitor.storage.dedup import ArticleFacts, DedupStore, EntryFacts, StoryFacts, VersionFacts
+from monitor.storage.feeds import ArchivedPage, ExtractedEntry, PendingEntry
+from monitor.storage.models import (
+    AlertArticleRow,
+    AlertRow,
+    ArticleRow,
+    ArticleVersionRow,
+    Base,
+    DedupOverrideRow,
+    DocSignatureRow,
+    EntryRow,
+    FeedRow,
+    FetchRow,
+    FigureRow,
+    LshBandRow,
+    MentionRow,
+    PageArchiveRow,
+    RunRow,
+    SeedRow,
+    StoryRow,
+    UTCDateTime,
+    utcnow,
+)
+from monitor.storage.store import MIGRATIONS, Store
+
+__all__ = [
+    "MIGRATIONS",
+    "STORY_KEY",
+    "AlertArticleRow",
+    "AlertRow",
+    "ArchivedPage",
+    "ArticleFacts",
+    "ArticleRow",
+    "ArticleVersionRow",
+    "Base",
+    "DedupOverrideRow",
+    "DedupStore",
+    "DocSignatureRow",
+    "EntryFacts",
+    "EntryRow",
+    "Evidence",
+    "ExtractedEntry",
+    "FeedRow",
+    "FetchRow",
+    "FigureRow",
+    "KnownFigure",
+    "LshBandRow",
+    "MentionRow",
+    "PageArchiveRow",
+    "PendingEntry",
+    "RunRow",
+    "SeedRow",
+    "SignatureRow",
+    "Store",
+    "StoredArticle",
+    "StoryFacts",
+    "StoryRow",
+    "UTCDateTime",
+    "VersionFacts",
+    "utcnow",
+]

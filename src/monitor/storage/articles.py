@@ -1,0 +1,153 @@
+"""Queries on stored articles and the seed corpus: lookups by canonical URL and content
+hash, MinHash signatures, storing an article, and the articles of a run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from monitor.errors import StorageError
+from monitor.storage.base import Queries
+from monitor.storage.models import ArticleRow, EntryRow, SeedRow
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureRow:
+    kind: str  # "seed" | "article"
+    id: int
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    id: int
+    title: str
+    text: str
+    url: str
+    source: str
+    published_at: datetime | None
+
+
+class ArticleQueries(Queries):
+    """Seed documents and articles."""
+
+    # -- seeds ------------------------------------------------------------------------
+
+    def add_seed(
+        self, name: str, title: str, text: str, content_hash: str, signature: bytes
+    ) -> tuple[int, bool]:
+        """Insert a seed document unless one of that name exists; (id, created)."""
+        with self.session() as s:
+            existing = s.scalar(select(SeedRow).where(SeedRow.name == name))
+            if existing is not None:
+                if existing.content_hash != content_hash:
+                    existing.title, existing.text = title, text
+                    existing.content_hash, existing.signature = content_hash, signature
+                    return existing.id, True
+                return existing.id, False
+            row = SeedRow(
+                name=name, title=title, text=text, content_hash=content_hash, signature=signature
+            )
+            s.add(row)
+            s.flush()
+            return row.id, True
+
+    def seed_texts(self) -> list[tuple[int, str, str]]:
+        with self.session() as s:
+            return [
+                (r.id, r.title, r.text) for r in s.scalars(select(SeedRow).order_by(SeedRow.id))
+            ]
+
+    # -- articles ---------------------------------------------------------------------
+
+    def article_by_url(self, canonical_url: str) -> int | None:
+        with self.session() as s:
+            return s.scalar(select(ArticleRow.id).where(ArticleRow.canonical_url == canonical_url))
+
+    def entry_with_page(self, canonical_url: str) -> int | None:
+        """An entry whose page was fetched and has this canonical URL (not yet stored
+        as an article, perhaps), or None."""
+        with self.session() as s:
+            return s.scalar(
+                select(EntryRow.id)
+                .where(EntryRow.canonical_url == canonical_url, EntryRow.page_status == "ok")
+                .order_by(EntryRow.id)
+                .limit(1)
+            )
+
+    def article_by_hash(self, content_hash: str) -> int | None:
+        with self.session() as s:
+            return s.scalar(
+                select(ArticleRow.id)
+                .where(ArticleRow.content_hash == content_hash)
+                .order_by(ArticleRow.id)
+                .limit(1)
+            )
+
+    def seed_by_hash(self, content_hash: str) -> int | None:
+        with self.session() as s:
+            return s.scalar(select(SeedRow.id).where(SeedRow.content_hash == content_hash))
+
+    def signatures(self) -> list[SignatureRow]:
+        """Every stored MinHash signature: seeds, and articles that are not duplicates."""
+        with self.session() as s:
+            seeds = [
+                SignatureRow("seed", i, sig)
+                for i, sig in s.execute(select(SeedRow.id, SeedRow.signature))
+                if sig
+            ]
+            articles = [
+                SignatureRow("article", i, sig)
+                for i, sig in s.execute(
+                    select(ArticleRow.id, ArticleRow.signature).where(
+                        ArticleRow.duplicate_of.is_(None), ArticleRow.duplicate_of_seed.is_(None)
+                    )
+                )
+                if sig
+            ]
+            return seeds + articles
+
+    def add_article(self, **values: Any) -> int:
+        matched = values.pop("matched_terms", {})
+        with self.session() as s:
+            row = ArticleRow(matched_terms=json.dumps(matched, ensure_ascii=False), **values)
+            s.add(row)
+            try:
+                s.flush()
+            except IntegrityError as exc:
+                raise StorageError(f"article {values.get('canonical_url')} stored twice") from exc
+            return row.id
+
+    def articles(self, ids: Sequence[int]) -> list[StoredArticle]:
+        with self.session() as s:
+            rows = s.scalars(
+                select(ArticleRow)
+                .where(ArticleRow.id.in_(list(ids)))
+                .order_by(ArticleRow.published_at, ArticleRow.id)
+            )
+            return [
+                StoredArticle(r.id, r.title, r.text, r.canonical_url, r.source, r.published_at)
+                for r in rows
+            ]
+
+    def relevant_articles_of_run(self, run_date: date) -> list[int]:
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(ArticleRow.id)
+                    .where(
+                        ArticleRow.run_date == run_date,
+                        ArticleRow.relevant.is_(True),
+                        ArticleRow.duplicate_of.is_(None),
+                        ArticleRow.duplicate_of_seed.is_(None),
+                    )
+                    .order_by(ArticleRow.id)
+                )
+            )

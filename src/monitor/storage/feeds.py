@@ -1,0 +1,352 @@
+"""Queries on feeds and their entries: conditional-GET state and failure streaks, each
+run's fetch, the staging table of feed items, feed health, and the page archive that
+``monitor reextract`` reads.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from monitor.records import FeedEntry, FeedHealth, FeedResult, FeedState
+from monitor.storage.base import Queries
+from monitor.storage.models import ArticleRow, EntryRow, FeedRow, FetchRow, PageArchiveRow, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    id: int
+    feed_name: str
+    link: str
+    title: str
+    summary: str
+    published_at: datetime | None
+    language: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedEntry:
+    id: int
+    feed_name: str
+    link: str
+    page_url: str | None
+    canonical_url: str | None
+    title: str
+    text: str
+    text_source: str
+    source: str
+    published_at: datetime | None
+    language: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedPage:
+    entry_id: int
+    article_id: int | None
+    final_url: str
+    fetched_at: datetime
+    headers: dict[str, str]
+    body: bytes
+
+
+class FeedQueries(Queries):
+    """Feeds, entries, fetches, feed health and archived pages."""
+
+    # -- feeds and entries ------------------------------------------------------------
+
+    def feed_id(self, session: Session, name: str, url: str, language: str | None) -> int:
+        row = session.scalar(select(FeedRow).where(FeedRow.url == url))
+        if row is None:
+            row = FeedRow(name=name, url=url, language=language)
+            session.add(row)
+            session.flush()
+        else:
+            row.name, row.language = name, language
+        return row.id
+
+    def feed_states(self) -> dict[str, FeedState]:
+        """What earlier runs learned about each known feed, by URL."""
+        with self.session() as s:
+            return {
+                f.url: FeedState(
+                    etag=f.etag,
+                    last_modified=f.last_modified,
+                    body_hash=f.body_hash,
+                    consecutive_failures=f.consecutive_failures,
+                    last_run_date=f.last_run_date,
+                    next_attempt_on=f.next_attempt_on,
+                    failing_since=f.failing_since,
+                )
+                for f in s.scalars(select(FeedRow))
+            }
+
+    def record_feed(
+        self,
+        result: FeedResult,
+        run_date: date,
+        language: str | None,
+        accepted: Sequence[FeedEntry],
+        *,
+        keep_validators: bool = True,
+        max_backoff_days: int = 7,
+    ) -> list[int]:
+        """Record one feed's fetch and its new entries; returns the ids of new entries.
+
+        ``unchanged`` counts as a success. A failure starts or extends the feed's failure
+        streak (a rerun of the same run date does not count twice) and sets the run date
+        of the next attempt. With ``keep_validators`` false the stored ETag/Last-Modified
+        and body hash are cleared, so the next run fetches and parses the feed in full
+        (used when some entries were left for a later run date).
+        """
+        now = utcnow()
+        new_ids: list[int] = []
+        with self.session() as s:
+            feed_id = self.feed_id(s, result.name, result.url, language)
+            feed = s.get_one(FeedRow, feed_id)
+            feed.last_status, feed.last_error, feed.last_fetched_at = (
+                result.status,
+                result.error,
+                now,
+            )
+            rerun = feed.last_run_date == run_date
+            if result.status in ("ok", "unchanged"):
+                feed.last_success_at, feed.consecutive_failures = now, 0
+                feed.failing_since = feed.next_attempt_on = None
+                if result.status == "ok":
+                    feed.last_format = result.format
+                    if keep_validators:
+                        feed.etag, feed.last_modified = result.etag, result.last_modified
+                        feed.body_hash = result.body_hash
+                    else:
+                        feed.etag = feed.last_modified = feed.body_hash = None
+            else:
+                if not (rerun and feed.consecutive_failures):
+                    feed.consecutive_failures += 1
+                feed.failing_since = feed.failing_since or run_date
+                wait = min(max_backoff_days, 2 ** (feed.consecutive_failures - 1))
+                feed.next_attempt_on = run_date + timedelta(days=max(1, wait))
+            feed.last_run_date = run_date
+            s.add(
+                FetchRow(
+                    feed_id=feed_id,
+                    run_date=run_date,
+                    fetched_at=now,
+                    status=result.status,
+                    http_status=result.http_status,
+                    error=result.error,
+                    format=result.format,
+                    entries=len(result.entries),
+                )
+            )
+            known = set(s.scalars(select(EntryRow.guid).where(EntryRow.feed_id == feed_id)))
+            for entry in accepted:
+                if entry.guid in known:
+                    continue
+                known.add(entry.guid)
+                row = EntryRow(
+                    feed_id=feed_id,
+                    guid=entry.guid,
+                    link=entry.link,
+                    title=entry.title,
+                    summary=entry.summary,
+                    published_at=entry.published_at,
+                    language=entry.language or language,
+                    run_date=run_date,
+                    first_seen_at=now,
+                )
+                s.add(row)
+                s.flush()
+                new_ids.append(row.id)
+        return new_ids
+
+    def pending_entries(self, ids: Sequence[int] | None = None) -> list[PendingEntry]:
+        """Entries still waiting for their page (all of them, or those of ``ids``)."""
+        with self.session() as s:
+            query = (
+                select(EntryRow, FeedRow.name)
+                .join(FeedRow, EntryRow.feed_id == FeedRow.id)
+                .where(EntryRow.state == "pending")
+                .order_by(EntryRow.id)
+            )
+            if ids is not None:
+                query = query.where(EntryRow.id.in_(list(ids)))
+            return [
+                PendingEntry(
+                    id=e.id,
+                    feed_name=name,
+                    link=e.link,
+                    title=e.title,
+                    summary=e.summary,
+                    published_at=e.published_at,
+                    language=e.language,
+                )
+                for e, name in s.execute(query)
+            ]
+
+    def save_extraction(self, entry_id: int, **values: Any) -> None:
+        with self.session() as s:
+            s.execute(
+                update(EntryRow).where(EntryRow.id == entry_id).values(state="extracted", **values)
+            )
+
+    def extracted_entries(self, ids: Sequence[int] | None = None) -> list[ExtractedEntry]:
+        with self.session() as s:
+            query = (
+                select(EntryRow, FeedRow.name)
+                .join(FeedRow, EntryRow.feed_id == FeedRow.id)
+                .where(EntryRow.state == "extracted")
+                .order_by(EntryRow.published_at, EntryRow.id)
+            )
+            if ids is not None:
+                query = query.where(EntryRow.id.in_(list(ids)))
+            return [
+                ExtractedEntry(
+                    id=e.id,
+                    feed_name=name,
+                    link=e.link,
+                    page_url=e.page_url,
+                    canonical_url=e.canonical_url,
+                    title=e.page_title or e.title,
+                    text=e.text or "",
+                    text_source=e.text_source or "none",
+                    source=e.source or name,
+                    published_at=e.page_published_at or e.published_at,
+                    language=e.page_language or e.language,
+                )
+                for e, name in s.execute(query)
+            ]
+
+    def close_entry(
+        self, entry_id: int, state: str, decision: str, article_id: int | None = None
+    ) -> None:
+        with self.session() as s:
+            s.execute(
+                update(EntryRow)
+                .where(EntryRow.id == entry_id)
+                .values(state=state, decision=decision, article_id=article_id)
+            )
+
+    # -- feed health and the page archive ----------------------------------------------
+
+    def feed_health(self, now: datetime, recent: int = 50) -> list[FeedHealth]:
+        """Every known feed's health, judged at ``now`` (the end of the run's window).
+
+        Items per day are counted over the last 30 days (or the feed's life, if shorter);
+        the usual gap is the mean gap between the feed's ``recent`` newest dated items.
+        """
+        month_ago = now - timedelta(days=30)
+        rows: list[FeedHealth] = []
+        with self.session() as s:
+            for f in s.scalars(select(FeedRow).order_by(FeedRow.name)):
+                total = int(s.scalar(select(func.count()).where(EntryRow.feed_id == f.id)) or 0)
+                dated = list(
+                    s.scalars(
+                        select(EntryRow.published_at)
+                        .where(EntryRow.feed_id == f.id, EntryRow.published_at.is_not(None))
+                        .where(EntryRow.published_at <= now)
+                        .order_by(EntryRow.published_at.desc())
+                        .limit(recent)
+                    )
+                )
+                times = [t for t in dated if t is not None]
+                last_item = times[0] if times else None
+                gap = None
+                if len(times) >= 2:
+                    gap = (times[0] - times[-1]).total_seconds() / 3600 / (len(times) - 1)
+                in_month = sum(1 for t in times if t >= month_ago)
+                span_days = min(30.0, max(1.0, (now - f.created_at).total_seconds() / 86400))
+                rows.append(
+                    FeedHealth(
+                        name=f.name,
+                        url=f.url,
+                        last_status=f.last_status,
+                        last_error=f.last_error,
+                        last_fetched_at=f.last_fetched_at,
+                        last_success_at=f.last_success_at,
+                        consecutive_failures=f.consecutive_failures,
+                        failing_since=f.failing_since,
+                        next_attempt_on=f.next_attempt_on,
+                        format=f.last_format,
+                        entries_total=total,
+                        items_per_day=round(in_month / span_days, 2) if total else None,
+                        last_item_at=last_item,
+                        usual_gap_hours=round(gap, 2) if gap is not None else None,
+                    )
+                )
+        return rows
+
+    def archive_page(
+        self,
+        url: str,
+        final_url: str,
+        http_status: int | None,
+        headers: dict[str, str],
+        body: bytes,
+        fetched_at: datetime | None = None,
+    ) -> int:
+        """Keep a fetched page, gzip-compressed, with its headers and fetch time."""
+        with self.session() as s:
+            row = PageArchiveRow(
+                url=url,
+                final_url=final_url,
+                fetched_at=fetched_at or utcnow(),
+                http_status=http_status,
+                headers=json.dumps(headers, sort_keys=True),
+                encoding="gzip",
+                size=len(body),
+                body=gzip.compress(body, compresslevel=6),
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def archived_entries(self) -> list[ArchivedPage]:
+        """Entries whose page was fetched and archived, with the newest copy of it."""
+        newest = (
+            select(PageArchiveRow.final_url, func.max(PageArchiveRow.id).label("id"))
+            .group_by(PageArchiveRow.final_url)
+            .subquery()
+        )
+        with self.session() as s:
+            query = (
+                select(EntryRow.id, EntryRow.article_id, PageArchiveRow)
+                .join(newest, newest.c.final_url == EntryRow.page_url)
+                .join(PageArchiveRow, PageArchiveRow.id == newest.c.id)
+                .where(EntryRow.page_status == "ok")
+                .order_by(EntryRow.id)
+            )
+            return [
+                ArchivedPage(
+                    entry_id=entry_id,
+                    article_id=article_id,
+                    final_url=page.final_url,
+                    fetched_at=page.fetched_at,
+                    headers=json.loads(page.headers),
+                    body=gzip.decompress(page.body),
+                )
+                for entry_id, article_id, page in s.execute(query)
+            ]
+
+    def update_extraction(
+        self, entry_id: int, article_id: int | None, article: dict[str, Any], **values: Any
+    ) -> bool:
+        """Write a re-extraction over an entry (and its article, when it has one);
+        whether anything changed."""
+        with self.session() as s:
+            entry = s.get_one(EntryRow, entry_id)
+            changed = any(getattr(entry, k) != v for k, v in values.items())
+            for key, value in values.items():
+                setattr(entry, key, value)
+            if article_id is not None and article:
+                row = s.get_one(ArticleRow, article_id)
+                changed = changed or any(getattr(row, k) != v for k, v in article.items())
+                for key, value in article.items():
+                    setattr(row, key, value)
+            return changed

@@ -1,0 +1,333 @@
+"""The database schema as SQLAlchemy models: every table the monitor keeps.
+
+The only place models are declared; the Alembic migrations (``monitor/migrations``)
+create and change these tables, and ``migrations/env.py`` reads :data:`Base.metadata`.
+Every timestamp is stored as naive UTC and read back as an aware UTC datetime
+(:class:`UTCDateTime`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, naive UTC in the column, aware UTC out."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class FeedRow(Base):
+    __tablename__ = "feeds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    language: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_status: Mapped[str | None] = mapped_column(String(40))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # Conditional GET: validators sent next time, and the hash of the last body parsed.
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    # Health: the run date of the last attempt, the first failed run of the current
+    # streak, and the first run date on which a failing feed is tried again.
+    last_run_date: Mapped[date | None] = mapped_column(Date)
+    failing_since: Mapped[date | None] = mapped_column(Date)
+    next_attempt_on: Mapped[date | None] = mapped_column(Date)
+    last_format: Mapped[str | None] = mapped_column(String(40))
+
+
+class PageArchiveRow(Base):
+    """A fetched article page as it came off the wire (body gzip-compressed), so that
+    extraction can be re-run later without the network (``monitor reextract``)."""
+
+    __tablename__ = "page_archive"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    final_url: Mapped[str] = mapped_column(String(2000), index=True)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    headers: Mapped[str] = mapped_column(Text, default="{}")
+    encoding: Mapped[str] = mapped_column(String(20), default="gzip")
+    size: Mapped[int] = mapped_column(Integer)  # uncompressed bytes
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FetchRow(Base):
+    """One attempt to fetch one feed in one run."""
+
+    __tablename__ = "fetches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id"), index=True)
+    run_date: Mapped[date] = mapped_column(Date, index=True)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(40))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    format: Mapped[str | None] = mapped_column(String(40))
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SeedRow(Base):
+    __tablename__ = "seed_documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EntryRow(Base):
+    """A feed item as seen in a run, and what became of it (the staging table)."""
+
+    __tablename__ = "entries"
+    __table_args__ = (UniqueConstraint("feed_id", "guid"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id"), index=True)
+    guid: Mapped[str] = mapped_column(String(2000))
+    link: Mapped[str] = mapped_column(String(2000))
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    language: Mapped[str | None] = mapped_column(String(20))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    run_date: Mapped[date] = mapped_column(Date, index=True)
+    # pending → extracted → stored | duplicate (no article row made)
+    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    page_status: Mapped[str | None] = mapped_column(String(40))
+    page_error: Mapped[str | None] = mapped_column(Text)
+    page_url: Mapped[str | None] = mapped_column(String(2000))
+    canonical_url: Mapped[str | None] = mapped_column(String(2000))
+    page_title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    text_source: Mapped[str | None] = mapped_column(String(20))
+    source: Mapped[str | None] = mapped_column(String(300))
+    page_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    page_language: Mapped[str | None] = mapped_column(String(20))
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    decision: Mapped[str | None] = mapped_column(Text)
+
+
+class ArticleRow(Base):
+    __tablename__ = "articles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    canonical_url: Mapped[str] = mapped_column(String(2000), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(300))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    run_date: Mapped[date] = mapped_column(Date, index=True)
+    language: Mapped[str | None] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    text_source: Mapped[str] = mapped_column(String(20))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+    relevance: Mapped[float] = mapped_column(Float)
+    relevant: Mapped[bool] = mapped_column(Boolean)
+    matched_terms: Mapped[str] = mapped_column(Text, default="{}")
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    duplicate_of_seed: Mapped[int | None] = mapped_column(ForeignKey("seed_documents.id"))
+    similarity: Mapped[float | None] = mapped_column(Float)
+    decision: Mapped[str] = mapped_column(Text)
+    # Issue 4: the story the article belongs to, the dedup rule that decided it
+    # (kept | guid | content_hash | near_duplicate | title | separated) and its match
+    # ("article:12" / "seed:3"), and the current version (1 + rows in article_versions).
+    story_id: Mapped[int | None] = mapped_column(Integer, index=True)  # stories.id
+    dedup_rule: Mapped[str | None] = mapped_column(String(20))
+    dedup_match: Mapped[str | None] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StoryRow(Base):
+    """One news story: an article and its copies (syndicated, rewritten, republished)."""
+
+    __tablename__ = "stories"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    seed_id: Mapped[int | None] = mapped_column(ForeignKey("seed_documents.id"), unique=True)
+    canonical_article_id: Mapped[int | None] = mapped_column(Integer)
+    first_article_id: Mapped[int | None] = mapped_column(Integer)
+    first_outlet: Mapped[str | None] = mapped_column(String(300))
+    first_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outlets: Mapped[str] = mapped_column(Text, default="[]")  # JSON list, first seen first
+    copies: Mapped[int] = mapped_column(Integer, default=0)  # articles + exact-copy entries
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DocSignatureRow(Base):
+    """The MinHash signature of a seed or a kept article, for near-duplicate lookups."""
+
+    __tablename__ = "doc_signatures"
+    __table_args__ = (UniqueConstraint("doc_kind", "doc_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doc_kind: Mapped[str] = mapped_column(String(10))  # seed | article
+    doc_id: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shingles: Mapped[int] = mapped_column(Integer)  # set size, for containment estimates
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LshBandRow(Base):
+    """One LSH band hash of one signature; a lookup is an indexed ``key IN (...)``."""
+
+    __tablename__ = "lsh_bands"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    signature_id: Mapped[int] = mapped_column(
+        ForeignKey("doc_signatures.id", ondelete="CASCADE"), index=True
+    )
+    layout: Mapped[str] = mapped_column(String(20))  # "128x25x5": perms x bands x rows
+    key: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class ArticleVersionRow(Base):
+    """An earlier text of an article whose page changed, with a short diff to the next."""
+
+    __tablename__ = "article_versions"
+    __table_args__ = (UniqueConstraint("article_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    diff: Mapped[str] = mapped_column(Text)  # from this version to the next
+
+
+class DedupOverrideRow(Base):
+    """An analyst's "these are not the same story": never merge the pair again."""
+
+    __tablename__ = "dedup_overrides"
+    __table_args__ = (UniqueConstraint("article_id", "other_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    other_key: Mapped[str] = mapped_column(String(40))  # "article:12" | "seed:3"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    previous_decision: Mapped[str] = mapped_column(Text)
+
+
+class MentionRow(Base):
+    """How often a watched keyword appears in one document (article or seed)."""
+
+    __tablename__ = "keyword_mentions"
+    __table_args__ = (UniqueConstraint("keyword", "doc_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    keyword: Mapped[str] = mapped_column(String(200), index=True)
+    doc_key: Mapped[str] = mapped_column(String(40))  # "article:12" or "seed:3"
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    seed_id: Mapped[int | None] = mapped_column(ForeignKey("seed_documents.id"))
+    day: Mapped[date | None] = mapped_column(Date, index=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class FigureRow(Base):
+    """A number attached to a watched keyword ("a 20 percent tariff") in one document."""
+
+    __tablename__ = "keyword_figures"
+    __table_args__ = (UniqueConstraint("keyword", "doc_key", "sentence_no"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    keyword: Mapped[str] = mapped_column(String(200), index=True)
+    doc_key: Mapped[str] = mapped_column(String(40))
+    sentence_no: Mapped[int] = mapped_column(Integer)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    seed_id: Mapped[int | None] = mapped_column(ForeignKey("seed_documents.id"))
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(20))
+    sentence: Mapped[str] = mapped_column(Text)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(500), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    run_date: Mapped[date] = mapped_column(Date, index=True)
+    rule: Mapped[str] = mapped_column(String(40))
+    keyword: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    old_value: Mapped[str | None] = mapped_column(String(100))
+    new_value: Mapped[str | None] = mapped_column(String(100))
+    sentence: Mapped[str | None] = mapped_column(Text)
+    old_sentence: Mapped[str | None] = mapped_column(Text)
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    # pending → sent | failed (after alerts.max_attempts failed sends); suppressed = a
+    # debounced repeat, kept for the record and never sent.
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    day: Mapped[date | None] = mapped_column(Date, index=True)  # the counted day, local
+    old_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    note: Mapped[str | None] = mapped_column(Text)  # why suppressed; baseline figures
+    details: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+
+
+class AlertArticleRow(Base):
+    """Provenance: the articles (or seeds) behind an alert, with the sentence quoted."""
+
+    __tablename__ = "alert_articles"
+    __table_args__ = (UniqueConstraint("alert_id", "role", "doc_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))  # new | old | support
+    doc_key: Mapped[str] = mapped_column(String(40))
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    seed_id: Mapped[int | None] = mapped_column(ForeignKey("seed_documents.id"))
+    sentence: Mapped[str | None] = mapped_column(Text)
+
+
+class RunRow(Base):
+    """One pipeline run for one date, with its summary counts."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_date: Mapped[date] = mapped_column(Date, index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stats: Mapped[str] = mapped_column(Text, default="{}")

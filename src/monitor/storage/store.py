@@ -1,0 +1,128 @@
+"""The database of one monitor: :class:`Store` opens it, hands out sessions, migrates it
+with Alembic (``monitor/migrations``), and carries every query through its mixins.
+
+SQLite is the default (a file under ``data_dir``); PostgreSQL works through
+``MONITOR_DATABASE_URL``. Analysts read the views ``v_articles``, ``v_alerts`` and
+``v_stories``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import column, create_engine, event, func, select, text
+from sqlalchemy import table as table_clause
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.errors import StorageError
+from monitor.storage.alerts import AlertQueries
+from monitor.storage.articles import ArticleQueries
+from monitor.storage.dedup import DedupQueries
+from monitor.storage.feeds import FeedQueries
+from monitor.storage.models import Base, RunRow, utcnow
+
+LOGGER = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries):
+    """The database of one monitor: open it, migrate it, read and write pipeline rows."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///"):
+            path = Path(url.removeprefix("sqlite:///"))
+            if str(path) not in ("", ":memory:"):
+                path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise StorageError(f"cannot open database {self.safe_url}: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password masked, for messages and logs."""
+        try:
+            return self.engine.url.render_as_string(hide_password=True)
+        except AttributeError:
+            return self.url.split("@")[-1]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except OperationalError as exc:
+                session.rollback()
+                raise StorageError(f"database {self.safe_url}: {exc.orig}") from exc
+            except BaseException:
+                session.rollback()
+                raise
+
+    # -- schema -----------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the newest migration."""
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.begin() as connection:
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, "head")
+        except OperationalError as exc:
+            raise StorageError(f"cannot migrate database {self.safe_url}: {exc.orig}") from None
+
+    # -- runs and views ---------------------------------------------------------------
+
+    def record_run(self, run_date: date, stats: dict[str, Any]) -> None:
+        with self.session() as s:
+            s.add(
+                RunRow(
+                    run_date=run_date,
+                    finished_at=utcnow(),
+                    stats=json.dumps(stats, sort_keys=True),
+                )
+            )
+
+    def last_run(self) -> tuple[date, dict[str, Any]] | None:
+        with self.session() as s:
+            row = s.scalar(select(RunRow).order_by(RunRow.id.desc()).limit(1))
+            return None if row is None else (row.run_date, json.loads(row.stats))
+
+    def view(self, name: str, columns: Sequence[str], order_by: str) -> list[dict[str, Any]]:
+        """Rows of an analyst view (``v_articles``, ``v_alerts``) as dictionaries."""
+        if name not in ("v_articles", "v_alerts", "v_stories"):
+            raise ValueError(f"unknown view {name!r}")
+        table = table_clause(name, *(column(c) for c in columns))
+        with self.session() as s:
+            rows = s.execute(select(table).order_by(text(order_by)))
+            return [dict(r._mapping) for r in rows]
+
+    def count(self, table: str) -> int:
+        model = {m.__tablename__: m for m in Base.__subclasses__()}[table]
+        with self.session() as s:
+            return int(s.scalar(select(func.count()).select_from(model)) or 0)
