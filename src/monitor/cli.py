@@ -81,7 +81,9 @@ def _parse_date(value: str | None) -> date:
 def print_summary(summary: pipeline.RunSummary) -> None:
     s = summary
     typer.echo(f"run {s.run_date.isoformat()}")
-    typer.echo(f"  feeds        {s.feeds_ok} ok, {s.feeds_failed} failed")
+    extra = f" ({s.feeds_unchanged} unchanged)" if s.feeds_unchanged else ""
+    skipped = f", {s.feeds_skipped} backing off" if s.feeds_skipped else ""
+    typer.echo(f"  feeds        {s.feeds_ok} ok{extra}, {s.feeds_failed} failed{skipped}")
     for failure in s.failures:
         typer.echo(f"    ✗ {failure['feed']}: {failure['error']}")
     typer.echo(f"  entries      {s.entries} in window, {s.new_entries} new")

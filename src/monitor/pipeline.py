@@ -472,6 +472,8 @@ class RunSummary:
     run_date: date
     feeds_ok: int = 0
     feeds_failed: int = 0
+    feeds_unchanged: int = 0  # of feeds_ok: answered 304 or the same body as last time
+    feeds_skipped: int = 0  # failing feeds waiting out their back-off
     entries: int = 0
     new_entries: int = 0
     pages_ok: int = 0
@@ -519,6 +521,8 @@ def send_and_report(
         run_date=run_date,
         feeds_ok=collected["feeds_ok"],
         feeds_failed=collected["feeds_failed"],
+        feeds_unchanged=collected.get("feeds_unchanged", 0),
+        feeds_skipped=collected.get("feeds_skipped", 0),
         entries=collected["entries"],
         new_entries=collected["new_entries"],
         pages_ok=fetched["pages_ok"],
@@ -526,7 +530,7 @@ def send_and_report(
         new_articles=stored["new_articles"],
         duplicates=stored["duplicates"] + fetched["known_urls"],
         off_topic=stored["off_topic"],
-        alerts_raised=changes["alerts"],
+        alerts_raised=changes["alerts"] + len(collected.get("feed_alert_ids", [])),
         alerts_sent=sent.alerts_sent,
         delivery=f"{sent.method}: {sent.detail}" if sent.method else None,
         delivery_error=sent.error,
