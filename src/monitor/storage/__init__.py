@@ -17,7 +17,7 @@ naive UTC and read back as an aware UTC datetime.
 from __future__ import annotations
 
 from monitor.storage.alerts import STORY_KEY, Evidence, KnownFigure
-from monitor.storage.articles import SignatureRow, StoredArticle
+from monitor.storage.articles import StoredArticle
 from monitor.storage.dedup import ArticleFacts, DedupStore, EntryFacts, StoryFacts, VersionFacts
 from monitor.storage.feeds import ArchivedPage, ExtractedEntry, PendingEntry
 from monitor.storage.models import (
@@ -70,7 +70,6 @@ __all__ = [
     "PendingEntry",
     "RunRow",
     "SeedRow",
-    "SignatureRow",
     "Store",
     "StoredArticle",
     "StoryFacts",

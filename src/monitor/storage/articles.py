@@ -19,13 +19,6 @@ from monitor.storage.models import ArticleRow, EntryRow, SeedRow
 
 
 @dataclass(frozen=True, slots=True)
-class SignatureRow:
-    kind: str  # "seed" | "article"
-    id: int
-    signature: bytes
-
-
-@dataclass(frozen=True, slots=True)
 class StoredArticle:
     id: int
     title: str
@@ -59,12 +52,6 @@ class ArticleQueries(Queries):
             s.flush()
             return row.id, True
 
-    def seed_texts(self) -> list[tuple[int, str, str]]:
-        with self.session() as s:
-            return [
-                (r.id, r.title, r.text) for r in s.scalars(select(SeedRow).order_by(SeedRow.id))
-            ]
-
     # -- articles ---------------------------------------------------------------------
 
     def article_by_url(self, canonical_url: str) -> int | None:
@@ -94,25 +81,6 @@ class ArticleQueries(Queries):
     def seed_by_hash(self, content_hash: str) -> int | None:
         with self.session() as s:
             return s.scalar(select(SeedRow.id).where(SeedRow.content_hash == content_hash))
-
-    def signatures(self) -> list[SignatureRow]:
-        """Every stored MinHash signature: seeds, and articles that are not duplicates."""
-        with self.session() as s:
-            seeds = [
-                SignatureRow("seed", i, sig)
-                for i, sig in s.execute(select(SeedRow.id, SeedRow.signature))
-                if sig
-            ]
-            articles = [
-                SignatureRow("article", i, sig)
-                for i, sig in s.execute(
-                    select(ArticleRow.id, ArticleRow.signature).where(
-                        ArticleRow.duplicate_of.is_(None), ArticleRow.duplicate_of_seed.is_(None)
-                    )
-                )
-                if sig
-            ]
-            return seeds + articles
 
     def add_article(self, **values: Any) -> int:
         matched = values.pop("matched_terms", {})
