@@ -2,7 +2,10 @@
 
 The server is on loopback, so most tests allow private addresses; the SSRF guard is
 tested on IP literals (no DNS), on ``localhost``, and on redirect hops through a
-transport that sends a public-looking host to the local server.
+transport that sends a public-looking host to the local server. The connect-time check
+(address pinning) is tested on the backend itself against a listening socket, and
+through that same transport, which plays a name that passes the early check and then
+resolves to loopback (DNS rebinding without a DNS server).
 """
 
 from __future__ import annotations
@@ -18,17 +21,19 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 import pytest
 
 from monitor.config import HttpConfig
 from monitor.errors import UnsafeURLError
-from monitor.fetch import Fetcher, check_url_safe
+from monitor.fetch import Fetcher, PinnedBackend, PinnedTransport, check_url_safe
 from monitor.records import FetchResult
 
 CAP = 10_000
 HTML = b"<!doctype html><html><head><title>TSMC</title></head><body>Chips</body></html>"
 GIVE_UP = "set http.allow_private_addresses: true to allow"
+ONE_SECOND = {"timeout": {"connect": 1.0, "read": 1.0, "write": 1.0, "pool": 1.0}}
 
 
 class _Server(ThreadingHTTPServer):
@@ -432,20 +437,25 @@ def test_guard_blocks_the_first_hop(server: str) -> None:
 
 
 class _ToLocalServer(httpx.BaseTransport):
-    """Sends every request, whatever its host, to the local test server.
+    """Sends every request, whatever its host, to ``host`` (a local server) and ``port``.
 
     This lets a public literal pass the guard on the first hop, so the guard on the
-    *redirect* hop is what the test sees. Records the hosts it was asked for.
+    *redirect* hop is what the test sees; or, over a :class:`PinnedTransport`, it is a
+    name that resolved to a public address for the early check and to a local one at
+    connect time. Records the URLs it was asked for.
     """
 
-    def __init__(self, port: int) -> None:
-        self._inner = httpx.HTTPTransport()
+    def __init__(
+        self, port: int, *, host: str = "127.0.0.1", inner: httpx.BaseTransport | None = None
+    ) -> None:
+        self._inner = inner if inner is not None else httpx.HTTPTransport()
+        self._host = host
         self._port = port
         self.asked: list[str] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.asked.append(str(request.url))
-        request.url = request.url.copy_with(host="127.0.0.1", port=self._port)
+        request.url = request.url.copy_with(host=self._host, port=self._port)
         return self._inner.handle_request(request)
 
     def close(self) -> None:
@@ -474,6 +484,124 @@ def test_guard_runs_on_every_redirect_hop(server: str, path: str, target: str, k
         ),
     )
     assert transport.asked == [f"http://93.184.215.14{path}"]  # never asked for the target
+
+
+# --- the connect-time check: the address checked is the address connected to ----------
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A bare listening socket on loopback that never answers: it only counts arrivals."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock
+
+
+def _arrivals(listener: socket.socket, wait: float = 0.2) -> int:
+    """How many TCP connections reached ``listener`` (accepted and closed here)."""
+    count = 0
+    listener.settimeout(wait)
+    while True:
+        try:
+            conn, _peer = listener.accept()
+        except TimeoutError:
+            return count
+        conn.close()
+        count += 1
+
+
+@pytest.mark.parametrize(
+    ("host", "where"),
+    [
+        ("127.0.0.1", "127.0.0.1 (loopback)"),
+        ("localhost", "localhost resolves to 127.0.0.1 (loopback)"),
+    ],
+)
+def test_pinned_backend_refuses_before_connecting(
+    listener: socket.socket, host: str, where: str
+) -> None:
+    port = listener.getsockname()[1]
+    with pytest.raises(UnsafeURLError) as caught:
+        PinnedBackend(check=True).connect_tcp(host, port, timeout=1.0)
+    assert str(caught.value) == f"refused: {where}, a non-public address; {GIVE_UP}"
+    assert _arrivals(listener) == 0
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_pinned_backend_connects_when_not_checking(listener: socket.socket, host: str) -> None:
+    port = listener.getsockname()[1]
+    stream = PinnedBackend(check=False).connect_tcp(host, port, timeout=1.0)
+    try:
+        listener.settimeout(1.0)
+        conn, _peer = listener.accept()
+        with conn:
+            stream.write(b"ping", timeout=1.0)
+            assert conn.recv(4) == b"ping"
+    finally:
+        stream.close()
+    assert _arrivals(listener) == 0  # exactly the one connection
+
+
+def test_pinned_backend_unresolvable_host_is_a_connect_error() -> None:
+    with pytest.raises(httpcore.ConnectError) as caught:
+        PinnedBackend(check=True).connect_tcp("nonexistent.invalid", 80, timeout=1.0)
+    assert str(caught.value).startswith("cannot resolve host nonexistent.invalid: ")
+
+
+@pytest.mark.parametrize(
+    ("host", "where"),
+    [
+        ("127.0.0.1", "127.0.0.1 (loopback)"),
+        ("localhost", "localhost resolves to 127.0.0.1 (loopback)"),
+    ],
+)
+def test_connect_time_check_blocks_what_the_early_check_let_through(
+    listener: socket.socket, host: str, where: str
+) -> None:
+    # The early check sees a public literal; the connection is asked for a local host.
+    port = listener.getsockname()[1]
+    transport = _ToLocalServer(port, host=host, inner=PinnedTransport(check=True))
+    with Fetcher(_config(allow_private_addresses=False), transport=transport) as f:
+        result = f.get("http://93.184.215.14/ok")
+    _same(
+        result,
+        FetchResult(
+            url="http://93.184.215.14/ok",
+            final_url="http://93.184.215.14/ok",
+            status="blocked",
+            error=f"refused: {where}, a non-public address; {GIVE_UP}",
+        ),
+    )
+    assert transport.asked == ["http://93.184.215.14/ok"]
+    assert _arrivals(listener) == 0  # not even a TCP handshake
+
+
+def test_fetcher_connects_through_the_check_its_config_asks_for(
+    listener: socket.socket, server: str
+) -> None:
+    # Straight to the Fetcher's own transport, past the early check. Client._transport
+    # is httpx's private attribute: the only handle on the transport a Client was built with.
+    port = listener.getsockname()[1]
+    with Fetcher(_config(allow_private_addresses=False)) as f:
+        with pytest.raises(UnsafeURLError) as caught:
+            # A timeout, so that a transport without the check fails here instead of hanging.
+            request = httpx.Request("GET", f"http://127.0.0.1:{port}/", extensions=ONE_SECOND)
+            f._client._transport.handle_request(request)
+    assert str(caught.value) == f"refused: 127.0.0.1 (loopback), a non-public address; {GIVE_UP}"
+    assert _arrivals(listener) == 0
+    with Fetcher(_config(allow_private_addresses=True)) as f:
+        response = f._client._transport.handle_request(httpx.Request("GET", f"{server}/ok"))
+        assert (response.status_code, response.read()) == (200, HTML)
+
+
+def test_same_route_reaches_the_server_without_the_connect_time_check(server: str) -> None:
+    # The control for the test above: the route itself works, the check is what stops it.
+    port = httpx.URL(server).port or 0
+    transport = _ToLocalServer(port, inner=PinnedTransport(check=False))
+    with Fetcher(_config(allow_private_addresses=False), transport=transport) as f:
+        result = f.get("http://93.184.215.14/ok")
+    assert (result.status, result.body) == ("ok", HTML)
 
 
 def test_redirects_followed_when_private_allowed(server: str, fetcher: Fetcher) -> None:

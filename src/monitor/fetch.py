@@ -7,6 +7,12 @@ reason. The guards, in the order a request meets them:
 * **SSRF guard** (:func:`check_url_safe`) on *every* hop, redirects included: only
   http(s), and every address the host resolves to must be public. Turned off by
   ``http.allow_private_addresses`` (the address part only; the scheme check stays).
+* **Address pinning** (:class:`PinnedBackend`, under the client's
+  :class:`PinnedTransport`): the connection resolves the host once more, checks those
+  addresses the same way, and dials the checked IP itself, never the name. The early
+  check gives a clear per-URL error; this one closes the gap between it and the
+  connection, so a DNS server that answers differently the second time (DNS rebinding)
+  still cannot reach 127.0.0.1 or 169.254.169.254. TLS still verifies the name.
 * **Redirects** are followed here, not by httpx, so that each hop passes the guard;
   at most ``http.max_redirects``.
 * **Time**: httpx read/connect timeouts per socket operation, plus one wall-clock
@@ -17,10 +23,6 @@ reason. The guards, in the order a request meets them:
   the cap at a time) and counted as it streams, and dropped past the cap: a gzip bomb
   costs at most the cap in memory. A compressed stream that ends early is an error, not
   a silently shortened page.
-
-Known gap (time of check to time of use): the guard resolves the host, then httpx
-resolves it again to connect, so a DNS server that answers differently the second time
-(DNS rebinding) can slip past. Pinning the checked address in the transport closes it.
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ import logging
 import socket
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+import httpcore
 import httpx
 
 from monitor.config import HttpConfig
@@ -50,6 +54,10 @@ REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# httpcore's socket option tuples (level, name, value), as NetworkBackend declares them.
+SocketOption = (
+    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
+)
 
 _CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
 _ULA = ipaddress.IPv6Network("fc00::/7")
@@ -116,15 +124,15 @@ def _literal(host: str) -> IPAddress | None:
         return None
 
 
-def _resolve(parsed: httpx.URL) -> list[IPAddress]:
-    """Every address the host resolves to; an IP literal is its own answer."""
-    literal = _literal(parsed.host)
+def _resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address ``host`` (ASCII, as sent to the resolver) resolves to; an IP literal
+    is its own answer. Raises :class:`socket.gaierror` when the name does not resolve."""
+    literal = _literal(host)
     if literal is not None:
         return [literal]
     # Odd spellings such as "2130706433" or "0x7f.1" are no literal to ipaddress but
-    # are to the resolver (inet_aton), so they go through it, as the connection will.
-    port = parsed.port or DEFAULT_PORTS[parsed.scheme]
-    infos = socket.getaddrinfo(parsed.raw_host.decode("ascii"), port, type=socket.SOCK_STREAM)
+    # are to the resolver (inet_aton), so they go through it, as the connection would.
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addresses: list[IPAddress] = []
     for info in infos:
         # An IPv6 link-local answer may carry a zone ("fe80::1%eth0").
@@ -133,23 +141,10 @@ def _resolve(parsed: httpx.URL) -> list[IPAddress]:
     return addresses
 
 
-def check_url_safe(url: str, allow_private: bool) -> None:
-    """Refuse ``url`` unless it is http(s) and its host resolves only to public addresses.
-
-    Raises :class:`UnsafeURLError` with the reason (bad scheme, malformed URL, or the
-    first non-public address and its kind). With ``allow_private`` the address check is
-    skipped; the scheme check is not. A host that cannot be resolved raises
-    :class:`socket.gaierror` (an ``OSError``), which is not a refusal: the caller
-    reports it as a network error. Resolution uses the system resolver and its timeout.
-
-    The check leaves a small time-of-check/time-of-use gap: the connection resolves the
-    host again (see the module docstring).
-    """
-    parsed = _parse(url)
-    if allow_private:
-        return
-    host = parsed.host
-    for address in _resolve(parsed):
+def _refuse_non_public(host: str, addresses: list[IPAddress]) -> None:
+    """Raise :class:`UnsafeURLError` naming the first of ``addresses`` (what ``host``
+    resolved to) that is not public. Shared by the early check and the connection."""
+    for address in addresses:
         reason = _non_public_reason(address)
         if reason is None:
             continue
@@ -161,6 +156,163 @@ def check_url_safe(url: str, allow_private: bool) -> None:
             f"refused: {where}, a non-public address; "
             "set http.allow_private_addresses: true to allow"
         )
+
+
+def check_url_safe(url: str, allow_private: bool) -> None:
+    """Refuse ``url`` unless it is http(s) and its host resolves only to public addresses.
+
+    Raises :class:`UnsafeURLError` with the reason (bad scheme, malformed URL, or the
+    first non-public address and its kind). With ``allow_private`` the address check is
+    skipped; the scheme check is not. A host that cannot be resolved raises
+    :class:`socket.gaierror` (an ``OSError``), which is not a refusal: the caller
+    reports it as a network error. Resolution uses the system resolver and its timeout.
+
+    This is the early check; :class:`PinnedBackend` repeats it on the addresses it
+    actually connects to.
+    """
+    parsed = _parse(url)
+    if allow_private:
+        return
+    port = parsed.port or DEFAULT_PORTS[parsed.scheme]
+    _refuse_non_public(parsed.host, _resolve(parsed.raw_host.decode("ascii"), port))
+
+
+class PinnedBackend(httpcore.NetworkBackend):
+    """A network backend that connects only to addresses it has checked itself.
+
+    ``connect_tcp`` resolves the host, refuses (:class:`UnsafeURLError`) if any address
+    is not public, then dials the checked IPs in the resolver's order through the
+    wrapped backend, never the name, so no second lookup can swap in another address.
+    TLS still checks the name: httpcore passes the origin's host to ``start_tls`` as
+    ``server_hostname``. With ``check=False`` it is the wrapped backend, unchanged.
+    """
+
+    def __init__(self, *, check: bool, inner: httpcore.NetworkBackend | None = None) -> None:
+        self._check = check
+        self._inner = inner if inner is not None else httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.NetworkStream:
+        if not self._check:
+            return self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        try:
+            addresses = _resolve(host, port)
+        except (OSError, UnicodeError) as exc:
+            detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise httpcore.ConnectError(f"cannot resolve host {host}: {detail}") from exc
+        _refuse_non_public(host, addresses)
+        options = None if socket_options is None else list(socket_options)
+        # As socket.create_connection does: each address in turn, the last error raised.
+        *others, last = dict.fromkeys(addresses)
+        for address in others:
+            try:
+                return self._inner.connect_tcp(str(address), port, timeout, local_address, options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                LOGGER.debug("connect %s (%s) port %s: %s", host, address, port, exc)
+        return self._inner.connect_tcp(str(last), port, timeout, local_address, options)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+# httpcore's errors as httpx's, most specific first, as httpx.HTTPTransport maps them.
+_HTTPX_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+@contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        for core, mapped in _HTTPX_ERRORS:
+            if isinstance(exc, core):
+                raise mapped(str(exc)) from exc
+        raise  # UnsafeURLError from PinnedBackend, and anything else, as it is
+
+
+class _ResponseStream(httpx.SyncByteStream):
+    def __init__(self, stream: Iterable[bytes]) -> None:
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _as_httpx_errors():
+            yield from self._stream
+
+    def close(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            with _as_httpx_errors():
+                close()
+
+
+class PinnedTransport(httpx.BaseTransport):
+    """httpx's plain HTTP/1.1 transport over a :class:`PinnedBackend`.
+
+    ``httpx.HTTPTransport`` takes no network backend, but ``httpcore.ConnectionPool``
+    does: this is that pool behind httpx's public transport interface, doing what
+    ``HTTPTransport.handle_request`` does (no proxies, no HTTP/2; the fetcher uses
+    neither). Environment proxies are not honoured: through a proxy the proxy would
+    resolve the name, and the pinning would mean nothing.
+    """
+
+    def __init__(self, *, check: bool, limits: httpx.Limits | None = None) -> None:
+        limits = limits if limits is not None else httpx.Limits()
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=PinnedBackend(check=check),
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(request.stream, httpx.SyncByteStream):
+            raise TypeError("PinnedTransport is synchronous; use it with httpx.Client")
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _as_httpx_errors():
+            response = self._pool.handle_request(core_request)
+        if not isinstance(response.stream, Iterable):
+            raise TypeError("httpcore returned an asynchronous body to a synchronous pool")
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_ResponseStream(response.stream),
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        self._pool.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,11 +360,16 @@ class Fetcher:
     """GETs URLs through one ``httpx.Client`` behind the guards of this module.
 
     Use as a context manager, or call :meth:`close`, so the connection pool is released.
-    ``transport`` replaces httpx's default (tests, or a transport that pins addresses).
+    The client connects through a :class:`PinnedTransport` (checking addresses unless
+    ``http.allow_private_addresses``); ``transport`` replaces it, for tests.
     """
 
     def __init__(self, http: HttpConfig, *, transport: httpx.BaseTransport | None = None) -> None:
         self._http = http
+        # Enough pooled connections for every worker thread of the politeness layer.
+        limits = httpx.Limits(max_connections=max(10, http.max_concurrency * 2))
+        if transport is None:
+            transport = PinnedTransport(check=not http.allow_private_addresses, limits=limits)
         self._client = httpx.Client(
             transport=transport,
             follow_redirects=False,
@@ -222,8 +379,6 @@ class Fetcher:
                 pool=http.timeout_seconds,
             ),
             headers={"User-Agent": http.user_agent_header, "Accept-Encoding": "gzip, deflate"},
-            # Enough pooled connections for every worker thread of the politeness layer.
-            limits=httpx.Limits(max_connections=max(10, http.max_concurrency * 2)),
         )
 
     def close(self) -> None:
@@ -305,6 +460,10 @@ class Fetcher:
         try:
             with self._client.stream("GET", current, headers=request_headers) as response:
                 return self._respond(url, response, allowed_types, started, deadline)
+        except UnsafeURLError as exc:
+            # PinnedBackend's own check, at connect time: the name now resolves to a
+            # non-public address (DNS rebinding, or a record that changed).
+            return self._result(url, current, started, "blocked", str(exc))
         except httpx.TimeoutException as exc:
             return self._result(
                 url, current, started, "timeout", f"timed out ({type(exc).__name__}): {exc}"
