@@ -206,15 +206,6 @@ class AlertQueries(Queries):
                 .limit(1)
             )
 
-    def alert_evidence(self, alert_id: int) -> list[Evidence]:
-        with self.session() as s:
-            rows = s.scalars(
-                select(AlertArticleRow)
-                .where(AlertArticleRow.alert_id == alert_id)
-                .order_by(AlertArticleRow.id)
-            )
-            return [Evidence(r.role, r.doc_key, r.sentence) for r in rows]
-
     def _alert_views(self, s: Session, where: Any) -> list[AlertView]:
         old = aliased(ArticleRow)
         rows = s.execute(

@@ -7,7 +7,7 @@ one band layout.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -352,16 +352,6 @@ class DedupQueries(Queries):
                 copies=row.copies,
             )
 
-    def story_members(self, story_id: int) -> list[int]:
-        with self.session() as s:
-            return list(
-                s.scalars(
-                    select(ArticleRow.id)
-                    .where(ArticleRow.story_id == story_id)
-                    .order_by(ArticleRow.id)
-                )
-            )
-
     # -- versions ---------------------------------------------------------------------
 
     def add_version(self, article_id: int, diff: str, **new_values: object) -> int:
@@ -439,17 +429,6 @@ class DedupQueries(Queries):
         if old_story is not None:
             self.refresh_story(old_story)
         return old_story or new_story
-
-    def story_ids(self, article_ids: Sequence[int]) -> dict[int, int | None]:
-        with self.session() as s:
-            return {
-                i: sid
-                for i, sid in s.execute(
-                    select(ArticleRow.id, ArticleRow.story_id).where(
-                        ArticleRow.id.in_(list(article_ids))
-                    )
-                )
-            }
 
 
 class DedupStore(DedupQueries):
