@@ -1,0 +1,559 @@
+"""Tracked figures: which number in an article is the US tariff on Taiwan, which is TSMC's
+US investment, and whether it is the figure in force, a threat or what it used to be.
+
+A sentence is read in four steps:
+
+1. Numbers (:mod:`monitor.detect.numbers`): percentages, percentage points and money,
+   money normalized to billions of one currency.
+2. Changes: "from 20% to 15%", "to 15%, from 20%", "15%, down from 20%", "由20%調降為15%",
+   "从20%下调至15%" pair an old value with a new one; "cut by 5 points", "a 5% cut" are the
+   size of a change and no figure at all.
+3. Status: a threat or proposal ("threatens", "could", "proposed", "揚言", "可能", "擬")
+   in the number's clause makes it a ``threat``; a threatened change "from 20% to 100%"
+   still states the 20% in force. "previous", "原本" make an ``old`` value.
+4. Attribution, driven by config (``watch.tracked``): a number goes to the item with its
+   unit whose ``measure`` stands in the sentence and whose ``subject`` is nearest to it,
+   unless one of the item's ``exclude`` cues (Section 232, Japan, "on U.S. goods") is
+   nearer still. Distance counts words (a Chinese character is half a word) and each
+   clause boundary between costs as much as eight words, so a rate far from "tariff" in a
+   sentence about it is still read, while a rate in a clause about Japan is not Taiwan's.
+   A sentence that names no subject borrows one from the headline or the sentence before,
+   when the number's own clause holds the measure and nothing the item excludes.
+
+Numbers that look like a tracked measure but belong to no item are kept with ``item``
+None (unattributed): stored, never alerted. Only language structure is written here
+(change patterns, cue words, number grammar); what is tracked comes from config.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from monitor.config import TrackedFigure
+from monitor.detect.numbers import PERCENT, POINTS, Number, numbers_in
+from monitor.relevance import term_pattern
+from monitor.text import normalize_text, sentences
+
+LOGGER = logging.getLogger(__name__)
+
+CURRENT = "current"
+THREAT = "threat"
+OLD = "old"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One figure read from one sentence."""
+
+    item: str | None  # tracked id; None = unattributed (kept, never alerted)
+    value: float
+    unit: str  # "%", "US$ billion", "NT$ billion"
+    status: str  # "current" | "threat" | "old"
+    old_value: float | None  # X of "from X to Y" when the sentence states it
+    sentence_no: int
+    sentence: str
+    reason: str  # which words tied it: "subject=Taiwan; measure=tariff; direction=from→to"
+
+
+# --- sentences -------------------------------------------------------------------------
+
+# text.sentences splits after any full stop before a capital; "the U.S. Commerce
+# Department" is one sentence, so pieces ending in these abbreviations are joined again.
+_ABBREVIATION_END = re.compile(
+    r"(?:\b(?:U\.S|U\.K|U\.N|Mr|Ms|Mrs|Dr|St|Inc|Corp|Co|Ltd|No|Gov|Sen|Rep|Jan|Feb|Mar|Apr|"
+    r"Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|vs|approx)\.|\b[A-Z]\.)$"
+)
+
+
+def _sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for piece in sentences(normalize_text(text)):
+        if out and _ABBREVIATION_END.search(out[-1]):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out
+
+
+# --- the templated sentence --------------------------------------------------------------
+
+# Each number is replaced by ⟨i⟩ so that change patterns and cue windows read the
+# sentence's words around numbers of any notation alike.
+_SLOT = re.compile(r"⟨(\d+)⟩")
+_TOKEN = r"[^\s⟨⟩]+"
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['.][A-Za-z0-9]+)*|⟨\d+⟩")
+# Clause boundaries: punctuation, and words that start another clause.
+_BOUNDARY = re.compile(
+    r"[,;:，；：、()（）\[\]「」『』]|\s-\s|\b(?:while|whereas|but|although|though|however|"
+    r"meanwhile|compared\s+with|compared\s+to|which|who)\b|而且|而|但是|但|不過|不过|並且|并且|"
+    r"相較|相较|至於|至于",
+    re.I,
+)
+_STRONG_BOUNDARY = re.compile(
+    r"[;；]|,\s+(?:and|but|while|whereas)\b|\b(?:while|whereas|but|although|though|however|"
+    r"meanwhile)\b|而且|而|但是|但|不過|不过|相較|相较|至於|至于",
+    re.I,
+)
+_BOUNDARY_COST = 8.0
+# A subject borrowed from the headline or the sentence before stands this far away.
+_CONTEXT_GAP = 40.0
+# A money figure's measure ("invest") must stand within this distance (about one clause).
+_MONEY_MEASURE_REACH = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    raw: str
+    text: str  # templated: numbers replaced by ⟨i⟩
+    numbers: tuple[Number, ...]
+    slots: tuple[tuple[int, int], ...]  # span of ⟨i⟩ in text
+    boundaries: tuple[int, ...]  # positions of clause boundaries in text
+    strong: tuple[int, ...]
+    cjk: bool
+
+    def clause(self, pos: int, strong: bool = False) -> tuple[int, int]:
+        marks = self.strong if strong else self.boundaries
+        i = bisect.bisect_right(marks, pos)
+        start = marks[i - 1] if i else 0
+        end = marks[i] if i < len(marks) else len(self.text)
+        return start, end
+
+    def gap(self, a: tuple[int, int], b: tuple[int, int]) -> float:
+        """Words between two spans (a CJK character counts half), plus clause boundaries."""
+        if a[1] <= b[0]:
+            lo, hi = a[1], b[0]
+        elif b[1] <= a[0]:
+            lo, hi = b[1], a[0]
+        else:
+            return 0.0
+        between = self.text[lo:hi]
+        words = len(_LATIN_WORD.findall(between)) + 0.5 * len(_CJK.findall(between))
+        crossed = bisect.bisect_left(self.boundaries, hi) - bisect.bisect_left(self.boundaries, lo)
+        return words + _BOUNDARY_COST * crossed
+
+
+def _template(raw: str) -> _Sentence:
+    numbers = tuple(numbers_in(raw))
+    parts: list[str] = []
+    slots: list[tuple[int, int]] = []
+    at = 0
+    length = 0
+    for i, number in enumerate(numbers):
+        parts.append(raw[at : number.start])
+        length += number.start - at
+        slot = f"⟨{i}⟩"
+        slots.append((length, length + len(slot)))
+        parts.append(slot)
+        length += len(slot)
+        at = number.end
+    parts.append(raw[at:])
+    text = "".join(parts)
+    boundaries = tuple(m.start() for m in _BOUNDARY.finditer(text))
+    strong = tuple(m.start() for m in _STRONG_BOUNDARY.finditer(text))
+    cjk = len(_CJK.findall(raw)) > 0.3 * max(1, len(raw.replace(" ", "")))
+    return _Sentence(raw, text, numbers, tuple(slots), boundaries, strong, cjk)
+
+
+# --- changes: old → new ----------------------------------------------------------------
+
+_W = rf"(?:{_TOKEN}\s+)"
+_CHANGE_VERB_EN = (
+    r"(?:cut|cuts|cutting|lower|lowers|lowered|lowering|reduce|reduces|reduced|reducing|"
+    r"slash|slashes|slashed|trim|trims|trimmed|raise|raises|raised|raising|increase|"
+    r"increases|increased|hike|hikes|hiked|lift|lifts|lifted|drop|drops|dropped|fall|falls|"
+    r"fell|ease|eased|bring|brought|set|revised|adjusted|change|changed|rise|rises|rose|"
+    r"climb|climbed|jump|jumped|boost|boosted|expand|expanded|go|goes|went|come|came)"
+)
+_CHANGE_VERB_ZH = (
+    r"(?:調降|调降|下調|下调|降低|降|調升|调升|上調|上调|提高|提升|調整|调整|減|减|砍|下修|改|"
+    r"調|调|升|增|增加)"
+)
+# (pattern, is the first slot the old value?)
+_PAIRS: tuple[tuple[re.Pattern[str], bool], ...] = (
+    # from the current 20% rate to 15% / from a 20 per cent 'reciprocal' rate to 15 per cent
+    (
+        re.compile(
+            rf"\bfrom\s+{_W}{{0,5}}?⟨(\d+)⟩(?:\s*{_TOKEN}){{0,6}}?\s*,?\s*"
+            rf"(?:to|into|down\s+to|up\s+to)\s+{_W}{{0,4}}?⟨(\d+)⟩",
+            re.I,
+        ),
+        True,
+    ),
+    # to 15%, from 20% / to 15 percent from 20 percent / at 15%, down from 20%
+    (
+        re.compile(
+            rf"\b(?:to|at|of)\s+{_W}{{0,4}}?⟨(\d+)⟩[^⟨.]{{0,60}}?"
+            rf"\b(?:down\s+|up\s+|lowered\s+|reduced\s+|cut\s+)?from\s+{_W}{{0,5}}?⟨(\d+)⟩",
+            re.I,
+        ),
+        False,
+    ),
+    # will face 15%, down from 20% / 15%, lower than the previous 20%
+    (
+        re.compile(
+            rf"⟨(\d+)⟩[^⟨.]{{0,40}}?\b(?:down|up|lowered|reduced|cut|falling|rising)\s+from\s+"
+            rf"{_W}{{0,5}}?⟨(\d+)⟩",
+            re.I,
+        ),
+        False,
+    ),
+    # the 20% tariff will be lowered to 15% / a 20% rate, which was cut to 15%
+    (
+        re.compile(
+            rf"⟨(\d+)⟩(?:\s*{_TOKEN}){{0,6}}?\s+{_CHANGE_VERB_EN}\s+{_W}{{0,3}}?to\s+"
+            rf"{_W}{{0,3}}?⟨(\d+)⟩",
+            re.I,
+        ),
+        True,
+    ),
+    # 20% → 15%
+    (re.compile(r"⟨(\d+)⟩\s*(?:→|->|=>|➝)\s*⟨(\d+)⟩"), True),
+    # 由現行的20%調降為15% / 從20%降至15% / 从20%下调至15%
+    (
+        re.compile(
+            r"(?:由|從|从|自)[^⟨，,。；]{0,12}?⟨(\d+)⟩[^⟨。；]{0,14}?"
+            r"(?:為|为|至|到|成|降到|降至)[^⟨，,。；]{0,6}?⟨(\d+)⟩"
+        ),
+        True,
+    ),
+    # 20%的關稅調降至15%
+    (
+        re.compile(
+            rf"⟨(\d+)⟩[^⟨，,。；]{{0,10}}?{_CHANGE_VERB_ZH}(?:為|为|至|到|成)[^⟨，,。；]{{0,4}}?⟨(\d+)⟩"
+        ),
+        True,
+    ),
+)
+# "cut by 5%", "a 5% cut", "5% lower": the size of a change, not a rate.
+_DELTA_BEFORE = re.compile(r"\bby\s+(?:about\s+|around\s+|some\s+|nearly\s+)?$", re.I)
+_DELTA_AFTER = re.compile(
+    r"^[\s-]*(?:(?:tariff|tax|duty|rate)\s+)?(?:cut|cuts|reduction|reductions|decrease|"
+    r"increase|increases|hike|hikes|drop|discount|lower|higher|less|more|gain|rise|fall|"
+    r"jump|slide|decline)\b",
+    re.I,
+)
+
+
+def _pairs(s: _Sentence) -> dict[int, int]:
+    """new slot → old slot for every change the sentence states."""
+    found: dict[int, int] = {}
+    used: set[int] = set()
+    for pattern, old_first in _PAIRS:
+        for m in pattern.finditer(s.text):
+            first, second = int(m.group(1)), int(m.group(2))
+            old, new = (first, second) if old_first else (second, first)
+            if old in used or new in used or s.numbers[old].unit != s.numbers[new].unit:
+                continue
+            if s.numbers[new].unit == POINTS:
+                continue
+            found[new] = old
+            used.update((old, new))
+    return found
+
+
+def _is_delta(s: _Sentence, i: int) -> bool:
+    number = s.numbers[i]
+    if number.unit == POINTS:
+        return True
+    if number.unit != PERCENT:
+        return False
+    start, end = s.slots[i]
+    return bool(_DELTA_BEFORE.search(s.text[:start]) or _DELTA_AFTER.search(s.text[end:]))
+
+
+# --- status --------------------------------------------------------------------------
+
+_THREAT_EN = re.compile(
+    r"\b(?:threat\w*|could|may|might|propos\w*|warn\w*|consider\w*|weigh\w*|mull\w*|"
+    r"floated|float|floats|potential|potentially|possible|possibly|unless|if|"
+    r"up\s+to|as\s+high\s+as|as\s+much\s+as|or\s+more|or\s+higher|expected|expects|"
+    r"plans?\s+to|planning\s+to|intends?\s+to|vow\w*|suggest\w*|envisag\w*|draft)\b",
+    re.I,
+)
+_THREAT_ZH = re.compile(
+    r"揚言|扬言|可能|擬|拟|威脅|威胁|考慮|考虑|恐將|恐将|恐|若|如果|倘若|研擬|研拟|警告|或將|或将|"
+    r"有望|預計|预计|提議|提议|最高|上看|高達|高达|計畫對|计划对|打算"
+)
+# Aims and asks are about the value sought, not the one in force: "seeks to lower the
+# tariff to 15%" makes 15% a proposal, while "hopes its 20% tariff…" leaves 20% alone.
+_TARGET_EN = re.compile(
+    r"\b(?:seek\w*|sought|hope\w*|aim\w*|push\w*|lobby\w*|negotiat\w*|bid|wants?|wanted|"
+    r"demand\w*|ask\w*|request\w*|urg\w*|press\w*|goal|target\w*|strive\w*|try|tries|trying)\b",
+    re.I,
+)
+_TARGET_ZH = re.compile(r"爭取|争取|希望|盼|力拚|力拼|目標|目标|談判|谈判|要求|尋求|寻求|力求")
+_TARGET_SLOT_BEFORE = re.compile(
+    r"(?:\b(?:to|at|below|under)\s+(?:\S+\s+){0,2}|(?:至|到|為|为|以下|降至|降到)\S{0,3})$", re.I
+)
+_OLD_BEFORE = re.compile(
+    r"(?:\b(?:previous|previously|earlier|former|formerly|original|originally|prior|initial|"
+    r"initially|had\s+been|had\s+faced|used\s+to\s+be|was\s+previously|last\s+year's|"
+    r"old)\b(?:\s+\S+){0,3}\s*|(?:原本|原先|先前|此前|之前|原有|原來|原来|舊|旧|原訂|原订|原)"
+    r"[^⟨，,。]{0,6})$",
+    re.I,
+)
+_OLD_FROM = re.compile(r"(?:\b(?:down|up)\s+from|\bfrom)\s+(?:\S+\s+){0,3}$", re.I)
+_CURRENT_BEFORE = re.compile(
+    r"(?:\b(?:current|currently|existing|now|present|prevailing)\b(?:\s+\S+){0,3}\s*|"
+    r"(?:現行|现行|目前|現在|现在|當前|当前)[^⟨，,。]{0,6})$",
+    re.I,
+)
+
+
+def _threat_cue(s: _Sentence, i: int, is_target: bool) -> str | None:
+    start = s.slots[i][0]
+    lo, hi = s.clause(start)
+    if s.cjk:
+        # Chinese runs a clause on with a comma: "川普揚言，將對晶片課徵100%關稅".
+        lo = s.clause(max(lo - 1, 0))[0] if lo else lo
+    scope = s.text[lo:hi]
+    m = (_THREAT_ZH if s.cjk else _THREAT_EN).search(scope) or _THREAT_ZH.search(scope)
+    if m:
+        return m.group(0)
+    if is_target or _TARGET_SLOT_BEFORE.search(s.text[lo:start]):
+        before = s.text[lo:start]
+        t = _TARGET_EN.search(before) or _TARGET_ZH.search(before)
+        if t:
+            return t.group(0)
+    return None
+
+
+def _single_status(s: _Sentence, i: int) -> tuple[str, str | None]:
+    start = s.slots[i][0]
+    lo = s.clause(start)[0]
+    before = s.text[lo:start]
+    cue = _threat_cue(s, i, is_target=False)
+    if cue:
+        return THREAT, cue
+    if _CURRENT_BEFORE.search(before):
+        return CURRENT, None
+    old = _OLD_BEFORE.search(before) or _OLD_FROM.search(before)
+    if old:
+        return OLD, old.group(0).split()[0] if old.group(0).split() else old.group(0)
+    return CURRENT, None
+
+
+# An amount added ("an additional US$100 billion") and the total it makes ("bringing the
+# total to US$165 billion"): the total is the figure, the addition only when alone.
+_ADDITION_BEFORE = re.compile(
+    r"(?:\b(?:additional|another|more|extra|further|fresh|new|by)\b(?:\s+\S+){0,2}\s*|"
+    r"(?:新增|增加|追加|加碼|加码|再|額外|额外)[^⟨，,。]{0,6})$",
+    re.I,
+)
+_ADDITION_AFTER = re.compile(r"^\s*(?:more|extra|in\s+additional|in\s+new)\b", re.I)
+_TOTAL_BEFORE = re.compile(
+    r"(?:\b(?:total|totals|totaling|totalling|total\s+of|in\s+all|altogether|overall|"
+    r"cumulative|bringing|brings|brought|raising|lifting)\b(?:\s+\S+){0,5}\s*|"
+    r"(?:總額|总额|總計|总计|合計|合计|累計|累计|總投資|总投资|達|达|共)[^⟨，,。]{0,8})$",
+    re.I,
+)
+
+
+def _amount_tag(s: _Sentence, i: int) -> str:
+    start, end = s.slots[i]
+    before = s.text[s.clause(start)[0] : start]
+    if _TOTAL_BEFORE.search(before):
+        return "; amount=total"
+    if _ADDITION_BEFORE.search(before) or _ADDITION_AFTER.search(s.text[end:]):
+        return "; amount=additional"
+    return ""
+
+
+# --- attribution ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Anchor:
+    span: tuple[int, int]
+    alias: str
+
+
+def _anchors(text: str, aliases: Iterable[str]) -> list[_Anchor]:
+    found: list[_Anchor] = []
+    for alias in aliases:
+        found.extend(_Anchor(m.span(), alias) for m in term_pattern(alias).finditer(text))
+    return found
+
+
+def _has_any(text: str, aliases: Iterable[str]) -> str | None:
+    for alias in aliases:
+        if term_pattern(alias).search(text):
+            return alias
+    return None
+
+
+def _nearest(
+    s: _Sentence, spans: Sequence[tuple[int, int]], anchors: Sequence[_Anchor]
+) -> tuple[float, _Anchor] | None:
+    best: tuple[float, _Anchor] | None = None
+    for anchor in anchors:
+        for span in spans:
+            d = s.gap(span, anchor.span)
+            if best is None or d < best[0]:
+                best = (d, anchor)
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    item: str | None
+    reason: str
+
+
+def _attribute(
+    s: _Sentence,
+    slots: Sequence[int],
+    tracked: Sequence[TrackedFigure],
+    context: dict[str, str],
+) -> _Verdict | None:
+    """The tracked item these numbers (one value, or an old and a new one) belong to;
+    None when no item measures this kind of number here at all."""
+    unit = s.numbers[slots[0]].unit
+    spans = [s.slots[i] for i in slots]
+    clauses = [s.clause(span[0]) for span in spans]
+    best: tuple[float, int, TrackedFigure, str] | None = None
+    rejected: list[str] = []
+    measured = False
+    for order, item in enumerate(tracked):
+        if item.unit != unit:
+            continue
+        measure = _nearest(s, spans, _anchors(s.text, item.measure))
+        if measure is None:
+            continue
+        if s.numbers[slots[0]].is_money and measure[0] > _MONEY_MEASURE_REACH:
+            continue
+        measured = True
+        subject = _nearest(s, spans, _anchors(s.text, item.subject))
+        excluded = _nearest(s, spans, _anchors(s.text, item.exclude))
+        if subject is None:
+            borrowed = context.get(item.id)
+            in_clause = any(_has_any(s.text[lo:hi], [measure[1].alias]) for lo, hi in clauses)
+            if borrowed is None or excluded is not None or not in_clause:
+                rejected.append(f"{item.id}: no subject")
+                continue
+            subject_gap, subject_word = _CONTEXT_GAP, f"{borrowed} (earlier sentence)"
+        else:
+            subject_gap, subject_word = subject[0], subject[1].alias
+        if excluded is not None and excluded[0] < subject_gap:
+            rejected.append(f"{item.id}: excluded={excluded[1].alias}")
+            continue
+        score = subject_gap + measure[0]
+        if best is None or (score, order) < (best[0], best[1]):
+            reason = f"subject={subject_word}; measure={measure[1].alias}"
+            best = (score, order, item, reason)
+    if best is not None:
+        return _Verdict(best[2].id, best[3])
+    if not measured:
+        return None
+    return _Verdict(None, "unattributed: " + "; ".join(rejected))
+
+
+def _context_subjects(tracked: Sequence[TrackedFigure], texts: Iterable[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for text in texts:
+        for item in tracked:
+            if item.id not in found:
+                alias = _has_any(text, item.subject)
+                if alias is not None:
+                    found[item.id] = alias
+    return found
+
+
+# --- the reader ----------------------------------------------------------------------
+
+
+def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
+    """Every tracked-looking figure of the text, in text order, each number attributed to
+    at most one tracked item (or to none: ``item`` None)."""
+    readings: list[Reading] = []
+    all_sentences = _sentences(text)
+    for no, raw in enumerate(all_sentences):
+        s = _template(raw)
+        if not s.numbers:
+            continue
+        earlier = [all_sentences[0]] + all_sentences[max(0, no - 2) : no] if no else []
+        context = _context_subjects(tracked, earlier)
+        pairs = _pairs(s)
+        olds = set(pairs.values())
+        for i, number in enumerate(s.numbers):
+            if i in olds or _is_delta(s, i):
+                continue
+            old = pairs.get(i)
+            slots = [i] if old is None else [i, old]
+            verdict = _attribute(s, slots, tracked, context)
+            if verdict is None:
+                continue
+            reason = verdict.reason
+            if number.is_money:
+                reason += _amount_tag(s, i)
+            if old is None:
+                status, cue = _single_status(s, i)
+                if cue:
+                    reason += f"; {status}={cue}"
+                readings.append(
+                    Reading(verdict.item, number.value, number.unit, status, None, no, raw, reason)
+                )
+                continue
+            old_value = s.numbers[old].value
+            reason += "; direction=from→to"
+            cue = _threat_cue(s, i, is_target=True)
+            if cue is None:
+                readings.append(
+                    Reading(
+                        verdict.item, number.value, number.unit, CURRENT, old_value, no, raw, reason
+                    )
+                )
+                continue
+            # A threatened or sought change leaves the old value in force.
+            readings.append(
+                Reading(
+                    verdict.item,
+                    old_value,
+                    number.unit,
+                    CURRENT,
+                    None,
+                    no,
+                    raw,
+                    reason + "; in force before the proposed change",
+                )
+            )
+            readings.append(
+                Reading(
+                    verdict.item,
+                    number.value,
+                    number.unit,
+                    THREAT,
+                    old_value,
+                    no,
+                    raw,
+                    reason + f"; threat={cue}",
+                )
+            )
+    LOGGER.debug("read %s figures from %s sentences", len(readings), len(all_sentences))
+    return readings
+
+
+def current_figures(readings: Sequence[Reading]) -> dict[str, Reading]:
+    """The one current value per tracked item an article states.
+
+    A stated change ("from 20% to 15%") outranks a plain mention, and a total ("bringing
+    the total to US$165 billion") an amount added ("an additional US$100 billion", which
+    counts only when the article gives nothing else); otherwise the first mention
+    (headline, lead) wins.
+    """
+    out: dict[str, Reading] = {}
+    by_item: dict[str, list[Reading]] = {}
+    for reading in readings:
+        if reading.item is not None and reading.status == CURRENT:
+            by_item.setdefault(reading.item, []).append(reading)
+    for item, found in by_item.items():
+        changes = [r for r in found if r.old_value is not None and r.old_value != r.value]
+        totals = [r for r in found if "amount=total" in r.reason]
+        plain = [r for r in found if "amount=additional" not in r.reason]
+        out[item] = (changes or totals or plain or found)[0]
+    return out
