@@ -203,7 +203,17 @@ class AlertQueries(Queries):
                 old_from_seed=a.old_seed_id is not None,
                 outlets=tuple(json.loads(a.details or "{}").get("outlets", ())),
             )
-            for a, title, url, source, published, old_title, old_url, old_source, old_published in rows
+            for (
+                a,
+                title,
+                url,
+                source,
+                published,
+                old_title,
+                old_url,
+                old_source,
+                old_published,
+            ) in rows
         ]
 
     def pending_alerts(self) -> list[AlertView]:

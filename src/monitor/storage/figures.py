@@ -91,8 +91,7 @@ class FigureQueries(Queries):
                     FigureReadingRow.item == item,
                     FigureReadingRow.status == "current",
                     FigureReadingRow.chosen.is_(True),
-                    (FigureReadingRow.seed_id.is_not(None))
-                    | (FigureReadingRow.day <= until),
+                    (FigureReadingRow.seed_id.is_not(None)) | (FigureReadingRow.day <= until),
                 )
                 .order_by(FigureReadingRow.day, FigureReadingRow.id)
             )

@@ -142,7 +142,9 @@ def candidate(event: FigureEvent, *, name: str, keyword: str, title: str) -> Can
         "outlets": list(outlets),
         "corroboration": event.kind,
     }
-    evidence = [Evidence("new" if r is first else "support", r.doc_key, r.sentence) for r in event.new]
+    evidence = [
+        Evidence("new" if r is first else "support", r.doc_key, r.sentence) for r in event.new
+    ]
     if old is not None:
         evidence.append(Evidence("old", old.doc_key, old.sentence))
     reported = f"reported by {len(outlets)} outlet{'s' if len(outlets) != 1 else ''}"
@@ -167,9 +169,8 @@ def candidate(event: FigureEvent, *, name: str, keyword: str, title: str) -> Can
             lead = f"{keyword} {arrow} ({name}), unconfirmed: only {', '.join(outlets)}"
         summary = f"{lead}: {title}" if title else lead
         new_value = new_text
-        key = (
-            f"{RULE}:{event.item}:{old_text}->{new_text}:{event.day.isoformat()}"
-            + (":unconfirmed" if event.kind == "unconfirmed" else "")
+        key = f"{RULE}:{event.item}:{old_text}->{new_text}:{event.day.isoformat()}" + (
+            ":unconfirmed" if event.kind == "unconfirmed" else ""
         )
     return Candidate(
         key=key,
