@@ -473,6 +473,7 @@ def _digest(
         stories=stories,
         trend=trend,
         always=cfg.alerts.daily_digest,
+        unconfirmed=store.unconfirmed_alerts(run_date),
     )
 
 
