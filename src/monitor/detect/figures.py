@@ -102,8 +102,6 @@ _STRONG_BOUNDARY = re.compile(
 _BOUNDARY_COST = 8.0
 # A subject borrowed from the headline or the sentence before stands this far away.
 _CONTEXT_GAP = 40.0
-# A money figure's measure ("invest") must stand within this distance (about one clause).
-_MONEY_MEASURE_REACH = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,8 +241,13 @@ def _pairs(s: _Sentence) -> dict[int, int]:
     """new slot → old slot for every change the sentence states."""
     found: dict[int, int] = {}
     used: set[int] = set()
+    # "從20%調降5個百分點至15%": the size of the cut stands between the two values.
+    text = s.text
+    for i, (lo, hi) in enumerate(s.slots):
+        if _is_delta(s, i):
+            text = text[:lo] + "△" * (hi - lo) + text[hi:]
     for pattern, old_first in _PAIRS:
-        for m in pattern.finditer(s.text):
+        for m in pattern.finditer(text):
             first, second = int(m.group(1)), int(m.group(2))
             old, new = (first, second) if old_first else (second, first)
             if old in used or new in used or s.numbers[old].unit != s.numbers[new].unit:
@@ -272,21 +275,45 @@ _THREAT_EN = re.compile(
     r"\b(?:threat\w*|could|may|might|propos\w*|warn\w*|consider\w*|weigh\w*|mull\w*|"
     r"floated|float|floats|potential|potentially|possible|possibly|unless|if|"
     r"up\s+to|as\s+high\s+as|as\s+much\s+as|or\s+more|or\s+higher|expected|expects|"
-    r"plans?\s+to|planning\s+to|intends?\s+to|vow\w*|suggest\w*|envisag\w*|draft)\b",
+    r"plans?\s+to|planning\s+to|intends?\s+to|vow\w*|suggest\w*|envisag\w*|draft|"
+    r"being\s+discussed|under\s+discussion|on\s+the\s+table)\b",
     re.I,
 )
 _THREAT_ZH = re.compile(
     r"揚言|扬言|可能|擬|拟|威脅|威胁|考慮|考虑|恐將|恐将|恐|若|如果|倘若|研擬|研拟|警告|或將|或将|"
     r"有望|預計|预计|提議|提议|最高|上看|高達|高达|計畫對|计划对|打算"
 )
+# Pledges are how investment is reported ("plans to invest", "擬投資"): for money only
+# a threat or a condition makes a figure less than stated.
+_THREAT_MONEY_EN = re.compile(
+    r"\b(?:threat\w*|could|may|might|propos\w*|consider\w*|weigh\w*|mull\w*|unless|if|"
+    r"being\s+discussed|under\s+discussion)\b",
+    re.I,
+)
+_THREAT_MONEY_ZH = re.compile(r"揚言|扬言|可能|威脅|威胁|考慮|考虑|若|如果|倘若|或將|或将")
+# A sentence-opening clause that makes the rest of the sentence conditional or proposed:
+# "Under the terms being discussed, Washington would…", "If talks fail, …".
+_OPENING_CONDITION = re.compile(
+    r"^\s*(?:under|if|unless|should|once|pending|until|according\s+to\s+(?:a|the)\s+draft)\b",
+    re.I,
+)
+# "would" is a proposal in a story sourced to unnamed people (the deal is not public yet)
+# and an agreed term in a story about the signed deal.
+_UNNAMED_SOURCES = re.compile(
+    r"\bpeople\s+(?:familiar|briefed|with\s+knowledge)|\bthe\s+people\s+said|"
+    r"\bsources?\s+(?:said|say|familiar)|according\s+to\s+(?:people|sources|officials\s+who)|"
+    r"知情人士|消息人士|據悉|据悉|據了解|据了解|傳出|传出",
+    re.I,
+)
+_WOULD = re.compile(r"\bwould\b|將會|将会", re.I)
 # Aims and asks are about the value sought, not the one in force: "seeks to lower the
 # tariff to 15%" makes 15% a proposal, while "hopes its 20% tariff…" leaves 20% alone.
 _TARGET_EN = re.compile(
-    r"\b(?:seek\w*|sought|hope\w*|aim\w*|push\w*|lobby\w*|negotiat\w*|bid|wants?|wanted|"
+    r"\b(?:seek\w*|sought|hope\w*|aim\w*|push\w*|lobby\w*|bid|wants?|wanted|"
     r"demand\w*|ask\w*|request\w*|urg\w*|press\w*|goal|target\w*|strive\w*|try|tries|trying)\b",
     re.I,
 )
-_TARGET_ZH = re.compile(r"爭取|争取|希望|盼|力拚|力拼|目標|目标|談判|谈判|要求|尋求|寻求|力求")
+_TARGET_ZH = re.compile(r"爭取|争取|希望|盼|力拚|力拼|目標|目标|要求|尋求|寻求|力求")
 _TARGET_SLOT_BEFORE = re.compile(
     r"(?:\b(?:to|at|below|under)\s+(?:\S+\s+){0,2}|(?:至|到|為|为|以下|降至|降到)\S{0,3})$", re.I
 )
@@ -297,7 +324,11 @@ _OLD_BEFORE = re.compile(
     r"[^⟨，,。]{0,6})$",
     re.I,
 )
-_OLD_FROM = re.compile(r"(?:\b(?:down|up)\s+from|\bfrom)\s+(?:\S+\s+){0,3}$", re.I)
+_OLD_FROM = re.compile(
+    r"(?:\b(?:down|up)\s+from\s+(?:\S+\s+){0,3}|"
+    r"\bfrom\s+(?:(?:the|a|an|its|their|current|previous|earlier|prior|old)\s+){0,3})$",
+    re.I,
+)
 _CURRENT_BEFORE = re.compile(
     r"(?:\b(?:current|currently|existing|now|present|prevailing)\b(?:\s+\S+){0,3}\s*|"
     r"(?:現行|现行|目前|現在|现在|當前|当前)[^⟨，,。]{0,6})$",
@@ -305,29 +336,40 @@ _CURRENT_BEFORE = re.compile(
 )
 
 
-def _threat_cue(s: _Sentence, i: int, is_target: bool) -> str | None:
+def _threat_cue(s: _Sentence, i: int, is_target: bool, unsure_would: bool) -> str | None:
     start = s.slots[i][0]
-    lo, hi = s.clause(start)
-    if s.cjk:
+    own_lo, hi = s.clause(start)
+    lo = own_lo
+    if s.cjk and lo:
         # Chinese runs a clause on with a comma: "川普揚言，將對晶片課徵100%關稅".
-        lo = s.clause(max(lo - 1, 0))[0] if lo else lo
-    scope = s.text[lo:hi]
-    m = (_THREAT_ZH if s.cjk else _THREAT_EN).search(scope) or _THREAT_ZH.search(scope)
-    if m:
-        return m.group(0)
-    if is_target or _TARGET_SLOT_BEFORE.search(s.text[lo:start]):
-        before = s.text[lo:start]
+        lo = s.clause(lo - 1)[0]
+    scopes = [s.text[lo:hi]]
+    first_end = s.clause(0)[1]
+    if first_end < own_lo and _OPENING_CONDITION.search(s.text[:first_end]):
+        scopes.append(s.text[:first_end])
+    money = s.numbers[i].is_money
+    for scope in scopes:
+        if money:
+            m = _THREAT_MONEY_EN.search(scope) or _THREAT_MONEY_ZH.search(scope)
+        else:
+            m = _THREAT_EN.search(scope) or _THREAT_ZH.search(scope)
+        if m is None and unsure_would:
+            m = _WOULD.search(scope)
+        if m:
+            return m.group(0)
+    before = s.text[own_lo:start]
+    if is_target or _TARGET_SLOT_BEFORE.search(before):
         t = _TARGET_EN.search(before) or _TARGET_ZH.search(before)
         if t:
             return t.group(0)
     return None
 
 
-def _single_status(s: _Sentence, i: int) -> tuple[str, str | None]:
+def _single_status(s: _Sentence, i: int, unsure_would: bool) -> tuple[str, str | None]:
     start = s.slots[i][0]
     lo = s.clause(start)[0]
     before = s.text[lo:start]
-    cue = _threat_cue(s, i, is_target=False)
+    cue = _threat_cue(s, i, is_target=False, unsure_would=unsure_would)
     if cue:
         return THREAT, cue
     if _CURRENT_BEFORE.search(before):
@@ -348,19 +390,24 @@ _ADDITION_BEFORE = re.compile(
 _ADDITION_AFTER = re.compile(r"^\s*(?:more|extra|in\s+additional|in\s+new)\b", re.I)
 _TOTAL_BEFORE = re.compile(
     r"(?:\b(?:total|totals|totaling|totalling|total\s+of|in\s+all|altogether|overall|"
-    r"cumulative|bringing|brings|brought|raising|lifting)\b(?:\s+\S+){0,5}\s*|"
+    r"cumulative|tally|bringing|brings|brought|raising|lifting|takes|taking)\b"
+    r"(?:\s+\S+){0,8}\s*|"
     r"(?:總額|总额|總計|总计|合計|合计|累計|累计|總投資|总投资|達|达|共)[^⟨，,。]{0,8})$",
     re.I,
 )
+
+
+_TOTAL = "; amount=total"
+_ADDITIONAL = "; amount=additional"
 
 
 def _amount_tag(s: _Sentence, i: int) -> str:
     start, end = s.slots[i]
     before = s.text[s.clause(start)[0] : start]
     if _TOTAL_BEFORE.search(before):
-        return "; amount=total"
+        return _TOTAL
     if _ADDITION_BEFORE.search(before) or _ADDITION_AFTER.search(s.text[end:]):
-        return "; amount=additional"
+        return _ADDITIONAL
     return ""
 
 
@@ -405,35 +452,62 @@ class _Verdict:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What the sentences before say: per item, a subject alias and a measure alias seen
+    in the headline or the two sentences before."""
+
+    subjects: dict[str, str]
+    measures: dict[str, str]
+
+
+def _in_clauses(s: _Sentence, clauses: Sequence[tuple[int, int]], aliases: list[str]) -> bool:
+    return any(_has_any(s.text[lo:hi], aliases) for lo, hi in clauses)
+
+
 def _attribute(
     s: _Sentence,
     slots: Sequence[int],
     tracked: Sequence[TrackedFigure],
-    context: dict[str, str],
+    context: _Context,
+    total: bool,
 ) -> _Verdict | None:
-    """The tracked item these numbers (one value, or an old and a new one) belong to;
+    """The tracked item these numbers (one value, or a new and an old one) belong to;
     None when no item measures this kind of number here at all."""
     unit = s.numbers[slots[0]].unit
+    money = s.numbers[slots[0]].is_money
+    is_change = len(slots) > 1
     spans = [s.slots[i] for i in slots]
     clauses = [s.clause(span[0]) for span in spans]
-    best: tuple[float, int, TrackedFigure, str] | None = None
+    best: tuple[float, int, str, str] | None = None
     rejected: list[str] = []
     measured = False
     for order, item in enumerate(tracked):
         if item.unit != unit:
             continue
         measure = _nearest(s, spans, _anchors(s.text, item.measure))
-        if measure is None:
-            continue
-        if s.numbers[slots[0]].is_money and measure[0] > _MONEY_MEASURE_REACH:
-            continue
-        measured = True
         subject = _nearest(s, spans, _anchors(s.text, item.subject))
         excluded = _nearest(s, spans, _anchors(s.text, item.exclude))
+        clause_excluded = _in_clauses(s, clauses, item.exclude)
+        if measure is None:
+            # "will face 15%, down from 20%" after a headline about the tariff: a stated
+            # change may take its measure from the sentences before, nothing else may.
+            borrowed_measure = context.measures.get(item.id)
+            if not (is_change and borrowed_measure and not clause_excluded):
+                continue
+            measure_gap, measure_word = _CONTEXT_GAP, f"{borrowed_measure} (earlier sentence)"
+            measure_in_clause = False
+        else:
+            measure_gap, measure_word = measure[0], measure[1].alias
+            measure_in_clause = _in_clauses(s, clauses, [measure[1].alias])
+        # Money is an investment only where the clause says so ("will invest US$100
+        # billion"), or where it is the total the sentence arrives at.
+        if money and measure is not None and not (measure_in_clause or total):
+            continue
+        measured = True
         if subject is None:
-            borrowed = context.get(item.id)
-            in_clause = any(_has_any(s.text[lo:hi], [measure[1].alias]) for lo, hi in clauses)
-            if borrowed is None or excluded is not None or not in_clause:
+            borrowed = context.subjects.get(item.id)
+            if borrowed is None or clause_excluded or not (measure_in_clause or is_change):
                 rejected.append(f"{item.id}: no subject")
                 continue
             subject_gap, subject_word = _CONTEXT_GAP, f"{borrowed} (earlier sentence)"
@@ -442,26 +516,28 @@ def _attribute(
         if excluded is not None and excluded[0] < subject_gap:
             rejected.append(f"{item.id}: excluded={excluded[1].alias}")
             continue
-        score = subject_gap + measure[0]
+        score = subject_gap + measure_gap
         if best is None or (score, order) < (best[0], best[1]):
-            reason = f"subject={subject_word}; measure={measure[1].alias}"
-            best = (score, order, item, reason)
+            best = (score, order, item.id, f"subject={subject_word}; measure={measure_word}")
     if best is not None:
-        return _Verdict(best[2].id, best[3])
+        return _Verdict(best[2], best[3])
     if not measured:
         return None
     return _Verdict(None, "unattributed: " + "; ".join(rejected))
 
 
-def _context_subjects(tracked: Sequence[TrackedFigure], texts: Iterable[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for text in texts:
-        for item in tracked:
-            if item.id not in found:
-                alias = _has_any(text, item.subject)
-                if alias is not None:
-                    found[item.id] = alias
-    return found
+def _context(tracked: Sequence[TrackedFigure], texts: Sequence[str]) -> _Context:
+    subjects: dict[str, str] = {}
+    measures: dict[str, str] = {}
+    for item in tracked:
+        for text in texts:
+            subject = _has_any(text, item.subject)
+            if subject is not None and item.id not in subjects:
+                subjects[item.id] = subject
+            measure = _has_any(text, item.measure)
+            if measure is not None and item.id not in measures:
+                measures[item.id] = measure
+    return _Context(subjects, measures)
 
 
 # --- the reader ----------------------------------------------------------------------
@@ -472,47 +548,48 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
     at most one tracked item (or to none: ``item`` None)."""
     readings: list[Reading] = []
     all_sentences = _sentences(text)
+    unsure_would = bool(_UNNAMED_SOURCES.search(text))
     for no, raw in enumerate(all_sentences):
         s = _template(raw)
         if not s.numbers:
             continue
-        earlier = [all_sentences[0]] + all_sentences[max(0, no - 2) : no] if no else []
-        context = _context_subjects(tracked, earlier)
+        earlier = [all_sentences[0], *all_sentences[max(1, no - 2) : no]] if no else []
+        context = _context(tracked, earlier)
         pairs = _pairs(s)
         olds = set(pairs.values())
         for i, number in enumerate(s.numbers):
             if i in olds or _is_delta(s, i):
                 continue
             old = pairs.get(i)
+            amount = _amount_tag(s, i) if number.is_money else ""
             slots = [i] if old is None else [i, old]
-            verdict = _attribute(s, slots, tracked, context)
+            verdict = _attribute(s, slots, tracked, context, total=amount == _TOTAL)
             if verdict is None:
                 continue
-            reason = verdict.reason
-            if number.is_money:
-                reason += _amount_tag(s, i)
+            item, reason = verdict.item, verdict.reason + amount
             if old is None:
-                status, cue = _single_status(s, i)
+                status, cue = _single_status(s, i, unsure_would)
                 if cue:
                     reason += f"; {status}={cue}"
+                if number.value == 0 and item is not None:
+                    # A zero rate stated alone is an exemption for some goods, not the rate.
+                    item, reason = None, f"unattributed: a zero rate ({reason})"
                 readings.append(
-                    Reading(verdict.item, number.value, number.unit, status, None, no, raw, reason)
+                    Reading(item, number.value, number.unit, status, None, no, raw, reason)
                 )
                 continue
             old_value = s.numbers[old].value
             reason += "; direction=from→to"
-            cue = _threat_cue(s, i, is_target=True)
+            cue = _threat_cue(s, i, is_target=True, unsure_would=unsure_would)
             if cue is None:
                 readings.append(
-                    Reading(
-                        verdict.item, number.value, number.unit, CURRENT, old_value, no, raw, reason
-                    )
+                    Reading(item, number.value, number.unit, CURRENT, old_value, no, raw, reason)
                 )
                 continue
             # A threatened or sought change leaves the old value in force.
             readings.append(
                 Reading(
-                    verdict.item,
+                    item,
                     old_value,
                     number.unit,
                     CURRENT,
@@ -524,7 +601,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
             )
             readings.append(
                 Reading(
-                    verdict.item,
+                    item,
                     number.value,
                     number.unit,
                     THREAT,
@@ -541,9 +618,9 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
 def current_figures(readings: Sequence[Reading]) -> dict[str, Reading]:
     """The one current value per tracked item an article states.
 
-    A stated change ("from 20% to 15%") outranks a plain mention, and a total ("bringing
-    the total to US$165 billion") an amount added ("an additional US$100 billion", which
-    counts only when the article gives nothing else); otherwise the first mention
+    A stated change ("from 20% to 15%") outranks a plain mention, and an amount added ("an
+    additional US$100 billion") counts only when the article gives no other amount for
+    the item ("bringing its total to US$165 billion"); otherwise the first mention
     (headline, lead) wins.
     """
     out: dict[str, Reading] = {}
@@ -553,7 +630,6 @@ def current_figures(readings: Sequence[Reading]) -> dict[str, Reading]:
             by_item.setdefault(reading.item, []).append(reading)
     for item, found in by_item.items():
         changes = [r for r in found if r.old_value is not None and r.old_value != r.value]
-        totals = [r for r in found if "amount=total" in r.reason]
-        plain = [r for r in found if "amount=additional" not in r.reason]
-        out[item] = (changes or totals or plain or found)[0]
+        plain = [r for r in found if _ADDITIONAL not in r.reason]
+        out[item] = (changes or plain or found)[0]
     return out
