@@ -90,8 +90,9 @@ _LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['.][A-Za-z0-9]+)*|⟨\d+⟩")
 # Clause boundaries: punctuation, and words that start another clause.
 _BOUNDARY = re.compile(
     r"[,;:，；：、()（）\[\]「」『』]|\s-\s|\b(?:while|whereas|but|although|though|however|"
-    r"meanwhile|compared\s+with|compared\s+to|which|who)\b|而且|而|但是|但|不過|不过|並且|并且|"
-    r"相較|相较|至於|至于",
+    r"meanwhile|compared\s+with|compared\s+to|which|who|plus|as\s+well\s+as|along\s+with|"
+    r"in\s+addition\s+to|on\s+top\s+of)\b|而且|而|但是|但|不過|不过|並且|并且|相較|相较|至於|至于|"
+    r"以及|另外|另",
     re.I,
 )
 _STRONG_BOUNDARY = re.compile(
@@ -133,6 +134,11 @@ class _Sentence:
         words = len(_LATIN_WORD.findall(between)) + 0.5 * len(_CJK.findall(between))
         crossed = bisect.bisect_left(self.boundaries, hi) - bisect.bisect_left(self.boundaries, lo)
         return words + _BOUNDARY_COST * crossed
+
+    def separated(self, a: tuple[int, int], b: tuple[int, int]) -> bool:
+        """True when a strong boundary (";", "while", "but", "而") stands between."""
+        lo, hi = (a[1], b[0]) if a[1] <= b[0] else (b[1], a[0])
+        return lo < hi and bisect.bisect_left(self.strong, hi) > bisect.bisect_left(self.strong, lo)
 
 
 def _template(raw: str) -> _Sentence:
@@ -246,11 +252,12 @@ def _pairs(s: _Sentence) -> dict[int, int]:
     for i, (lo, hi) in enumerate(s.slots):
         if _is_delta(s, i):
             text = text[:lo] + "△" * (hi - lo) + text[hi:]
+    ranges = _ranges(s)
     for pattern, old_first in _PAIRS:
         for m in pattern.finditer(text):
             first, second = int(m.group(1)), int(m.group(2))
             old, new = (first, second) if old_first else (second, first)
-            if old in used or new in used or s.numbers[old].unit != s.numbers[new].unit:
+            if {old, new} & (used | ranges) or s.numbers[old].unit != s.numbers[new].unit:
                 continue
             if s.numbers[new].unit == POINTS:
                 continue
@@ -259,14 +266,46 @@ def _pairs(s: _Sentence) -> dict[int, int]:
     return found
 
 
+# "between 0% and 6%", "0%至6%之間": a range, no single rate.
+_RANGE = re.compile(
+    r"\bbetween\s+⟨(\d+)⟩\s+and\s+⟨(\d+)⟩|⟨(\d+)⟩\s*(?:至|到|-|–|~|～)\s*⟨(\d+)⟩\s*(?:之間|之间|間|间)",
+    re.I,
+)
+# "23% of its exports", "23%的商品", "比重": a share of something, not a rate.
+_SHARE_AFTER = re.compile(
+    r"^\s*(?:of\b|share\b|stake\b|的(?:商品|產品|产品|出口|進口|进口|比重|份額|份额|市占)|"
+    r"(?:商品|產品|产品)?(?:被|实际被|實際被))",
+    re.I,
+)
+_SHARE_CLAUSE = re.compile(
+    r"\b(?:share|proportion|percent\s+of|stake|market\s+share)\b|比重|比例|佔|占|市占|份額|份额",
+    re.I,
+)
+
+
+def _ranges(s: _Sentence) -> set[int]:
+    found: set[int] = set()
+    for m in _RANGE.finditer(s.text):
+        found.update(int(g) for g in m.groups() if g is not None)
+    return found
+
+
 def _is_delta(s: _Sentence, i: int) -> bool:
+    """True for a number that is no rate or amount of anything tracked: the size of a
+    change ("cut by 5 points", "a 5% cut") or a share ("23% of its exports")."""
     number = s.numbers[i]
     if number.unit == POINTS:
         return True
     if number.unit != PERCENT:
         return False
     start, end = s.slots[i]
-    return bool(_DELTA_BEFORE.search(s.text[:start]) or _DELTA_AFTER.search(s.text[end:]))
+    lo, hi = s.clause(start)
+    return bool(
+        _DELTA_BEFORE.search(s.text[:start])
+        or _DELTA_AFTER.search(s.text[end:])
+        or _SHARE_AFTER.search(s.text[end:])
+        or _SHARE_CLAUSE.search(s.text[lo:hi])
+    )
 
 
 # --- status --------------------------------------------------------------------------
@@ -281,7 +320,7 @@ _THREAT_EN = re.compile(
 )
 _THREAT_ZH = re.compile(
     r"揚言|扬言|可能|擬|拟|威脅|威胁|考慮|考虑|恐將|恐将|恐|若|如果|倘若|研擬|研拟|警告|或將|或将|"
-    r"有望|預計|预计|提議|提议|最高|上看|高達|高达|計畫對|计划对|打算"
+    r"有望|預計|预计|提議|提议|最高|上看|高達|高达|計畫對|计划对|打算|構想|构想|設想|设想"
 )
 # Pledges are how investment is reported ("plans to invest", "擬投資"): for money only
 # a threat or a condition makes a figure less than stated.
@@ -305,6 +344,13 @@ _UNNAMED_SOURCES = re.compile(
     r"知情人士|消息人士|據悉|据悉|據了解|据了解|傳出|传出",
     re.I,
 )
+# A rate in force is an exact legal number; "about 100%", "大約100%" is an announced
+# intention or an estimate.
+_APPROXIMATE = re.compile(
+    r"(?:\b(?:about|around|roughly|approximately|some|nearly|almost)\s+|"
+    r"(?:大約|大约|約|约|近|逾)[「」\"']?)$",
+    re.I,
+)
 _WOULD = re.compile(r"\bwould\b|將會|将会", re.I)
 # Aims and asks are about the value sought, not the one in force: "seeks to lower the
 # tariff to 15%" makes 15% a proposal, while "hopes its 20% tariff…" leaves 20% alone.
@@ -313,14 +359,14 @@ _TARGET_EN = re.compile(
     r"demand\w*|ask\w*|request\w*|urg\w*|press\w*|goal|target\w*|strive\w*|try|tries|trying)\b",
     re.I,
 )
-_TARGET_ZH = re.compile(r"爭取|争取|希望|盼|力拚|力拼|目標|目标|要求|尋求|寻求|力求")
+_TARGET_ZH = re.compile(r"爭取|争取|希望|盼|力拚|力拼|目標|目标|要求|尋求|寻求|力求|要讓|要让")
 _TARGET_SLOT_BEFORE = re.compile(
     r"(?:\b(?:to|at|below|under)\s+(?:\S+\s+){0,2}|(?:至|到|為|为|以下|降至|降到)\S{0,3})$", re.I
 )
 _OLD_BEFORE = re.compile(
     r"(?:\b(?:previous|previously|earlier|former|formerly|original|originally|prior|initial|"
     r"initially|had\s+been|had\s+faced|used\s+to\s+be|was\s+previously|last\s+year's|"
-    r"old)\b(?:\s+\S+){0,3}\s*|(?:原本|原先|先前|此前|之前|原有|原來|原来|舊|旧|原訂|原订|原)"
+    r"old)\b(?:\s+\S+){0,3}\s*|(?:原本|原先|先前|此前|之前|原有|原來|原来|舊|旧|原訂|原订|過去|过去|原)"
     r"[^⟨，,。]{0,6})$",
     re.I,
 )
@@ -358,7 +404,11 @@ def _threat_cue(s: _Sentence, i: int, is_target: bool, unsure_would: bool) -> st
         if m:
             return m.group(0)
     before = s.text[own_lo:start]
-    if is_target or _TARGET_SLOT_BEFORE.search(before):
+    if not money:
+        approx = _APPROXIMATE.search(before)
+        if approx:
+            return approx.group(0).strip()
+    if is_target or money or _TARGET_SLOT_BEFORE.search(before):
         t = _TARGET_EN.search(before) or _TARGET_ZH.search(before)
         if t:
             return t.group(0)
@@ -435,12 +485,29 @@ def _has_any(text: str, aliases: Iterable[str]) -> str | None:
 
 
 def _nearest(
-    s: _Sentence, spans: Sequence[tuple[int, int]], anchors: Sequence[_Anchor]
+    s: _Sentence,
+    spans: Sequence[tuple[int, int]],
+    anchors: Sequence[_Anchor],
+    *,
+    behind: float = 0.0,
+    across: bool = True,
 ) -> tuple[float, _Anchor] | None:
+    """The anchor nearest to any of the spans. ``behind``: extra distance for an anchor
+    that follows the number in another clause (the subject of a figure comes before it:
+    "TSMC's plan to put US$100 billion…, which would not weaken Taiwan's industry").
+    ``across`` False: anchors beyond a strong boundary do not count."""
     best: tuple[float, _Anchor] | None = None
     for anchor in anchors:
         for span in spans:
+            if not across and s.separated(span, anchor.span):
+                continue
             d = s.gap(span, anchor.span)
+            if (
+                behind
+                and anchor.span[0] >= span[1]
+                and s.clause(anchor.span[0]) != s.clause(span[0])
+            ):
+                d += behind
             if best is None or d < best[0]:
                 best = (d, anchor)
     return best
@@ -486,8 +553,8 @@ def _attribute(
         if item.unit != unit:
             continue
         measure = _nearest(s, spans, _anchors(s.text, item.measure))
-        subject = _nearest(s, spans, _anchors(s.text, item.subject))
-        excluded = _nearest(s, spans, _anchors(s.text, item.exclude))
+        subject = _nearest(s, spans, _anchors(s.text, item.subject), behind=_BOUNDARY_COST)
+        excluded = _nearest(s, spans, _anchors(s.text, item.exclude), across=False)
         clause_excluded = _in_clauses(s, clauses, item.exclude)
         if measure is None:
             # "will face 15%, down from 20%" after a headline about the tariff: a stated
@@ -511,6 +578,7 @@ def _attribute(
                 rejected.append(f"{item.id}: no subject")
                 continue
             subject_gap, subject_word = _CONTEXT_GAP, f"{borrowed} (earlier sentence)"
+            excluded = None  # only a cue in the number's own clause excludes it then
         else:
             subject_gap, subject_word = subject[0], subject[1].alias
         if excluded is not None and excluded[0] < subject_gap:
@@ -557,8 +625,9 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
         context = _context(tracked, earlier)
         pairs = _pairs(s)
         olds = set(pairs.values())
+        ranges = _ranges(s)
         for i, number in enumerate(s.numbers):
-            if i in olds or _is_delta(s, i):
+            if i in olds or i in ranges or _is_delta(s, i):
                 continue
             old = pairs.get(i)
             amount = _amount_tag(s, i) if number.is_money else ""
