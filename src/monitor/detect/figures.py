@@ -313,9 +313,15 @@ def _is_delta(s: _Sentence, i: int) -> bool:
 _THREAT_EN = re.compile(
     r"\b(?:threat\w*|could|may|might|propos\w*|warn\w*|consider\w*|weigh\w*|mull\w*|"
     r"floated|float|floats|potential|potentially|possible|possibly|unless|if|"
-    r"up\s+to|as\s+high\s+as|as\s+much\s+as|or\s+more|or\s+higher|expected|expects|"
-    r"plans?\s+to|planning\s+to|intends?\s+to|vow\w*|suggest\w*|envisag\w*|draft|"
+    r"up\s+to|as\s+high\s+as|as\s+much\s+as|or\s+more|or\s+higher|"
     r"being\s+discussed|under\s+discussion|on\s+the\s+table)\b",
+    re.I,
+)
+# Intentions count only before the number ("Trump plans a 100% tariff"); after it they
+# usually describe a rate already announced ("the 32% tariff Washington plans to impose").
+_INTENT_EN = re.compile(
+    r"\b(?:expected|expects|plans?|planning\s+to|intends?\s+to|vow\w*|suggest\w*|envisag\w*|"
+    r"draft)\b",
     re.I,
 )
 _THREAT_ZH = re.compile(
@@ -399,6 +405,7 @@ def _threat_cue(s: _Sentence, i: int, is_target: bool, unsure_would: bool) -> st
             m = _THREAT_MONEY_EN.search(scope) or _THREAT_MONEY_ZH.search(scope)
         else:
             m = _THREAT_EN.search(scope) or _THREAT_ZH.search(scope)
+            m = m or _INTENT_EN.search(s.text[lo:start] if scope is scopes[0] else scope)
         if m is None and unsure_would:
             m = _WOULD.search(scope)
         if m:
@@ -528,6 +535,15 @@ class _Context:
     measures: dict[str, str]
 
 
+# The verbs a rate stands after when it is the tariff paid: "now pay 20 percent",
+# "face an extra 20 percent", "taxed at the baseline 10%".
+_LEVIED_BEFORE = re.compile(
+    r"\b(?:face|faces|facing|faced|pay|pays|paying|paid|taxed\s+at|charged|levied\s+at|"
+    r"subject\s+to|hit\s+with)\b(?:\s+\S+){0,3}\s*$|(?:課徵|课征|適用|适用|面臨|面临)\S{0,4}$",
+    re.I,
+)
+
+
 def _in_clauses(s: _Sentence, clauses: Sequence[tuple[int, int]], aliases: list[str]) -> bool:
     return any(_has_any(s.text[lo:hi], aliases) for lo, hi in clauses)
 
@@ -553,14 +569,20 @@ def _attribute(
         if item.unit != unit:
             continue
         measure = _nearest(s, spans, _anchors(s.text, item.measure))
-        subject = _nearest(s, spans, _anchors(s.text, item.subject), behind=_BOUNDARY_COST)
+        subject = _nearest(
+            s, spans, _anchors(s.text, item.subject), behind=_BOUNDARY_COST, across=False
+        )
         excluded = _nearest(s, spans, _anchors(s.text, item.exclude), across=False)
         clause_excluded = _in_clauses(s, clauses, item.exclude)
         if measure is None:
             # "will face 15%, down from 20%" after a headline about the tariff: a stated
-            # change may take its measure from the sentences before, nothing else may.
+            # change, or a rate that Taiwan's goods "pay" or "face", may take its measure
+            # from the sentences before; nothing else may.
             borrowed_measure = context.measures.get(item.id)
-            if not (is_change and borrowed_measure and not clause_excluded):
+            levied = subject is not None and any(
+                _LEVIED_BEFORE.search(s.text[s.clause(span[0])[0] : span[0]]) for span in spans
+            )
+            if not ((is_change or levied) and borrowed_measure and not clause_excluded):
                 continue
             measure_gap, measure_word = _CONTEXT_GAP, f"{borrowed_measure} (earlier sentence)"
             measure_in_clause = False
