@@ -32,6 +32,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from monitor.config import TrackedFigure
 from monitor.detect.numbers import PERCENT, POINTS, Number, numbers_in
@@ -332,6 +333,7 @@ _THREAT_ZH = re.compile(
 # a threat or a condition makes a figure less than stated.
 _THREAT_MONEY_EN = re.compile(
     r"\b(?:threat\w*|could|may|might|propos\w*|consider\w*|weigh\w*|mull\w*|unless|if|"
+    r"would\s+(?:require|need|take)|requires?|needs?\s+to|"
     r"being\s+discussed|under\s+discussion)\b",
     re.I,
 )
@@ -440,7 +442,7 @@ def _single_status(s: _Sentence, i: int, unsure_would: bool) -> tuple[str, str |
 # An amount added ("an additional US$100 billion") and the total it makes ("bringing the
 # total to US$165 billion"): the total is the figure, the addition only when alone.
 _ADDITION_BEFORE = re.compile(
-    r"(?:\b(?:additional|another|more|extra|further|fresh|new|by)\b(?:\s+\S+){0,2}\s*|"
+    r"(?:\b(?:additional|another|more(?!\s+than)|extra|further|fresh|new|by)\b(?:\s+\S+){0,2}\s*|"
     r"(?:新增|增加|追加|加碼|加码|再|額外|额外)[^⟨，,。]{0,6})$",
     re.I,
 )
@@ -477,16 +479,27 @@ class _Anchor:
     alias: str
 
 
+@lru_cache(maxsize=4096)
+def _alias_pattern(alias: str) -> re.Pattern[str]:
+    """Like :func:`monitor.relevance.term_pattern`, but a Latin alias also matches next to
+    a Chinese character ("的232關稅", "對TSMC"), which counts as a word character there."""
+    if _CJK.search(alias):
+        return term_pattern(alias)
+    escaped = re.escape(alias).replace(r"\ ", r"\s+")
+    flags = 0 if alias.upper() == alias and any(c.isalpha() for c in alias) else re.IGNORECASE
+    return re.compile(rf"(?<![A-Za-z0-9.]){escaped}(?![A-Za-z0-9])", flags)
+
+
 def _anchors(text: str, aliases: Iterable[str]) -> list[_Anchor]:
     found: list[_Anchor] = []
     for alias in aliases:
-        found.extend(_Anchor(m.span(), alias) for m in term_pattern(alias).finditer(text))
+        found.extend(_Anchor(m.span(), alias) for m in _alias_pattern(alias).finditer(text))
     return found
 
 
 def _has_any(text: str, aliases: Iterable[str]) -> str | None:
     for alias in aliases:
-        if term_pattern(alias).search(text):
+        if _alias_pattern(alias).search(text):
             return alias
     return None
 
@@ -539,7 +552,7 @@ class _Context:
 # "face an extra 20 percent", "taxed at the baseline 10%".
 _LEVIED_BEFORE = re.compile(
     r"\b(?:face|faces|facing|faced|pay|pays|paying|paid|taxed\s+at|charged|levied\s+at|"
-    r"subject\s+to|hit\s+with)\b(?:\s+\S+){0,3}\s*$|(?:課徵|课征|適用|适用|面臨|面临)\S{0,4}$",
+    r"subject\s+to|hit\s+with|capped\s+at|at\s+a\s+rate\s+of)\b(?:\s+\S+){0,3}\s*$|(?:課徵|课征|適用|适用|面臨|面临)\S{0,4}$",
     re.I,
 )
 
@@ -572,17 +585,26 @@ def _attribute(
         subject = _nearest(
             s, spans, _anchors(s.text, item.subject), behind=_BOUNDARY_COST, across=False
         )
-        excluded = _nearest(s, spans, _anchors(s.text, item.exclude), across=False)
-        clause_excluded = _in_clauses(s, clauses, item.exclude)
+        exclude_anchors = _anchors(s.text, item.exclude)
+        excluded = _nearest(s, spans, exclude_anchors, behind=_BOUNDARY_COST, across=False)
+        # Borrowed words are weak: any cue in the number's clause, or before it in the
+        # sentence, rules the item out.
+        weakly_excluded = _in_clauses(s, clauses, item.exclude) or any(
+            a.span[1] <= spans[0][0] and not s.separated(a.span, spans[0]) for a in exclude_anchors
+        )
+        levied = any(
+            _LEVIED_BEFORE.search(s.text[s.clause(span[0])[0] : span[0]]) for span in spans
+        )
         if measure is None:
             # "will face 15%, down from 20%" after a headline about the tariff: a stated
             # change, or a rate that Taiwan's goods "pay" or "face", may take its measure
             # from the sentences before; nothing else may.
             borrowed_measure = context.measures.get(item.id)
-            levied = subject is not None and any(
-                _LEVIED_BEFORE.search(s.text[s.clause(span[0])[0] : span[0]]) for span in spans
-            )
-            if not ((is_change or levied) and borrowed_measure and not clause_excluded):
+            if not (
+                (is_change or (levied and subject is not None))
+                and borrowed_measure
+                and not weakly_excluded
+            ):
                 continue
             measure_gap, measure_word = _CONTEXT_GAP, f"{borrowed_measure} (earlier sentence)"
             measure_in_clause = False
@@ -596,11 +618,15 @@ def _attribute(
         measured = True
         if subject is None:
             borrowed = context.subjects.get(item.id)
-            if borrowed is None or clause_excluded or not (measure_in_clause or is_change):
+            if (
+                borrowed is None
+                or weakly_excluded
+                or not (measure_in_clause or is_change or levied)
+            ):
                 rejected.append(f"{item.id}: no subject")
                 continue
             subject_gap, subject_word = _CONTEXT_GAP, f"{borrowed} (earlier sentence)"
-            excluded = None  # only a cue in the number's own clause excludes it then
+            excluded = None  # weakly_excluded has judged the cues
         else:
             subject_gap, subject_word = subject[0], subject[1].alias
         if excluded is not None and excluded[0] < subject_gap:
