@@ -367,7 +367,9 @@ _TARGET_EN = re.compile(
     r"demand\w*|ask\w*|request\w*|urg\w*|press\w*|goal|target\w*|strive\w*|try|tries|trying)\b",
     re.I,
 )
-_TARGET_ZH = re.compile(r"爭取|争取|希望|盼|力拚|力拼|目標|目标|要求|尋求|寻求|力求|要讓|要让")
+_TARGET_ZH = re.compile(
+    r"爭取|争取|希望|盼|力拚|力拼|目標|目标|要求|尋求|寻求|力求|要讓|要让|可以讓|可以让"
+)
 _TARGET_SLOT_BEFORE = re.compile(
     r"(?:\b(?:to|at|below|under)\s+(?:\S+\s+){0,2}|(?:至|到|為|为|以下|降至|降到)\S{0,3})$", re.I
 )
@@ -544,8 +546,8 @@ class _Context:
     """What the sentences before say: per item, a subject alias and a measure alias seen
     in the headline or the two sentences before."""
 
-    subjects: dict[str, str]
-    measures: dict[str, str]
+    subjects: dict[str, tuple[float, str]]  # item id → (distance, alias)
+    measures: dict[str, tuple[float, str]]
 
 
 # The verbs a rate stands after when it is the tariff paid: "now pay 20 percent",
@@ -606,7 +608,10 @@ def _attribute(
                 and not weakly_excluded
             ):
                 continue
-            measure_gap, measure_word = _CONTEXT_GAP, f"{borrowed_measure} (earlier sentence)"
+            measure_gap, measure_word = (
+                borrowed_measure[0],
+                f"{borrowed_measure[1]} (earlier sentence)",
+            )
             measure_in_clause = False
         else:
             measure_gap, measure_word = measure[0], measure[1].alias
@@ -616,8 +621,10 @@ def _attribute(
         if money and measure is not None and not (measure_in_clause or total):
             continue
         measured = True
+        borrowed = context.subjects.get(item.id)
+        if subject is not None and borrowed is not None and subject[0] > borrowed[0]:
+            subject = None  # a far mention ("…, the cabinet in Taipei said") is weaker
         if subject is None:
-            borrowed = context.subjects.get(item.id)
             if (
                 borrowed is None
                 or weakly_excluded
@@ -625,7 +632,7 @@ def _attribute(
             ):
                 rejected.append(f"{item.id}: no subject")
                 continue
-            subject_gap, subject_word = _CONTEXT_GAP, f"{borrowed} (earlier sentence)"
+            subject_gap, subject_word = borrowed[0], f"{borrowed[1]} (earlier sentence)"
             excluded = None  # weakly_excluded has judged the cues
         else:
             subject_gap, subject_word = subject[0], subject[1].alias
@@ -643,16 +650,19 @@ def _attribute(
 
 
 def _context(tracked: Sequence[TrackedFigure], texts: Sequence[str]) -> _Context:
-    subjects: dict[str, str] = {}
-    measures: dict[str, str] = {}
+    """``texts``: the nearest sentence first, the headline last; a word borrowed from
+    farther back stands farther away."""
+    subjects: dict[str, tuple[float, str]] = {}
+    measures: dict[str, tuple[float, str]] = {}
     for item in tracked:
-        for text in texts:
+        for n, text in enumerate(texts):
+            gap = _CONTEXT_GAP + _BOUNDARY_COST * n
             subject = _has_any(text, item.subject)
             if subject is not None and item.id not in subjects:
-                subjects[item.id] = subject
+                subjects[item.id] = (gap, subject)
             measure = _has_any(text, item.measure)
             if measure is not None and item.id not in measures:
-                measures[item.id] = measure
+                measures[item.id] = (gap, measure)
     return _Context(subjects, measures)
 
 
@@ -669,7 +679,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
         s = _template(raw)
         if not s.numbers:
             continue
-        earlier = [all_sentences[0], *all_sentences[max(1, no - 2) : no]] if no else []
+        earlier = [*reversed(all_sentences[max(1, no - 2) : no]), all_sentences[0]] if no else []
         context = _context(tracked, earlier)
         pairs = _pairs(s)
         olds = set(pairs.values())
