@@ -216,6 +216,15 @@ _PAIRS: tuple[tuple[re.Pattern[str], bool], ...] = (
         ),
         True,
     ),
+    # seeks to cut the 20% tariff to 15%
+    (
+        re.compile(
+            rf"\b{_CHANGE_VERB_EN}\s+{_W}{{0,3}}?⟨(\d+)⟩(?:\s*{_TOKEN}){{0,4}}?\s+to\s+"
+            rf"{_W}{{0,2}}?⟨(\d+)⟩",
+            re.I,
+        ),
+        True,
+    ),
     # 20% → 15%
     (re.compile(r"⟨(\d+)⟩\s*(?:→|->|=>|➝)\s*⟨(\d+)⟩"), True),
     # 由現行的20%調降為15% / 從20%降至15% / 从20%下调至15%
@@ -235,7 +244,13 @@ _PAIRS: tuple[tuple[re.Pattern[str], bool], ...] = (
     ),
 )
 # "cut by 5%", "a 5% cut", "5% lower": the size of a change, not a rate.
-_DELTA_BEFORE = re.compile(r"\bby\s+(?:about\s+|around\s+|some\s+|nearly\s+)?$", re.I)
+_DELTA_BEFORE = re.compile(
+    r"(?:\bby|\b(?:grew|grow|grows|growing|rose|rise|rises|rising|jumped|jumps|climbed|fell|"
+    r"falls|dropped|declined|slid|surged|soared|gained|increased|decreased|expanded|"
+    r"contracted|shrank|up|down)|成長|成长|增長|增长|上漲|上涨|下跌|衰退|減少|减少|年增|年減|年减)"
+    r"\s*(?:about\s+|around\s+|some\s+|nearly\s+|almost\s+|約|约)?$",
+    re.I,
+)
 _DELTA_AFTER = re.compile(
     r"^[\s-]*(?:(?:tariff|tax|duty|rate)\s+)?(?:cut|cuts|reduction|reductions|decrease|"
     r"increase|increases|hike|hikes|drop|discount|lower|higher|less|more|gain|rise|fall|"
@@ -583,7 +598,7 @@ def _attribute(
     for order, item in enumerate(tracked):
         if item.unit != unit:
             continue
-        measure = _nearest(s, spans, _anchors(s.text, item.measure))
+        measure = _nearest(s, spans, _anchors(s.text, item.measure), across=False)
         subject = _nearest(
             s, spans, _anchors(s.text, item.subject), behind=_BOUNDARY_COST, across=False
         )
