@@ -574,6 +574,28 @@ _LEVIED_BEFORE = re.compile(
 )
 
 
+# "the 15% tariff already granted to Japan": a rate's own phrase ends with whom it is for.
+_BOUND_AFTER = re.compile(
+    r"^\W*(?:[^\s,;]+\s+){0,4}?(?:already\s+)?(?:granted|given|applied|offered|extended|"
+    r"awarded|secured|won|agreed|negotiated|imposed|levied|paid)\s+(?:\S+\s+){0,2}?"
+    r"(?:to|for|by|with|on)\s",
+    re.I,
+)
+
+
+def _bound_after(s: _Sentence, span: tuple[int, int], anchors: Sequence[_Anchor]) -> _Anchor | None:
+    """An exclude cue that the number's phrase itself names ("…granted to Japan")."""
+    hi = s.clause(span[0])[1]
+    m = _BOUND_AFTER.search(s.text[span[1] : hi])
+    if m is None:
+        return None
+    after = span[1] + m.end()
+    return next(
+        (a for a in anchors if after <= a.span[0] < hi and s.gap((after, after), a.span) <= 2),
+        None,
+    )
+
+
 def _in_clauses(s: _Sentence, clauses: Sequence[tuple[int, int]], aliases: list[str]) -> bool:
     return any(_has_any(s.text[lo:hi], aliases) for lo, hi in clauses)
 
@@ -604,6 +626,9 @@ def _attribute(
         )
         exclude_anchors = _anchors(s.text, item.exclude)
         excluded = _nearest(s, spans, exclude_anchors, behind=_BOUNDARY_COST, across=False)
+        bound = _bound_after(s, spans[0], exclude_anchors)
+        if bound is not None:
+            excluded = (0.0, bound)
         # Borrowed words are weak: any cue in the number's clause, or before it in the
         # sentence, rules the item out.
         weakly_excluded = _in_clauses(s, clauses, item.exclude) or any(
