@@ -108,8 +108,14 @@ def test_english_totals_keep_the_hard_cases():
     assert sum(i.on_topic and i.figures == {} for i in ENGLISH) >= 10
     assert sum(bool(i.threat) and i.figures == {} for i in ENGLISH) >= 5
     assert {i.kind for i in ENGLISH if i.on_topic} >= {
-        "deal", "talks", "chip-threat", "section232", "tsmc-invest", "tsmc-earnings",
-        "taiwan-own-tariff", "exemption",
+        "deal",
+        "talks",
+        "chip-threat",
+        "section232",
+        "tsmc-invest",
+        "tsmc-earnings",
+        "taiwan-own-tariff",
+        "exemption",
     }
     events = {i.event for i in ENGLISH}
     widely_reported = [e for e in events if len({i.outlet for i in ENGLISH if i.event == e}) >= 3]
@@ -126,6 +132,4 @@ def test_the_two_day_scenario():
         # Day 1: the 20% rate in force; day 2: the cut to 15% and the US$250 billion pledge.
         assert any(i.figures.get("us_tariff_taiwan") == (20.0, "%") for i in day1)
         assert any(i.figures.get("us_tariff_taiwan") == (15.0, "%") for i in day2)
-        assert any(
-            i.figures.get("taiwan_us_investment") == (250.0, "US$ billion") for i in day2
-        )
+        assert any(i.figures.get("taiwan_us_investment") == (250.0, "US$ billion") for i in day2)
