@@ -119,6 +119,19 @@ def test_english_totals_keep_the_hard_cases():
     assert len(widely_reported) >= 4, "at least four events reported by three or more outlets"
 
 
+def test_the_readme_counts_are_current():
+    readme = (REALNEWS_DIR / "README.md").read_text(encoding="utf-8")
+    stated = re.search(r"^\| all English items \| (\d+) \|$", readme, re.M)
+    assert stated is not None and int(stated[1]) == len(ENGLISH)
+    on, off = re.search(r"^\| on topic / off topic \| (\d+) / (\d+) \|$", readme, re.M).groups()
+    assert (int(on), int(off)) == (
+        sum(i.on_topic for i in ENGLISH),
+        sum(not i.on_topic for i in ENGLISH),
+    )
+    none = re.search(r"^\| `figures: none` \| (\d+) ", readme, re.M)
+    assert none is not None and int(none[1]) == sum(i.figures == {} for i in ENGLISH)
+
+
 def test_the_two_day_scenario():
     for language_items in (ENGLISH,):
         day1 = [i for i in language_items if i.scenario_day == 1]
