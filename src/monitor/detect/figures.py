@@ -32,6 +32,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from monitor.config import TrackedFigure
 from monitor.detect.numbers import PERCENT, POINTS, Number, numbers_in
@@ -90,8 +91,9 @@ _LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['.][A-Za-z0-9]+)*|⟨\d+⟩")
 # Clause boundaries: punctuation, and words that start another clause.
 _BOUNDARY = re.compile(
     r"[,;:，；：、()（）\[\]「」『』]|\s-\s|\b(?:while|whereas|but|although|though|however|"
-    r"meanwhile|compared\s+with|compared\s+to|which|who)\b|而且|而|但是|但|不過|不过|並且|并且|"
-    r"相較|相较|至於|至于",
+    r"meanwhile|compared\s+with|compared\s+to|which|who|plus|as\s+well\s+as|along\s+with|"
+    r"in\s+addition\s+to|on\s+top\s+of)\b|而且|而|但是|但|不過|不过|並且|并且|相較|相较|至於|至于|"
+    r"以及|另外|另",
     re.I,
 )
 _STRONG_BOUNDARY = re.compile(
@@ -102,8 +104,6 @@ _STRONG_BOUNDARY = re.compile(
 _BOUNDARY_COST = 8.0
 # A subject borrowed from the headline or the sentence before stands this far away.
 _CONTEXT_GAP = 40.0
-# A money figure's measure ("invest") must stand within this distance (about one clause).
-_MONEY_MEASURE_REACH = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +135,11 @@ class _Sentence:
         words = len(_LATIN_WORD.findall(between)) + 0.5 * len(_CJK.findall(between))
         crossed = bisect.bisect_left(self.boundaries, hi) - bisect.bisect_left(self.boundaries, lo)
         return words + _BOUNDARY_COST * crossed
+
+    def separated(self, a: tuple[int, int], b: tuple[int, int]) -> bool:
+        """True when a strong boundary (";", "while", "but", "而") stands between."""
+        lo, hi = (a[1], b[0]) if a[1] <= b[0] else (b[1], a[0])
+        return lo < hi and bisect.bisect_left(self.strong, hi) > bisect.bisect_left(self.strong, lo)
 
 
 def _template(raw: str) -> _Sentence:
@@ -211,6 +216,15 @@ _PAIRS: tuple[tuple[re.Pattern[str], bool], ...] = (
         ),
         True,
     ),
+    # seeks to cut the 20% tariff to 15%
+    (
+        re.compile(
+            rf"\b{_CHANGE_VERB_EN}\s+{_W}{{0,3}}?⟨(\d+)⟩(?:\s*{_TOKEN}){{0,4}}?\s+to\s+"
+            rf"{_W}{{0,2}}?⟨(\d+)⟩",
+            re.I,
+        ),
+        True,
+    ),
     # 20% → 15%
     (re.compile(r"⟨(\d+)⟩\s*(?:→|->|=>|➝)\s*⟨(\d+)⟩"), True),
     # 由現行的20%調降為15% / 從20%降至15% / 从20%下调至15%
@@ -230,7 +244,13 @@ _PAIRS: tuple[tuple[re.Pattern[str], bool], ...] = (
     ),
 )
 # "cut by 5%", "a 5% cut", "5% lower": the size of a change, not a rate.
-_DELTA_BEFORE = re.compile(r"\bby\s+(?:about\s+|around\s+|some\s+|nearly\s+)?$", re.I)
+_DELTA_BEFORE = re.compile(
+    r"(?:\bby|\b(?:grew|grow|grows|growing|rose|rise|rises|rising|jumped|jumps|climbed|fell|"
+    r"falls|dropped|declined|slid|surged|soared|gained|increased|decreased|expanded|"
+    r"contracted|shrank|up|down)|成長|成长|增長|增长|上漲|上涨|下跌|衰退|減少|减少|年增|年減|年减)"
+    r"\s*(?:about\s+|around\s+|some\s+|nearly\s+|almost\s+|約|约)?$",
+    re.I,
+)
 _DELTA_AFTER = re.compile(
     r"^[\s-]*(?:(?:tariff|tax|duty|rate)\s+)?(?:cut|cuts|reduction|reductions|decrease|"
     r"increase|increases|hike|hikes|drop|discount|lower|higher|less|more|gain|rise|fall|"
@@ -243,11 +263,17 @@ def _pairs(s: _Sentence) -> dict[int, int]:
     """new slot → old slot for every change the sentence states."""
     found: dict[int, int] = {}
     used: set[int] = set()
+    # "從20%調降5個百分點至15%": the size of the cut stands between the two values.
+    text = s.text
+    for i, (lo, hi) in enumerate(s.slots):
+        if _is_delta(s, i):
+            text = text[:lo] + "△" * (hi - lo) + text[hi:]
+    ranges = _ranges(s)
     for pattern, old_first in _PAIRS:
-        for m in pattern.finditer(s.text):
+        for m in pattern.finditer(text):
             first, second = int(m.group(1)), int(m.group(2))
             old, new = (first, second) if old_first else (second, first)
-            if old in used or new in used or s.numbers[old].unit != s.numbers[new].unit:
+            if {old, new} & (used | ranges) or s.numbers[old].unit != s.numbers[new].unit:
                 continue
             if s.numbers[new].unit == POINTS:
                 continue
@@ -256,14 +282,46 @@ def _pairs(s: _Sentence) -> dict[int, int]:
     return found
 
 
+# "between 0% and 6%", "0%至6%之間": a range, no single rate.
+_RANGE = re.compile(
+    r"\bbetween\s+⟨(\d+)⟩\s+and\s+⟨(\d+)⟩|⟨(\d+)⟩\s*(?:至|到|-|–|~|～)\s*⟨(\d+)⟩\s*(?:之間|之间|間|间)",
+    re.I,
+)
+# "23% of its exports", "23%的商品", "比重": a share of something, not a rate.
+_SHARE_AFTER = re.compile(
+    r"^\s*(?:of\b|share\b|stake\b|的(?:商品|產品|产品|出口|進口|进口|比重|份額|份额|市占)|"
+    r"(?:商品|產品|产品)?(?:被|实际被|實際被))",
+    re.I,
+)
+_SHARE_CLAUSE = re.compile(
+    r"\b(?:share|proportion|percent\s+of|stake|market\s+share)\b|比重|比例|佔|占|市占|份額|份额",
+    re.I,
+)
+
+
+def _ranges(s: _Sentence) -> set[int]:
+    found: set[int] = set()
+    for m in _RANGE.finditer(s.text):
+        found.update(int(g) for g in m.groups() if g is not None)
+    return found
+
+
 def _is_delta(s: _Sentence, i: int) -> bool:
+    """True for a number that is no rate or amount of anything tracked: the size of a
+    change ("cut by 5 points", "a 5% cut") or a share ("23% of its exports")."""
     number = s.numbers[i]
     if number.unit == POINTS:
         return True
     if number.unit != PERCENT:
         return False
     start, end = s.slots[i]
-    return bool(_DELTA_BEFORE.search(s.text[:start]) or _DELTA_AFTER.search(s.text[end:]))
+    lo, hi = s.clause(start)
+    return bool(
+        _DELTA_BEFORE.search(s.text[:start])
+        or _DELTA_AFTER.search(s.text[end:])
+        or _SHARE_AFTER.search(s.text[end:])
+        or _SHARE_CLAUSE.search(s.text[lo:hi])
+    )
 
 
 # --- status --------------------------------------------------------------------------
@@ -271,33 +329,77 @@ def _is_delta(s: _Sentence, i: int) -> bool:
 _THREAT_EN = re.compile(
     r"\b(?:threat\w*|could|may|might|propos\w*|warn\w*|consider\w*|weigh\w*|mull\w*|"
     r"floated|float|floats|potential|potentially|possible|possibly|unless|if|"
-    r"up\s+to|as\s+high\s+as|as\s+much\s+as|or\s+more|or\s+higher|expected|expects|"
-    r"plans?\s+to|planning\s+to|intends?\s+to|vow\w*|suggest\w*|envisag\w*|draft)\b",
+    r"up\s+to|as\s+high\s+as|as\s+much\s+as|or\s+more|or\s+higher|"
+    r"being\s+discussed|under\s+discussion|on\s+the\s+table)\b",
+    re.I,
+)
+# Intentions count only before the number ("Trump plans a 100% tariff"); after it they
+# usually describe a rate already announced ("the 32% tariff Washington plans to impose").
+_INTENT_EN = re.compile(
+    r"\b(?:expected|expects|plans?|planning\s+to|intends?\s+to|vow\w*|suggest\w*|envisag\w*|"
+    r"draft)\b",
     re.I,
 )
 _THREAT_ZH = re.compile(
     r"揚言|扬言|可能|擬|拟|威脅|威胁|考慮|考虑|恐將|恐将|恐|若|如果|倘若|研擬|研拟|警告|或將|或将|"
-    r"有望|預計|预计|提議|提议|最高|上看|高達|高达|計畫對|计划对|打算"
+    r"有望|預計|预计|提議|提议|最高|上看|高達|高达|計畫對|计划对|打算|構想|构想|設想|设想"
 )
+# Pledges are how investment is reported ("plans to invest", "擬投資"): for money only
+# a threat or a condition makes a figure less than stated.
+_THREAT_MONEY_EN = re.compile(
+    r"\b(?:threat\w*|could|may|might|propos\w*|consider\w*|weigh\w*|mull\w*|unless|if|"
+    r"would\s+(?:require|need|take)|requires?|needs?\s+to|"
+    r"being\s+discussed|under\s+discussion)\b",
+    re.I,
+)
+_THREAT_MONEY_ZH = re.compile(r"揚言|扬言|可能|威脅|威胁|考慮|考虑|若|如果|倘若|或將|或将")
+# A sentence-opening clause that makes the rest of the sentence conditional or proposed:
+# "Under the terms being discussed, Washington would…", "If talks fail, …".
+_OPENING_CONDITION = re.compile(
+    r"^\s*(?:under|if|unless|should|once|pending|until|according\s+to\s+(?:a|the)\s+draft)\b",
+    re.I,
+)
+# "would" is a proposal in a story sourced to unnamed people (the deal is not public yet)
+# and an agreed term in a story about the signed deal.
+_UNNAMED_SOURCES = re.compile(
+    r"\bpeople\s+(?:familiar|briefed|with\s+knowledge)|\bthe\s+people\s+said|"
+    r"\bsources?\s+(?:said|say|familiar)|according\s+to\s+(?:people|sources|officials\s+who)|"
+    r"知情人士|消息人士|據悉|据悉|據了解|据了解|傳出|传出",
+    re.I,
+)
+# A rate in force is an exact legal number; "about 100%", "大約100%" is an announced
+# intention or an estimate.
+_APPROXIMATE = re.compile(
+    r"(?:\b(?:about|around|roughly|approximately|some|nearly|almost)\s+|"
+    r"(?:大約|大约|約|约|近|逾)[「」\"']?)$",
+    re.I,
+)
+_WOULD = re.compile(r"\bwould\b|將會|将会", re.I)
 # Aims and asks are about the value sought, not the one in force: "seeks to lower the
 # tariff to 15%" makes 15% a proposal, while "hopes its 20% tariff…" leaves 20% alone.
 _TARGET_EN = re.compile(
-    r"\b(?:seek\w*|sought|hope\w*|aim\w*|push\w*|lobby\w*|negotiat\w*|bid|wants?|wanted|"
+    r"\b(?:seek\w*|sought|hope\w*|aim\w*|push\w*|lobby\w*|bid|wants?|wanted|"
     r"demand\w*|ask\w*|request\w*|urg\w*|press\w*|goal|target\w*|strive\w*|try|tries|trying)\b",
     re.I,
 )
-_TARGET_ZH = re.compile(r"爭取|争取|希望|盼|力拚|力拼|目標|目标|談判|谈判|要求|尋求|寻求|力求")
+_TARGET_ZH = re.compile(
+    r"爭取|争取|希望|盼|力拚|力拼|目標|目标|要求|尋求|寻求|力求|要讓|要让|可以讓|可以让"
+)
 _TARGET_SLOT_BEFORE = re.compile(
     r"(?:\b(?:to|at|below|under)\s+(?:\S+\s+){0,2}|(?:至|到|為|为|以下|降至|降到)\S{0,3})$", re.I
 )
 _OLD_BEFORE = re.compile(
     r"(?:\b(?:previous|previously|earlier|former|formerly|original|originally|prior|initial|"
     r"initially|had\s+been|had\s+faced|used\s+to\s+be|was\s+previously|last\s+year's|"
-    r"old)\b(?:\s+\S+){0,3}\s*|(?:原本|原先|先前|此前|之前|原有|原來|原来|舊|旧|原訂|原订|原)"
+    r"old)\b(?:\s+\S+){0,3}\s*|(?:原本|原先|先前|此前|之前|原有|原來|原来|舊|旧|原訂|原订|過去|过去|原)"
     r"[^⟨，,。]{0,6})$",
     re.I,
 )
-_OLD_FROM = re.compile(r"(?:\b(?:down|up)\s+from|\bfrom)\s+(?:\S+\s+){0,3}$", re.I)
+_OLD_FROM = re.compile(
+    r"(?:\b(?:down|up)\s+from\s+(?:\S+\s+){0,3}|"
+    r"\bfrom\s+(?:(?:the|a|an|its|their|current|previous|earlier|prior|old)\s+){0,3})$",
+    re.I,
+)
 _CURRENT_BEFORE = re.compile(
     r"(?:\b(?:current|currently|existing|now|present|prevailing)\b(?:\s+\S+){0,3}\s*|"
     r"(?:現行|现行|目前|現在|现在|當前|当前)[^⟨，,。]{0,6})$",
@@ -305,29 +407,45 @@ _CURRENT_BEFORE = re.compile(
 )
 
 
-def _threat_cue(s: _Sentence, i: int, is_target: bool) -> str | None:
+def _threat_cue(s: _Sentence, i: int, is_target: bool, unsure_would: bool) -> str | None:
     start = s.slots[i][0]
-    lo, hi = s.clause(start)
-    if s.cjk:
+    own_lo, hi = s.clause(start)
+    lo = own_lo
+    if s.cjk and lo:
         # Chinese runs a clause on with a comma: "川普揚言，將對晶片課徵100%關稅".
-        lo = s.clause(max(lo - 1, 0))[0] if lo else lo
-    scope = s.text[lo:hi]
-    m = (_THREAT_ZH if s.cjk else _THREAT_EN).search(scope) or _THREAT_ZH.search(scope)
-    if m:
-        return m.group(0)
-    if is_target or _TARGET_SLOT_BEFORE.search(s.text[lo:start]):
-        before = s.text[lo:start]
+        lo = s.clause(lo - 1)[0]
+    scopes = [s.text[lo:hi]]
+    first_end = s.clause(0)[1]
+    if first_end < own_lo and _OPENING_CONDITION.search(s.text[:first_end]):
+        scopes.append(s.text[:first_end])
+    money = s.numbers[i].is_money
+    for scope in scopes:
+        if money:
+            m = _THREAT_MONEY_EN.search(scope) or _THREAT_MONEY_ZH.search(scope)
+        else:
+            m = _THREAT_EN.search(scope) or _THREAT_ZH.search(scope)
+            m = m or _INTENT_EN.search(s.text[lo:start] if scope is scopes[0] else scope)
+        if m is None and unsure_would:
+            m = _WOULD.search(scope)
+        if m:
+            return m.group(0)
+    before = s.text[own_lo:start]
+    if not money:
+        approx = _APPROXIMATE.search(before)
+        if approx:
+            return approx.group(0).strip()
+    if is_target or money or _TARGET_SLOT_BEFORE.search(before):
         t = _TARGET_EN.search(before) or _TARGET_ZH.search(before)
         if t:
             return t.group(0)
     return None
 
 
-def _single_status(s: _Sentence, i: int) -> tuple[str, str | None]:
+def _single_status(s: _Sentence, i: int, unsure_would: bool) -> tuple[str, str | None]:
     start = s.slots[i][0]
     lo = s.clause(start)[0]
     before = s.text[lo:start]
-    cue = _threat_cue(s, i, is_target=False)
+    cue = _threat_cue(s, i, is_target=False, unsure_would=unsure_would)
     if cue:
         return THREAT, cue
     if _CURRENT_BEFORE.search(before):
@@ -341,26 +459,31 @@ def _single_status(s: _Sentence, i: int) -> tuple[str, str | None]:
 # An amount added ("an additional US$100 billion") and the total it makes ("bringing the
 # total to US$165 billion"): the total is the figure, the addition only when alone.
 _ADDITION_BEFORE = re.compile(
-    r"(?:\b(?:additional|another|more|extra|further|fresh|new|by)\b(?:\s+\S+){0,2}\s*|"
+    r"(?:\b(?:additional|another|more(?!\s+than)|extra|further|fresh|new|by)\b(?:\s+\S+){0,2}\s*|"
     r"(?:新增|增加|追加|加碼|加码|再|額外|额外)[^⟨，,。]{0,6})$",
     re.I,
 )
 _ADDITION_AFTER = re.compile(r"^\s*(?:more|extra|in\s+additional|in\s+new)\b", re.I)
 _TOTAL_BEFORE = re.compile(
     r"(?:\b(?:total|totals|totaling|totalling|total\s+of|in\s+all|altogether|overall|"
-    r"cumulative|bringing|brings|brought|raising|lifting)\b(?:\s+\S+){0,5}\s*|"
+    r"cumulative|tally|bringing|brings|brought|raising|lifting|takes|taking)\b"
+    r"(?:\s+\S+){0,8}\s*|"
     r"(?:總額|总额|總計|总计|合計|合计|累計|累计|總投資|总投资|達|达|共)[^⟨，,。]{0,8})$",
     re.I,
 )
+
+
+_TOTAL = "; amount=total"
+_ADDITIONAL = "; amount=additional"
 
 
 def _amount_tag(s: _Sentence, i: int) -> str:
     start, end = s.slots[i]
     before = s.text[s.clause(start)[0] : start]
     if _TOTAL_BEFORE.search(before):
-        return "; amount=total"
+        return _TOTAL
     if _ADDITION_BEFORE.search(before) or _ADDITION_AFTER.search(s.text[end:]):
-        return "; amount=additional"
+        return _ADDITIONAL
     return ""
 
 
@@ -373,27 +496,55 @@ class _Anchor:
     alias: str
 
 
+@lru_cache(maxsize=4096)
+def _alias_pattern(alias: str) -> re.Pattern[str]:
+    """Like :func:`monitor.relevance.term_pattern`, but a Latin alias also matches next to
+    a Chinese character ("的232關稅", "對TSMC"), which counts as a word character there."""
+    if _CJK.search(alias):
+        return term_pattern(alias)
+    escaped = re.escape(alias).replace(r"\ ", r"\s+")
+    flags = 0 if alias.upper() == alias and any(c.isalpha() for c in alias) else re.IGNORECASE
+    return re.compile(rf"(?<![A-Za-z0-9.]){escaped}(?![A-Za-z0-9])", flags)
+
+
 def _anchors(text: str, aliases: Iterable[str]) -> list[_Anchor]:
     found: list[_Anchor] = []
     for alias in aliases:
-        found.extend(_Anchor(m.span(), alias) for m in term_pattern(alias).finditer(text))
+        found.extend(_Anchor(m.span(), alias) for m in _alias_pattern(alias).finditer(text))
     return found
 
 
 def _has_any(text: str, aliases: Iterable[str]) -> str | None:
     for alias in aliases:
-        if term_pattern(alias).search(text):
+        if _alias_pattern(alias).search(text):
             return alias
     return None
 
 
 def _nearest(
-    s: _Sentence, spans: Sequence[tuple[int, int]], anchors: Sequence[_Anchor]
+    s: _Sentence,
+    spans: Sequence[tuple[int, int]],
+    anchors: Sequence[_Anchor],
+    *,
+    behind: float = 0.0,
+    across: bool = True,
 ) -> tuple[float, _Anchor] | None:
+    """The anchor nearest to any of the spans. ``behind``: extra distance for an anchor
+    that follows the number in another clause (the subject of a figure comes before it:
+    "TSMC's plan to put US$100 billion…, which would not weaken Taiwan's industry").
+    ``across`` False: anchors beyond a strong boundary do not count."""
     best: tuple[float, _Anchor] | None = None
     for anchor in anchors:
         for span in spans:
+            if not across and s.separated(span, anchor.span):
+                continue
             d = s.gap(span, anchor.span)
+            if (
+                behind
+                and anchor.span[0] >= span[1]
+                and s.clause(anchor.span[0]) != s.clause(span[0])
+            ):
+                d += behind
             if best is None or d < best[0]:
                 best = (d, anchor)
     return best
@@ -405,63 +556,154 @@ class _Verdict:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What the sentences before say: per item, a subject alias and a measure alias seen
+    in the headline or the two sentences before."""
+
+    subjects: dict[str, tuple[float, str]]  # item id → (distance, alias)
+    measures: dict[str, tuple[float, str]]
+
+
+# The verbs a rate stands after when it is the tariff paid: "now pay 20 percent",
+# "face an extra 20 percent", "taxed at the baseline 10%".
+_LEVIED_BEFORE = re.compile(
+    r"\b(?:face|faces|facing|faced|pay|pays|paying|paid|taxed\s+at|charged|levied\s+at|"
+    r"subject\s+to|hit\s+with|capped\s+at|at\s+a\s+rate\s+of)\b(?:\s+\S+){0,3}\s*$|(?:課徵|课征|適用|适用|面臨|面临)\S{0,4}$",
+    re.I,
+)
+
+
+# "the 15% tariff already granted to Japan": a rate's own phrase ends with whom it is for.
+_BOUND_AFTER = re.compile(
+    r"^\W*(?:[^\s,;]+\s+){0,4}?(?:already\s+)?(?:granted|given|applied|offered|extended|"
+    r"awarded|secured|won|agreed|negotiated|imposed|levied|paid)\s+(?:\S+\s+){0,2}?"
+    r"(?:to|for|by|with|on)\s",
+    re.I,
+)
+
+
+def _bound_after(s: _Sentence, span: tuple[int, int], anchors: Sequence[_Anchor]) -> _Anchor | None:
+    """An exclude cue that the number's phrase itself names ("…granted to Japan")."""
+    hi = s.clause(span[0])[1]
+    m = _BOUND_AFTER.search(s.text[span[1] : hi])
+    if m is None:
+        return None
+    after = span[1] + m.end()
+    return next(
+        (a for a in anchors if after <= a.span[0] < hi and s.gap((after, after), a.span) <= 2),
+        None,
+    )
+
+
+def _in_clauses(s: _Sentence, clauses: Sequence[tuple[int, int]], aliases: list[str]) -> bool:
+    return any(_has_any(s.text[lo:hi], aliases) for lo, hi in clauses)
+
+
 def _attribute(
     s: _Sentence,
     slots: Sequence[int],
     tracked: Sequence[TrackedFigure],
-    context: dict[str, str],
+    context: _Context,
+    total: bool,
 ) -> _Verdict | None:
-    """The tracked item these numbers (one value, or an old and a new one) belong to;
+    """The tracked item these numbers (one value, or a new and an old one) belong to;
     None when no item measures this kind of number here at all."""
     unit = s.numbers[slots[0]].unit
+    money = s.numbers[slots[0]].is_money
+    is_change = len(slots) > 1
     spans = [s.slots[i] for i in slots]
     clauses = [s.clause(span[0]) for span in spans]
-    best: tuple[float, int, TrackedFigure, str] | None = None
+    best: tuple[float, int, str, str] | None = None
     rejected: list[str] = []
     measured = False
     for order, item in enumerate(tracked):
         if item.unit != unit:
             continue
-        measure = _nearest(s, spans, _anchors(s.text, item.measure))
+        measure = _nearest(s, spans, _anchors(s.text, item.measure), across=False)
+        subject = _nearest(
+            s, spans, _anchors(s.text, item.subject), behind=_BOUNDARY_COST, across=False
+        )
+        exclude_anchors = _anchors(s.text, item.exclude)
+        excluded = _nearest(s, spans, exclude_anchors, behind=_BOUNDARY_COST, across=False)
+        bound = _bound_after(s, spans[0], exclude_anchors)
+        if bound is not None:
+            excluded = (0.0, bound)
+        # Borrowed words are weak: any cue in the number's clause, or before it in the
+        # sentence, rules the item out.
+        weakly_excluded = _in_clauses(s, clauses, item.exclude) or any(
+            a.span[1] <= spans[0][0] and not s.separated(a.span, spans[0]) for a in exclude_anchors
+        )
+        levied = any(
+            _LEVIED_BEFORE.search(s.text[s.clause(span[0])[0] : span[0]]) for span in spans
+        )
         if measure is None:
-            continue
-        if s.numbers[slots[0]].is_money and measure[0] > _MONEY_MEASURE_REACH:
+            # "will face 15%, down from 20%" after a headline about the tariff: a stated
+            # change, or a rate that Taiwan's goods "pay" or "face", may take its measure
+            # from the sentences before; nothing else may.
+            borrowed_measure = context.measures.get(item.id)
+            if not (
+                (is_change or (levied and subject is not None))
+                and borrowed_measure
+                and not weakly_excluded
+            ):
+                continue
+            measure_gap, measure_word = (
+                borrowed_measure[0],
+                f"{borrowed_measure[1]} (earlier sentence)",
+            )
+            measure_in_clause = False
+        else:
+            measure_gap, measure_word = measure[0], measure[1].alias
+            measure_in_clause = _in_clauses(s, clauses, [measure[1].alias])
+        # Money is an investment only where the clause says so ("will invest US$100
+        # billion"), or where it is the total the sentence arrives at.
+        if money and measure is not None and not (measure_in_clause or total):
             continue
         measured = True
-        subject = _nearest(s, spans, _anchors(s.text, item.subject))
-        excluded = _nearest(s, spans, _anchors(s.text, item.exclude))
+        borrowed = context.subjects.get(item.id)
+        if subject is not None and borrowed is not None and subject[0] > borrowed[0]:
+            subject = None  # a far mention ("…, the cabinet in Taipei said") is weaker
         if subject is None:
-            borrowed = context.get(item.id)
-            in_clause = any(_has_any(s.text[lo:hi], [measure[1].alias]) for lo, hi in clauses)
-            if borrowed is None or excluded is not None or not in_clause:
+            if (
+                borrowed is None
+                or weakly_excluded
+                or not (measure_in_clause or is_change or levied)
+            ):
                 rejected.append(f"{item.id}: no subject")
                 continue
-            subject_gap, subject_word = _CONTEXT_GAP, f"{borrowed} (earlier sentence)"
+            subject_gap, subject_word = borrowed[0], f"{borrowed[1]} (earlier sentence)"
+            excluded = None  # weakly_excluded has judged the cues
         else:
             subject_gap, subject_word = subject[0], subject[1].alias
         if excluded is not None and excluded[0] < subject_gap:
             rejected.append(f"{item.id}: excluded={excluded[1].alias}")
             continue
-        score = subject_gap + measure[0]
+        score = subject_gap + measure_gap
         if best is None or (score, order) < (best[0], best[1]):
-            reason = f"subject={subject_word}; measure={measure[1].alias}"
-            best = (score, order, item, reason)
+            best = (score, order, item.id, f"subject={subject_word}; measure={measure_word}")
     if best is not None:
-        return _Verdict(best[2].id, best[3])
+        return _Verdict(best[2], best[3])
     if not measured:
         return None
     return _Verdict(None, "unattributed: " + "; ".join(rejected))
 
 
-def _context_subjects(tracked: Sequence[TrackedFigure], texts: Iterable[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for text in texts:
-        for item in tracked:
-            if item.id not in found:
-                alias = _has_any(text, item.subject)
-                if alias is not None:
-                    found[item.id] = alias
-    return found
+def _context(tracked: Sequence[TrackedFigure], texts: Sequence[str]) -> _Context:
+    """``texts``: the nearest sentence first, the headline last; a word borrowed from
+    farther back stands farther away."""
+    subjects: dict[str, tuple[float, str]] = {}
+    measures: dict[str, tuple[float, str]] = {}
+    for item in tracked:
+        for n, text in enumerate(texts):
+            gap = _CONTEXT_GAP + _BOUNDARY_COST * n
+            subject = _has_any(text, item.subject)
+            if subject is not None and item.id not in subjects:
+                subjects[item.id] = (gap, subject)
+            measure = _has_any(text, item.measure)
+            if measure is not None and item.id not in measures:
+                measures[item.id] = (gap, measure)
+    return _Context(subjects, measures)
 
 
 # --- the reader ----------------------------------------------------------------------
@@ -472,47 +714,49 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
     at most one tracked item (or to none: ``item`` None)."""
     readings: list[Reading] = []
     all_sentences = _sentences(text)
+    unsure_would = bool(_UNNAMED_SOURCES.search(text))
     for no, raw in enumerate(all_sentences):
         s = _template(raw)
         if not s.numbers:
             continue
-        earlier = [all_sentences[0]] + all_sentences[max(0, no - 2) : no] if no else []
-        context = _context_subjects(tracked, earlier)
+        earlier = [*reversed(all_sentences[max(1, no - 2) : no]), all_sentences[0]] if no else []
+        context = _context(tracked, earlier)
         pairs = _pairs(s)
         olds = set(pairs.values())
+        ranges = _ranges(s)
         for i, number in enumerate(s.numbers):
-            if i in olds or _is_delta(s, i):
+            if i in olds or i in ranges or _is_delta(s, i):
                 continue
             old = pairs.get(i)
+            amount = _amount_tag(s, i) if number.is_money else ""
             slots = [i] if old is None else [i, old]
-            verdict = _attribute(s, slots, tracked, context)
+            verdict = _attribute(s, slots, tracked, context, total=amount == _TOTAL)
             if verdict is None:
                 continue
-            reason = verdict.reason
-            if number.is_money:
-                reason += _amount_tag(s, i)
+            item, reason = verdict.item, verdict.reason + amount
             if old is None:
-                status, cue = _single_status(s, i)
+                status, cue = _single_status(s, i, unsure_would)
                 if cue:
                     reason += f"; {status}={cue}"
+                if number.value == 0 and item is not None:
+                    # A zero rate stated alone is an exemption for some goods, not the rate.
+                    item, reason = None, f"unattributed: a zero rate ({reason})"
                 readings.append(
-                    Reading(verdict.item, number.value, number.unit, status, None, no, raw, reason)
+                    Reading(item, number.value, number.unit, status, None, no, raw, reason)
                 )
                 continue
             old_value = s.numbers[old].value
             reason += "; direction=from→to"
-            cue = _threat_cue(s, i, is_target=True)
+            cue = _threat_cue(s, i, is_target=True, unsure_would=unsure_would)
             if cue is None:
                 readings.append(
-                    Reading(
-                        verdict.item, number.value, number.unit, CURRENT, old_value, no, raw, reason
-                    )
+                    Reading(item, number.value, number.unit, CURRENT, old_value, no, raw, reason)
                 )
                 continue
             # A threatened or sought change leaves the old value in force.
             readings.append(
                 Reading(
-                    verdict.item,
+                    item,
                     old_value,
                     number.unit,
                     CURRENT,
@@ -524,7 +768,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
             )
             readings.append(
                 Reading(
-                    verdict.item,
+                    item,
                     number.value,
                     number.unit,
                     THREAT,
@@ -541,9 +785,9 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
 def current_figures(readings: Sequence[Reading]) -> dict[str, Reading]:
     """The one current value per tracked item an article states.
 
-    A stated change ("from 20% to 15%") outranks a plain mention, and a total ("bringing
-    the total to US$165 billion") an amount added ("an additional US$100 billion", which
-    counts only when the article gives nothing else); otherwise the first mention
+    A stated change ("from 20% to 15%") outranks a plain mention, and an amount added ("an
+    additional US$100 billion") counts only when the article gives no other amount for
+    the item ("bringing its total to US$165 billion"); otherwise the first mention
     (headline, lead) wins.
     """
     out: dict[str, Reading] = {}
@@ -553,7 +797,6 @@ def current_figures(readings: Sequence[Reading]) -> dict[str, Reading]:
             by_item.setdefault(reading.item, []).append(reading)
     for item, found in by_item.items():
         changes = [r for r in found if r.old_value is not None and r.old_value != r.value]
-        totals = [r for r in found if "amount=total" in r.reason]
-        plain = [r for r in found if "amount=additional" not in r.reason]
-        out[item] = (changes or totals or plain or found)[0]
+        plain = [r for r in found if _ADDITIONAL not in r.reason]
+        out[item] = (changes or plain or found)[0]
     return out
