@@ -136,6 +136,11 @@ def main() -> None:
         if miss.sentence:
             print(f"      from: {miss.sentence[:200]}")
             print(f"      why:  {miss.reason}")
+    # The scenario items through the whole pipeline: its alerts (bench/eval_scenario.py).
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from eval_scenario import print_scenario, run_scenario
+
+    print_scenario(run_scenario())
 
 
 if __name__ == "__main__":
