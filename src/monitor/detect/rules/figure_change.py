@@ -12,9 +12,10 @@ document's current figure, seeds first) day by day, as of the run date:
   "Before" is the latest report of the old value before that day;
 * two or more new values corroborated on the same day are a ``conflict``: the digest
   lists each value with its outlets and the established value stays;
-* a report that differs from the last report before its day and is not part of a change
-  is ``unconfirmed``: listed in the digest, never sent on its own, and it starts no
-  cool-down (within the cool-down of a sent figure alert it is recorded as suppressed).
+* a report of another value that is not (yet) corroborated is ``unconfirmed``, and so
+  is a report going back to the established value right after one (a flap): listed in
+  the digest, never sent on its own, starting no cool-down (within the cool-down of a
+  sent figure alert it is recorded as suppressed).
 
 The replay sees only readings published by the end of the run's day, so rerunning an
 earlier day finds the value as of that day; events carry natural keys, so a rerun or a
@@ -44,8 +45,8 @@ class FigureEvent:
     ``kind``: ``change`` (``new`` holds the reports of the new value, first first),
     ``conflict`` (``new`` holds the reports of every disputed value) or ``unconfirmed``
     (``new`` holds the day's reports of one value). ``old`` is the report the new value
-    is compared with: the latest report of the established value for a change or a
-    conflict, the last report before the day for an unconfirmed reading.
+    is compared with: the latest report of the established value, or for a flap back to
+    it, the last report before the day.
     """
 
     kind: str
@@ -114,15 +115,17 @@ def replay(readings: Sequence[StoredReading], rule: FigureChangeRule) -> list[Fi
         else:
             same = [r for r in today if r.value == old.value]
             established = same[-1] if same else old
-        # Anything else that differs from the last report before today is unconfirmed
-        # (on the day the value moved, a report still giving the old value is not).
+        # One outlet's new value is unconfirmed (compared with the established value);
+        # so is a report going back to the established value right after one (a flap).
+        # On the day the value moved, a report still giving the old value is nothing.
         for value in values:
-            if last is None or value == last.value or value in agreed:
-                continue
-            if agreed and value == old.value:
+            if value in agreed or (agreed and value == old.value):
                 continue
             reports = tuple(r for r in today if r.value == value)
-            events.append(FigureEvent("unconfirmed", item, day, last, reports))
+            if value != established.value:
+                events.append(FigureEvent("unconfirmed", item, day, established, reports))
+            elif last is not None and value != last.value:
+                events.append(FigureEvent("unconfirmed", item, day, last, reports))
         last = today[-1]
     return events
 
