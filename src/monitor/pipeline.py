@@ -90,8 +90,11 @@ def init(cfg: Config) -> InitStats:
                 dstore.add_signature("seed", seed_id, None, sig)
             doc_key = f"seed:{seed_id}"
             if created or not store.has_mentions(doc_key):
-                _record_signals(store, cfg, raw, doc_key, None, seed_id=seed_id)
+                counts = signals.count_mentions(raw, cfg.watch)
+                store.add_mentions(doc_key, counts, None, seed_id=seed_id)
                 loaded += 1
+            # Also for seeds loaded before figures were read (a database from 0004).
+            _record_readings(store, cfg, raw, doc_key, None, seed_id=seed_id)
         return InitStats(seeds_loaded=loaded, seeds_total=len(files))
     finally:
         store.close()
@@ -306,7 +309,7 @@ def _day(cfg: Config, when: datetime | None, fallback: date) -> date:
     return when.astimezone(ZoneInfo(cfg.timezone)).date()
 
 
-def _record_signals(
+def _record_readings(
     store: Store,
     cfg: Config,
     text: str,
@@ -318,11 +321,11 @@ def _record_signals(
     primary: bool = False,
     article_id: int | None = None,
     seed_id: int | None = None,
-) -> dict[str, int]:
-    """Count the watched keywords of one document and store every figure reading it
-    states (attributed or not, in force, threatened or old)."""
-    counts = signals.count_mentions(text, cfg.watch)
-    store.add_mentions(doc_key, counts, day, article_id=article_id, seed_id=seed_id)
+) -> None:
+    """Store every figure reading a document states (attributed or not, in force,
+    threatened or old), once: a document already read is left alone."""
+    if store.has_readings(doc_key):
+        return
     readings = read_figures(text, cfg.watch.tracked)
     chosen = {id(r) for r in current_figures(readings).values()}
     store.add_readings(
@@ -348,7 +351,6 @@ def _record_signals(
         article_id=article_id,
         seed_id=seed_id,
     )
-    return counts
 
 
 def _figure_changes(store: Store, cfg: Config, run_date: date) -> list[changes.Candidate]:
@@ -397,14 +399,17 @@ def detect_changes(
         primary = store.articles_from_feeds(ids, primary_feeds)
         for article in store.articles(ids):
             doc_key = f"article:{article.id}"
-            if store.has_mentions(doc_key):
-                continue  # counted by an earlier attempt of this run
-            _record_signals(
+            text = f"{article.title}\n{article.text}"
+            day = _day(cfg, article.published_at, run_date)
+            if not store.has_mentions(doc_key):  # else counted by an earlier attempt
+                counts = signals.count_mentions(text, cfg.watch)
+                store.add_mentions(doc_key, counts, day, article_id=article.id)
+            _record_readings(
                 store,
                 cfg,
-                f"{article.title}\n{article.text}",
+                text,
                 doc_key,
-                _day(cfg, article.published_at, run_date),
+                day,
                 outlet=article.source,
                 published_at=article.published_at,
                 primary=article.id in primary,
