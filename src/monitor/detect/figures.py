@@ -405,7 +405,8 @@ _TARGET_SLOT_BEFORE = re.compile(
 )
 _OLD_BEFORE = re.compile(
     r"(?:\b(?:previous|previously|earlier|former|formerly|original|originally|prior|initial|"
-    r"initially|had\s+been|had\s+faced|used\s+to\s+be|was\s+previously|last\s+year's|"
+    r"initially|had\s+been|had\s+faced|had\s+\w+ed|used\s+to\s+be|was\s+previously|"
+    r"last\s+year's|"
     r"old)\b(?:\s+\S+){0,3}\s*|(?:原本|原先|先前|此前|之前|原有|原來|原来|舊|旧|原訂|原订|過去|过去|原)"
     r"[^⟨，,。]{0,6})$",
     re.I,
@@ -640,7 +641,9 @@ def _attribute(
     for order, item in enumerate(tracked):
         if item.unit != unit:
             continue
-        measure = _nearest(s, spans, _anchors(s.text, item.measure), across=False)
+        measure = _nearest(
+            s, spans, _anchors(s.text, item.measure), behind=_BOUNDARY_COST, across=False
+        )
         subject = _nearest(
             s, spans, _anchors(s.text, item.subject), behind=_BOUNDARY_COST, across=False
         )
