@@ -416,6 +416,12 @@ _OLD_FROM = re.compile(
     r"\bfrom\s+(?:(?:the|a|an|its|their|current|previous|earlier|prior|old)\s+){0,3})$",
     re.I,
 )
+# A sentence that opens with "Earlier," or "此前，" tells what used to be.
+_OLD_OPENING = re.compile(
+    r"^\s*(?:earlier|previously|formerly|originally|at\s+first|此前|先前|之前|原本|原先|過去|过去|"
+    r"早先|當時|当时)\s*$",
+    re.I,
+)
 _CURRENT_BEFORE = re.compile(
     r"(?:\b(?:current|currently|existing|now|present|prevailing)\b(?:\s+\S+){0,3}\s*|"
     r"(?:現行|现行|目前|現在|现在|當前|当前)[^⟨，,。]{0,6})$",
@@ -467,6 +473,9 @@ def _single_status(s: _Sentence, i: int, unsure_would: bool) -> tuple[str, str |
     if _CURRENT_BEFORE.search(before):
         return CURRENT, None
     old = _OLD_BEFORE.search(before) or _OLD_FROM.search(before)
+    first_end = s.clause(0)[1]
+    if old is None and first_end <= lo:
+        old = _OLD_OPENING.search(s.text[:first_end])
     if old:
         return OLD, old.group(0).split()[0] if old.group(0).split() else old.group(0)
     return CURRENT, None
