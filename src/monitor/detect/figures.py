@@ -299,10 +299,23 @@ _SHARE_CLAUSE = re.compile(
 )
 
 
+# "25%, 50% or even 100%", "15%或20%": alternatives, none of them a rate in force.
+_ALTERNATIVES = re.compile(
+    r"⟨(\d+)⟩(?:\s*,\s*⟨\d+⟩)*\s*,?\s*(?:or|or\s+even|or\s+perhaps|或|或是|甚至)\s*⟨(\d+)⟩", re.I
+)
+
+
 def _ranges(s: _Sentence) -> set[int]:
     found: set[int] = set()
     for m in _RANGE.finditer(s.text):
         found.update(int(g) for g in m.groups() if g is not None)
+    return found
+
+
+def _alternatives(s: _Sentence) -> set[int]:
+    found: set[int] = set()
+    for m in _ALTERNATIVES.finditer(s.text):
+        found.update(int(g) for g in _SLOT.findall(m.group(0)))
     return found
 
 
@@ -326,8 +339,10 @@ def _is_delta(s: _Sentence, i: int) -> bool:
 
 # --- status --------------------------------------------------------------------------
 
+# "weighing tariffs", not "weighed down by the tariff".
+_CONSIDERING = r"consider(?:s|ing)?|weigh(?:s|ing)?(?!\s+(?:down|on))|mull(?:s|ing|ed)?"
 _THREAT_EN = re.compile(
-    r"\b(?:threat\w*|could|may|might|propos\w*|warn\w*|consider\w*|weigh\w*|mull\w*|"
+    rf"\b(?:threat\w*|could|may|might|propos\w*|warn\w*|{_CONSIDERING}|"
     r"floated|float|floats|potential|potentially|possible|possibly|unless|if|"
     r"up\s+to|as\s+high\s+as|as\s+much\s+as|or\s+more|or\s+higher|"
     r"being\s+discussed|under\s+discussion|on\s+the\s+table)\b",
@@ -347,7 +362,7 @@ _THREAT_ZH = re.compile(
 # Pledges are how investment is reported ("plans to invest", "擬投資"): for money only
 # a threat or a condition makes a figure less than stated.
 _THREAT_MONEY_EN = re.compile(
-    r"\b(?:threat\w*|could|may|might|propos\w*|consider\w*|weigh\w*|mull\w*|unless|if|"
+    rf"\b(?:threat\w*|could|may|might|propos\w*|{_CONSIDERING}|unless|if|"
     r"would\s+(?:require|need|take)|requires?|needs?\s+to|"
     r"being\s+discussed|under\s+discussion)\b",
     re.I,
@@ -390,7 +405,8 @@ _TARGET_SLOT_BEFORE = re.compile(
 )
 _OLD_BEFORE = re.compile(
     r"(?:\b(?:previous|previously|earlier|former|formerly|original|originally|prior|initial|"
-    r"initially|had\s+been|had\s+faced|used\s+to\s+be|was\s+previously|last\s+year's|"
+    r"initially|had\s+been|had\s+faced|had\s+\w+ed|used\s+to\s+be|was\s+previously|"
+    r"last\s+year's|"
     r"old)\b(?:\s+\S+){0,3}\s*|(?:原本|原先|先前|此前|之前|原有|原來|原来|舊|旧|原訂|原订|過去|过去|原)"
     r"[^⟨，,。]{0,6})$",
     re.I,
@@ -398,6 +414,12 @@ _OLD_BEFORE = re.compile(
 _OLD_FROM = re.compile(
     r"(?:\b(?:down|up)\s+from\s+(?:\S+\s+){0,3}|"
     r"\bfrom\s+(?:(?:the|a|an|its|their|current|previous|earlier|prior|old)\s+){0,3})$",
+    re.I,
+)
+# A sentence that opens with "Earlier," or "此前，" tells what used to be.
+_OLD_OPENING = re.compile(
+    r"^\s*(?:earlier|previously|formerly|originally|at\s+first|此前|先前|之前|原本|原先|過去|过去|"
+    r"早先|當時|当时)\s*$",
     re.I,
 )
 _CURRENT_BEFORE = re.compile(
@@ -451,6 +473,9 @@ def _single_status(s: _Sentence, i: int, unsure_would: bool) -> tuple[str, str |
     if _CURRENT_BEFORE.search(before):
         return CURRENT, None
     old = _OLD_BEFORE.search(before) or _OLD_FROM.search(before)
+    first_end = s.clause(0)[1]
+    if old is None and first_end <= lo:
+        old = _OLD_OPENING.search(s.text[:first_end])
     if old:
         return OLD, old.group(0).split()[0] if old.group(0).split() else old.group(0)
     return CURRENT, None
@@ -459,7 +484,8 @@ def _single_status(s: _Sentence, i: int, unsure_would: bool) -> tuple[str, str |
 # An amount added ("an additional US$100 billion") and the total it makes ("bringing the
 # total to US$165 billion"): the total is the figure, the addition only when alone.
 _ADDITION_BEFORE = re.compile(
-    r"(?:\b(?:additional|another|more(?!\s+than)|extra|further|fresh|new|by)\b(?:\s+\S+){0,2}\s*|"
+    r"(?:\b(?:additional|another|more(?!\s+than)|extra|further|fresh|new)\b(?:\s+\S+){0,2}\s*|"
+    r"\bby\s+|"
     r"(?:新增|增加|追加|加碼|加码|再|額外|额外)[^⟨，,。]{0,6})$",
     re.I,
 )
@@ -596,6 +622,10 @@ def _bound_after(s: _Sentence, span: tuple[int, int], anchors: Sequence[_Anchor]
     )
 
 
+# Words that point back to the subject of the sentence before ("Its goods…").
+_POINTER = re.compile(r"\b(?:its|their|it|they|the\s+island)\b|其|該國|该国|該地|该地", re.I)
+
+
 def _in_clauses(s: _Sentence, clauses: Sequence[tuple[int, int]], aliases: list[str]) -> bool:
     return any(_has_any(s.text[lo:hi], aliases) for lo, hi in clauses)
 
@@ -620,7 +650,9 @@ def _attribute(
     for order, item in enumerate(tracked):
         if item.unit != unit:
             continue
-        measure = _nearest(s, spans, _anchors(s.text, item.measure), across=False)
+        measure = _nearest(
+            s, spans, _anchors(s.text, item.measure), behind=_BOUNDARY_COST, across=False
+        )
         subject = _nearest(
             s, spans, _anchors(s.text, item.subject), behind=_BOUNDARY_COST, across=False
         )
@@ -642,8 +674,14 @@ def _attribute(
             # change, or a rate that Taiwan's goods "pay" or "face", may take its measure
             # from the sentences before; nothing else may.
             borrowed_measure = context.measures.get(item.id)
+            # "Its goods continue to be taxed at the 10% baseline rate": both words may be
+            # borrowed when the sentence just before names the subject.
+            near_subject = context.subjects.get(item.id, (_CONTEXT_GAP + 1, ""))[0]
+            pointed = near_subject <= _CONTEXT_GAP and any(
+                _POINTER.search(s.text[s.clause(span[0])[0] : span[0]]) for span in spans
+            )
             if not (
-                (is_change or (levied and subject is not None))
+                (is_change or (levied and (subject is not None or pointed)))
                 and borrowed_measure
                 and not weakly_excluded
             ):
@@ -689,19 +727,23 @@ def _attribute(
     return _Verdict(None, "unattributed: " + "; ".join(rejected))
 
 
-def _context(tracked: Sequence[TrackedFigure], texts: Sequence[str]) -> _Context:
+def _context(tracked: Sequence[TrackedFigure], texts: Sequence[str], following: str) -> _Context:
     """``texts``: the nearest sentence first, the headline last; a word borrowed from
-    farther back stands farther away."""
+    farther back stands farther away. ``following``: the next sentence, which may lend a
+    measure ("…will pay 20 per cent. … before agreeing on the broader tariff.")."""
     subjects: dict[str, tuple[float, str]] = {}
     measures: dict[str, tuple[float, str]] = {}
     for item in tracked:
+        measure = _has_any(following, item.measure) if following else None
+        if measure is not None:
+            measures[item.id] = (_CONTEXT_GAP + _BOUNDARY_COST, measure)
         for n, text in enumerate(texts):
             gap = _CONTEXT_GAP + _BOUNDARY_COST * n
             subject = _has_any(text, item.subject)
             if subject is not None and item.id not in subjects:
                 subjects[item.id] = (gap, subject)
             measure = _has_any(text, item.measure)
-            if measure is not None and item.id not in measures:
+            if measure is not None and (item.id not in measures or measures[item.id][0] > gap):
                 measures[item.id] = (gap, measure)
     return _Context(subjects, measures)
 
@@ -720,10 +762,12 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
         if not s.numbers:
             continue
         earlier = [*reversed(all_sentences[max(1, no - 2) : no]), all_sentences[0]] if no else []
-        context = _context(tracked, earlier)
+        following = all_sentences[no + 1] if no + 1 < len(all_sentences) else ""
+        context = _context(tracked, earlier, following)
         pairs = _pairs(s)
         olds = set(pairs.values())
         ranges = _ranges(s)
+        alternatives = _alternatives(s)
         for i, number in enumerate(s.numbers):
             if i in olds or i in ranges or _is_delta(s, i):
                 continue
@@ -736,6 +780,8 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
             item, reason = verdict.item, verdict.reason + amount
             if old is None:
                 status, cue = _single_status(s, i, unsure_would)
+                if i in alternatives and status == CURRENT:
+                    status, cue = THREAT, "one of several values"
                 if cue:
                     reason += f"; {status}={cue}"
                 if number.value == 0 and item is not None:
