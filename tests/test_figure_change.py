@@ -118,6 +118,13 @@ def test_outlets_disagreeing_on_the_day_are_a_conflict_not_a_choice():
     assert (card.old_value, card.new_value, card.confirmed) == ("20%", "10% / 15%", True)
 
 
+def test_without_a_known_value_the_first_days_majority_is_taken_silently():
+    events = replay(
+        [report(D1, "Bloomberg", 25), report(D1, "Reuters", 20), report(D1, "AP", 20)], RULE
+    )
+    assert kinds(events) == [("unconfirmed", D1, 20, [25], ("Bloomberg",))]
+
+
 def test_a_lagging_report_of_the_old_value_on_the_day_it_changed_is_nothing():
     events = replay(
         [seed(20), report(D2, "Reuters", 15), report(D2, "AP", 15), report(D2, "CNBC", 20)], RULE

@@ -363,7 +363,7 @@ def _figure_changes(store: Store, cfg: Config, run_date: date) -> list[changes.C
         keyword = cfg.watch.keyword(item.keyword)
         if keyword is None or "figure_change" not in cfg.watch.rules_of(keyword):
             continue
-        history = store.item_readings(item.id, run_date)
+        history = store.item_readings(item.id, item.unit, run_date)
         for event in figure_change.replay(history, cfg.watch.figure_change):
             if not start <= event.day <= run_date:
                 continue

@@ -80,15 +80,16 @@ class FigureQueries(Queries):
                     )
                 )
 
-    def item_readings(self, item: str, until: date) -> list[StoredReading]:
-        """Each document's current figure for a tracked item: the seeds', then every
-        article's counted on a local day up to ``until`` (the item's history as of that
-        day), in publication order."""
+    def item_readings(self, item: str, unit: str, until: date) -> list[StoredReading]:
+        """Each document's current figure for a tracked item in ``unit`` (values are only
+        compared within one unit): the seeds', then every article's counted on a local
+        day up to ``until`` (the item's history as of that day)."""
         with self.session() as s:
             rows = s.scalars(
                 select(FigureReadingRow)
                 .where(
                     FigureReadingRow.item == item,
+                    FigureReadingRow.unit == unit,
                     FigureReadingRow.status == "current",
                     FigureReadingRow.chosen.is_(True),
                     (FigureReadingRow.seed_id.is_not(None)) | (FigureReadingRow.day <= until),

@@ -90,7 +90,12 @@ def replay(readings: Sequence[StoredReading], rule: FigureChangeRule) -> list[Fi
         today = list(group)
         item = today[0].item
         if established is None:
-            established = last = today[0]  # the first report there is: nothing to compare
+            # Nothing known yet: the value most outlets give on the first day is taken
+            # as it is, without an alert (ties: the earliest reported).
+            first = max(
+                today, key=lambda r: len(outlets_of(x for x in today if x.value == r.value))
+            )
+            established = last = [r for r in today if r.value == first.value][-1]
         old = established
         horizon = day - timedelta(days=rule.window_days - 1)
         pending = [
