@@ -82,6 +82,11 @@ def test_one_outlet_is_unconfirmed_even_twice():
 def test_one_story_from_a_primary_feed_is_enough():
     events = replay([seed(20), report(D2, "Office of Trade Negotiations", 15, primary=True)], RULE)
     assert kinds(events) == [("change", D2, 20, [15], ("Office of Trade Negotiations",))]
+    card = candidate(events[0], name="US tariff on Taiwan", keyword="tariff", title="")
+    assert card.summary == (
+        "tariff 20% → 15% (US tariff on Taiwan), reported by 1 outlet "
+        "(primary source: Office of Trade Negotiations)"
+    )
 
 
 def test_next_day_corroboration_turns_the_unconfirmed_report_into_the_alert():

@@ -156,6 +156,10 @@ def candidate(event: FigureEvent, *, name: str, keyword: str, title: str) -> Can
     if old is not None:
         evidence.append(Evidence("old", old.doc_key, old.sentence))
     reported = f"reported by {len(outlets)} outlet{'s' if len(outlets) != 1 else ''}"
+    primary = outlets_of(r for r in event.new if r.primary)
+    if primary:
+        details["primary"] = list(primary)
+        reported += f" (primary source: {', '.join(primary)})"
     if event.kind == "conflict":
         values = sorted({r.value for r in event.new})
         parts = []
