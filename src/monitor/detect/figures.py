@@ -183,7 +183,7 @@ _PAIRS: tuple[tuple[re.Pattern[str], bool], ...] = (
     # from the current 20% rate to 15% / from a 20 per cent 'reciprocal' rate to 15 per cent
     (
         re.compile(
-            rf"\bfrom\s+{_W}{{0,5}}?⟨(\d+)⟩(?:\s*{_TOKEN}){{0,6}}?\s*,?\s*"
+            rf"\bfrom\s+{_W}{{0,5}}?⟨(\d+)⟩[^\s⟨⟩]*(?:\s+{_TOKEN}){{0,6}}?\s*,?\s*"
             rf"(?:to|into|down\s+to|up\s+to)\s+{_W}{{0,4}}?⟨(\d+)⟩",
             re.I,
         ),
@@ -210,7 +210,7 @@ _PAIRS: tuple[tuple[re.Pattern[str], bool], ...] = (
     # the 20% tariff will be lowered to 15% / a 20% rate, which was cut to 15%
     (
         re.compile(
-            rf"⟨(\d+)⟩(?:\s*{_TOKEN}){{0,6}}?\s+{_CHANGE_VERB_EN}\s+{_W}{{0,3}}?to\s+"
+            rf"⟨(\d+)⟩[^\s⟨⟩,;]*(?:\s+[^\s⟨⟩,;]+){{0,10}}?\s+{_CHANGE_VERB_EN}\s+{_W}{{0,3}}?to\s+"
             rf"{_W}{{0,3}}?⟨(\d+)⟩",
             re.I,
         ),
@@ -219,7 +219,7 @@ _PAIRS: tuple[tuple[re.Pattern[str], bool], ...] = (
     # seeks to cut the 20% tariff to 15%
     (
         re.compile(
-            rf"\b{_CHANGE_VERB_EN}\s+{_W}{{0,3}}?⟨(\d+)⟩(?:\s*{_TOKEN}){{0,4}}?\s+to\s+"
+            rf"\b{_CHANGE_VERB_EN}\s+{_W}{{0,3}}?⟨(\d+)⟩[^\s⟨⟩]*(?:\s+{_TOKEN}){{0,4}}?\s+to\s+"
             rf"{_W}{{0,2}}?⟨(\d+)⟩",
             re.I,
         ),
@@ -416,6 +416,12 @@ _OLD_FROM = re.compile(
     r"\bfrom\s+(?:(?:the|a|an|its|their|current|previous|earlier|prior|old)\s+){0,3})$",
     re.I,
 )
+# "compared with 20% previously", "versus 20% before the agreement"
+_OLD_AFTER = re.compile(
+    r"^\s*(?:previously|before\b(?!\s+(?:it|they|the\s+\w+\s+(?:takes?|goes?)))|earlier|prior|"
+    r"a\s+year\s+(?:ago|earlier)|last\s+year)\b",
+    re.I,
+)
 # A sentence that opens with "Earlier," or "此前，" tells what used to be.
 _OLD_OPENING = re.compile(
     r"^\s*(?:earlier|previously|formerly|originally|at\s+first|此前|先前|之前|原本|原先|過去|过去|"
@@ -472,7 +478,11 @@ def _single_status(s: _Sentence, i: int, unsure_would: bool) -> tuple[str, str |
         return THREAT, cue
     if _CURRENT_BEFORE.search(before):
         return CURRENT, None
-    old = _OLD_BEFORE.search(before) or _OLD_FROM.search(before)
+    old = (
+        _OLD_BEFORE.search(before)
+        or _OLD_FROM.search(before)
+        or _OLD_AFTER.search(s.text[s.slots[i][1] :])
+    )
     first_end = s.clause(0)[1]
     if old is None and first_end <= lo:
         old = _OLD_OPENING.search(s.text[:first_end])
