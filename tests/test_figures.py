@@ -188,6 +188,73 @@ CASES = [
         "Taiwan's economy grew 8% last year and exports jumped 30%, even as tariffs weighed.",
         [],
     ),
+    (
+        "Taiwan's central bank kept its benchmark rate at 2%, citing uncertainty over US tariffs.",
+        [
+            (
+                None,
+                2,
+                "%",
+                "current",
+                None,
+                "unattributed: us_tariff_taiwan: excluded=benchmark rate;"
+                " section232_chips: no subject",
+            )
+        ],
+    ),
+    (
+        # alternatives in a threat are none of them the rate
+        "Trump said imported chips would face tariffs of 25%, 50% or even 100%.",
+        [
+            (
+                S232,
+                25,
+                "%",
+                "threat",
+                None,
+                "subject=chips; measure=tariffs; threat=one of several values",
+            ),
+            (
+                S232,
+                50,
+                "%",
+                "threat",
+                None,
+                "subject=chips; measure=tariffs; threat=one of several values",
+            ),
+            (
+                S232,
+                100,
+                "%",
+                "threat",
+                None,
+                "subject=chips; measure=tariffs; threat=one of several values",
+            ),
+        ],
+    ),
+    # --- old values -----------------------------------------------------------------------
+    (
+        "The tariff on Taiwanese imports is now 15%, compared with 20% previously.",
+        [
+            (TW, 15, "%", "current", None, "subject=Taiwanese; measure=tariff"),
+            (TW, 20, "%", "old", None, "subject=Taiwanese; measure=tariff; old=previously"),
+        ],
+    ),
+    (
+        "The US had imposed a 32% tariff on Taiwan in April before settling on 20% in August.",
+        [
+            (TW, 32, "%", "old", None, "subject=Taiwan; measure=tariff; old=had"),
+            (TW, 20, "%", "current", None, "subject=Taiwan; measure=tariff"),
+        ],
+    ),
+    (
+        "此前，台积电已承诺在亚利桑那州投资650亿美元。",
+        [(TSMC, 65, USD, "old", None, "subject=台积电; measure=投资; old=此前")],
+    ),
+    (
+        "The 20% tariff rate applied to Taiwan since August will be reduced to 15%.",
+        [(TW, 15, "%", "current", 20, "subject=Taiwan; measure=tariff; direction=from→to")],
+    ),
     # --- money ------------------------------------------------------------------------
     (
         "Taiwan pledged $250bln of direct investment in the United States.",
@@ -321,6 +388,7 @@ def test_would_is_a_proposal_in_a_story_from_unnamed_sources() -> None:
         ("$2 trillion", [(2000.0, USD)]),
         ("2,500億美元", [(250.0, USD)]),
         ("2500亿美元", [(250.0, USD)]),
+        ("千億美元", [(100.0, USD)]),
         ("NT$1.2 trillion", [(1200.0, "NT$ billion")]),
         ("新台幣1.2兆元", [(1200.0, "NT$ billion")]),
         ("$52.7bn and USD 6.6 billion", [(52.7, USD), (6.6, USD)]),
