@@ -342,7 +342,7 @@ def _is_delta(s: _Sentence, i: int) -> bool:
 # "weighing tariffs", not "weighed down by the tariff".
 _CONSIDERING = r"consider(?:s|ing)?|weigh(?:s|ing)?(?!\s+(?:down|on))|mull(?:s|ing|ed)?"
 _THREAT_EN = re.compile(
-    rf"\b(?:threat\w*|could|may|might|propos\w*|warn\w*|{_CONSIDERING}|"
+    rf"\b(?:threat\w*|could|may|might|propos\w*|warn\w*|{_CONSIDERING}|offer(?:s|ed|ing)?\s+to|"
     r"floated|float|floats|potential|potentially|possible|possibly|unless|if|"
     r"up\s+to|as\s+high\s+as|as\s+much\s+as|or\s+more|or\s+higher|"
     r"being\s+discussed|under\s+discussion|on\s+the\s+table)\b",
@@ -362,7 +362,7 @@ _THREAT_ZH = re.compile(
 # Pledges are how investment is reported ("plans to invest", "擬投資"): for money only
 # a threat or a condition makes a figure less than stated.
 _THREAT_MONEY_EN = re.compile(
-    rf"\b(?:threat\w*|could|may|might|propos\w*|{_CONSIDERING}|unless|if|"
+    rf"\b(?:threat\w*|could|may|might|propos\w*|{_CONSIDERING}|unless|if|offer(?:s|ed|ing)?\s+to|"
     r"would\s+(?:require|need|take)|requires?|needs?\s+to|"
     r"being\s+discussed|under\s+discussion)\b",
     re.I,
@@ -406,6 +406,7 @@ _TARGET_SLOT_BEFORE = re.compile(
 _OLD_BEFORE = re.compile(
     r"(?:\b(?:previous|previously|earlier|former|formerly|original|originally|prior|initial|"
     r"initially|had\s+been|had\s+faced|had\s+\w+ed|used\s+to\s+be|was\s+previously|"
+    r"on\s+top\s+of|in\s+addition\s+to|besides|"
     r"last\s+year's|"
     r"old)\b(?:\s+\S+){0,3}\s*|(?:原本|原先|先前|此前|之前|原有|原來|原来|舊|旧|原訂|原订|過去|过去|原)"
     r"[^⟨，,。]{0,6})$",
