@@ -243,7 +243,7 @@ CASES = [
     (
         "The US had imposed a 32% tariff on Taiwan in April before settling on 20% in August.",
         [
-            (TW, 32, "%", "old", None, "subject=Taiwan; measure=tariff; old=had"),
+            (TW, 32, "%", "old", None, "subject=Taiwan; measure=tariff; old=had imposed"),
             (TW, 20, "%", "current", None, "subject=Taiwan; measure=tariff"),
         ],
     ),

@@ -404,29 +404,27 @@ _TARGET_SLOT_BEFORE = re.compile(
     r"(?:\b(?:to|at|below|under)\s+(?:\S+\s+){0,2}|(?:至|到|為|为|以下|降至|降到)\S{0,3})$", re.I
 )
 _OLD_BEFORE = re.compile(
-    r"(?:\b(?:previous|previously|earlier|former|formerly|original|originally|prior|initial|"
+    r"(?:\b(?P<cue>previous|previously|earlier|former|formerly|original|originally|prior|initial|"
     r"initially|had\s+been|had\s+faced|had\s+\w+ed|used\s+to\s+be|was\s+previously|"
-    r"on\s+top\s+of|in\s+addition\s+to|besides|"
-    r"last\s+year's|"
-    r"old)\b(?:\s+\S+){0,3}\s*|(?:原本|原先|先前|此前|之前|原有|原來|原来|舊|旧|原訂|原订|過去|过去|原)"
-    r"[^⟨，,。]{0,6})$",
+    r"on\s+top\s+of|in\s+addition\s+to|besides|last\s+year's|old)\b(?:\s+\S+){0,3}\s*|"
+    r"(?P<cue_zh>原本|原先|先前|此前|之前|原有|原來|原来|舊|旧|原訂|原订|過去|过去|原)[^⟨，,。]{0,6})$",
     re.I,
 )
 _OLD_FROM = re.compile(
-    r"(?:\b(?:down|up)\s+from\s+(?:\S+\s+){0,3}|"
-    r"\bfrom\s+(?:(?:the|a|an|its|their|current|previous|earlier|prior|old)\s+){0,3})$",
+    r"(?:\b(?P<cue>(?:down|up)\s+from)\s+(?:\S+\s+){0,3}|"
+    r"\b(?P<cue_zh>from)\s+(?:(?:the|a|an|its|their|current|previous|earlier|prior|old)\s+){0,3})$",
     re.I,
 )
 # "compared with 20% previously", "versus 20% before the agreement"
 _OLD_AFTER = re.compile(
-    r"^\s*(?:previously|before\b(?!\s+(?:it|they|the\s+\w+\s+(?:takes?|goes?)))|earlier|prior|"
-    r"a\s+year\s+(?:ago|earlier)|last\s+year)\b",
+    r"^\s*(?P<cue>previously|before\b(?!\s+(?:it|they|the\s+\w+\s+(?:takes?|goes?)))|earlier|"
+    r"prior|a\s+year\s+(?:ago|earlier)|last\s+year)\b",
     re.I,
 )
 # A sentence that opens with "Earlier," or "此前，" tells what used to be.
 _OLD_OPENING = re.compile(
-    r"^\s*(?:earlier|previously|formerly|originally|at\s+first|此前|先前|之前|原本|原先|過去|过去|"
-    r"早先|當時|当时)\s*$",
+    r"^\s*(?P<cue>earlier|previously|formerly|originally|at\s+first|此前|先前|之前|原本|原先|過去|"
+    r"过去|早先|當時|当时)\s*$",
     re.I,
 )
 _CURRENT_BEFORE = re.compile(
@@ -488,7 +486,8 @@ def _single_status(s: _Sentence, i: int, unsure_would: bool) -> tuple[str, str |
     if old is None and first_end <= lo:
         old = _OLD_OPENING.search(s.text[:first_end])
     if old:
-        return OLD, old.group(0).split()[0] if old.group(0).split() else old.group(0)
+        cue = old.groupdict().get("cue") or old.groupdict().get("cue_zh") or old.group(0)
+        return OLD, " ".join(cue.split())
     return CURRENT, None
 
 
