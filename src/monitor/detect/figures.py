@@ -191,6 +191,34 @@ def _bound_after(s: Sentence, span: tuple[int, int], anchors: Sequence[_Anchor])
     )
 
 
+# "比照日本、韓國，降至15%", "in line with Japan", "與日韓相同": a cue named as the model
+# the figure follows is not whose figure it is.
+_LIKE_BEFORE = re.compile(
+    r"(?:\b(?:like|matching|matches|match|in\s+line\s+with|on\s+par\s+with|same\s+as|"
+    r"similar\s+to|as\s+did|as\s+with|joining|follows?|following)\s+(?:the\s+)?|比照|如同|等同|"
+    r"看齊|看齐)$",
+    re.I,
+)
+_LIST_GLUE = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*(?:、|和|及|與|与)\s*")
+_LIKE_AFTER = re.compile(
+    r"^(?:[、和與与及]\S{1,3})*(?:相同|一樣|一样|看齊|看齐|同等|拉平|並列|并列)"
+)
+
+
+def _compared(s: Sentence, anchor: _Anchor, anchors: Sequence[_Anchor]) -> bool:
+    # walk back over a list of cues: "matching Japan and South Korea", "比照日本、韓國"
+    start = anchor.span[0]
+    moved = True
+    while moved:
+        moved = False
+        for other in anchors:
+            if other.span[1] <= start and _LIST_GLUE.fullmatch(s.text[other.span[1] : start]):
+                start, moved = other.span[0], True
+                break
+    before = s.text[max(0, start - 40) : start]
+    return bool(_LIKE_BEFORE.search(before) or _LIKE_AFTER.search(s.text[anchor.span[1] :]))
+
+
 # Words that point back to the subject of the sentence before ("Its goods…").
 _POINTER = re.compile(r"\b(?:its|their|it|they|the\s+island)\b|其|該國|该国|該地|该地", re.I)
 
@@ -225,7 +253,8 @@ def _attribute(
         subject = _nearest(
             s, spans, _anchors(s.text, item.subject), behind=BOUNDARY_COST, across=False
         )
-        exclude_anchors = _anchors(s.text, item.exclude)
+        all_excludes = _anchors(s.text, item.exclude)
+        exclude_anchors = [a for a in all_excludes if not _compared(s, a, all_excludes)]
         excluded = _nearest(s, spans, exclude_anchors, behind=BOUNDARY_COST, across=False)
         bound = _bound_after(s, spans[0], exclude_anchors)
         if bound is not None:

@@ -51,7 +51,7 @@ CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['.][A-Za-z0-9]+)*|⟨\d+⟩")
 # Clause boundaries: punctuation, and words that start another clause.
 _BOUNDARY = re.compile(
-    r"[,;:，；：、()（）\[\]「」『』]|\s-\s|\b(?:while|whereas|but|although|though|however|"
+    r"[,;:，；：、()（）\[\]]|\s-\s|\b(?:while|whereas|but|although|though|however|"
     r"meanwhile|compared\s+with|compared\s+to|which|who|plus|as\s+well\s+as|along\s+with|"
     r"in\s+addition\s+to|on\s+top\s+of)\b|而且|而|但是|但|不過|不过|並且|并且|相較|相较|至於|至于|"
     r"以及|另外|另",
@@ -303,7 +303,7 @@ _CONSIDERING = r"consider(?:s|ing)?|weigh(?:s|ing)?(?!\s+(?:down|on))|mull(?:s|i
 _THREAT_EN = re.compile(
     rf"\b(?:threat\w*|could|may|might|propos\w*|warn\w*|{_CONSIDERING}|offer(?:s|ed|ing)?\s+to|"
     r"floated|float|floats|potential|potentially|possible|possibly|unless|if|"
-    r"up\s+to|as\s+high\s+as|as\s+much\s+as|or\s+more|or\s+higher|"
+    r"up\s+to|as\s+high\s+as|as\s+much\s+as|or\s+more|or\s+higher|probably|likely|perhaps|"
     r"being\s+discussed|under\s+discussion|on\s+the\s+table)\b",
     re.I,
 )
@@ -316,7 +316,7 @@ _INTENT_EN = re.compile(
 )
 _THREAT_ZH = re.compile(
     r"揚言|扬言|可能|擬|拟|威脅|威胁|考慮|考虑|恐將|恐将|恐|若|如果|倘若|研擬|研拟|警告|或將|或将|"
-    r"有望|預計|预计|提議|提议|最高|上看|高達|高达|計畫對|计划对|打算|構想|构想|設想|设想"
+    r"有望|預計|预计|提議|提议|最高|上看|高達|高达|計畫對|计划对|打算|構想|构想|設想|设想|大概|恐怕"
 )
 # Pledges are how investment is reported ("plans to invest", "擬投資"): for money only
 # a threat or a condition makes a figure less than stated.
@@ -397,9 +397,11 @@ def threat_cue(s: Sentence, i: int, is_target: bool, unsure_would: bool) -> str 
     start = s.slots[i][0]
     own_lo, hi = s.clause(start)
     lo = own_lo
-    if s.cjk and lo:
-        # Chinese runs a clause on with a comma: "川普揚言，將對晶片課徵100%關稅".
-        lo = s.clause(lo - 1)[0]
+    if s.cjk and not _CURRENT_BEFORE.search(s.text[own_lo:start]):
+        # Chinese runs one statement on over commas: "川普揚言，將對晶片課徵100%關稅"; a
+        # cue before the number counts back to the last ";" or "而" unless the number's
+        # own clause says it is the current value ("目前…").
+        lo = s.clause(start, strong=True)[0]
     scopes = [s.text[lo:hi]]
     first_end = s.clause(0)[1]
     if first_end < own_lo and _OPENING_CONDITION.search(s.text[:first_end]):
