@@ -70,7 +70,7 @@ CASES = [
     ),
     (
         "根據協議，台灣輸美商品的關稅從20%降至15%。",
-        [(TW, 15, "%", "current", 20, "subject=輸美; measure=關稅; direction=from→to")],
+        [(TW, 15, "%", "current", 20, "subject=台灣; measure=關稅; direction=from→to")],
     ),
     (
         "美国对台湾商品征收的关税从20%下调至15%。",
@@ -231,6 +231,29 @@ CASES = [
                 "subject=chips; measure=tariffs; threat=one of several values",
             ),
         ],
+    ),
+    (
+        "韓國輸美商品關稅定為15%。",
+        [
+            (
+                None,
+                15,
+                "%",
+                "current",
+                None,
+                "unattributed: us_tariff_taiwan: no subject; section232_chips: no subject",
+            )
+        ],
+    ),
+    (
+        # a country named as the model is not whose rate it is
+        "美方擬將台灣商品的稅率比照日本、韓國，降至15%。",
+        [(TW, 15, "%", "threat", None, "subject=台灣商品; measure=稅率; threat=擬")],
+    ),
+    (
+        # the rate being fought is the rate in force
+        "Taipei is trying to reduce the 32% reciprocal tariff announced in April.",
+        [(TW, 32, "%", "current", None, "subject=Taipei; measure=tariff")],
     ),
     # --- old values -----------------------------------------------------------------------
     (

@@ -360,7 +360,8 @@ _TARGET_ZH = re.compile(
     r"爭取|争取|希望|盼|力拚|力拼|目標|目标|要求|尋求|寻求|力求|要讓|要让|可以讓|可以让"
 )
 _TARGET_SLOT_BEFORE = re.compile(
-    r"(?:\b(?:to|at|below|under)\s+(?:\S+\s+){0,2}|(?:至|到|為|为|以下|降至|降到)\S{0,3})$", re.I
+    r"(?:\b(?:to|at|below|under)\s+(?:(?:the|a|an|about|around|just|only|roughly|some)\s+)?|(?:至|到|為|为|以下|降至|降到)\S{0,3})$",
+    re.I,
 )
 _OLD_BEFORE = re.compile(
     r"(?:\b(?P<cue>previous|previously|earlier|former|formerly|original|originally|prior|initial|"
