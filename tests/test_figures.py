@@ -63,6 +63,14 @@ CASES = [
         " textiles and other goods made in Taiwan stands at 20%.",
         [(TW, 20, "%", "current", None, "subject=Taiwan; measure=tariff")],
     ),
+    (
+        "Taiwan was hit with a 32% tariff in April, which was cut to 20% in August.",
+        [(TW, 20, "%", "current", 32, "subject=Taiwan; measure=tariff; direction=from→to")],
+    ),
+    (
+        "Taiwan faces a 20% tariff, and Japan's was cut to 15%.",
+        [(TW, 20, "%", "current", None, "subject=Taiwan; measure=tariff")],
+    ),
     # --- changes, Traditional and Simplified Chinese -----------------------------------
     (
         "美方同意將對台對等關稅由現行的20%調降為15%，且不再疊加。",
@@ -83,6 +91,10 @@ CASES = [
     (
         "美國對台關稅從先前的20%調降5個百分點至15%。",
         [(TW, 15, "%", "current", 20, "subject=對台; measure=關稅; direction=from→to")],
+    ),
+    (
+        "川普政府宣布對台灣課徵32%對等關稅，後調降為20%。",
+        [(TW, 20, "%", "current", 32, "subject=台灣; measure=關稅; direction=from→to")],
     ),
     # --- threats and proposals ----------------------------------------------------------
     (

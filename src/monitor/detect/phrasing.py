@@ -175,6 +175,16 @@ _PAIRS: tuple[tuple[re.Pattern[str], bool], ...] = (
         ),
         True,
     ),
+    # a 32% tariff, later reduced to 20% / a 32% tariff in April, which was cut to 20%
+    (
+        re.compile(
+            rf"⟨(\d+)⟩[^⟨.;,]{{0,40}},\s*(?:later|then|subsequently|since|before\s+being|"
+            rf"(?:which|that)\s+(?:was|were|has\s+been|had\s+been|is|will\s+be)(?:\s+later)?)\s+"
+            rf"{_CHANGE_VERB_EN}\s+{_W}{{0,2}}?to\s+{_W}{{0,2}}?⟨(\d+)⟩",
+            re.I,
+        ),
+        True,
+    ),
     # seeks to cut the 20% tariff to 15%
     (
         re.compile(
