@@ -261,8 +261,10 @@ def _attribute(
             excluded = (0.0, bound)
         # Borrowed words are weak: any cue in the number's clause, or before it in the
         # sentence, rules the item out.
-        weakly_excluded = _in_clauses(s, clauses, item.exclude) or any(
-            a.span[1] <= spans[0][0] and not s.separated(a.span, spans[0]) for a in exclude_anchors
+        weakly_excluded = any(
+            any(lo <= a.span[0] < hi for lo, hi in clauses)
+            or (a.span[1] <= spans[0][0] and not s.separated(a.span, spans[0]))
+            for a in exclude_anchors
         )
         levied = any(
             _LEVIED_BEFORE.search(s.text[s.clause(span[0])[0] : span[0]]) for span in spans
