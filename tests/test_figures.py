@@ -393,6 +393,17 @@ def test_a_total_outranks_the_amount_added_and_the_addition_counts_alone() -> No
     assert current_figures(alone)[TSMC].value == 100.0
 
 
+def test_growth_figures_and_replaced_rates_are_not_the_rate_in_force() -> None:
+    text = (
+        "Taiwan's exports to US surge 50% despite tariffs\n\n"
+        "The deal took effect on Friday. It replaces the 20 percent duty imposed on Taiwan"
+        " in August."
+    )
+    readings = read_figures(text, TRACKED)
+    assert [(r.item, r.value, r.status) for r in readings] == [(TW, 20.0, "old")]
+    assert current_figures(readings) == {}
+
+
 def test_threats_and_old_values_are_never_current() -> None:
     text = (
         "The previous 32% tariff on Taiwanese goods was never applied. "

@@ -216,9 +216,10 @@ _PAIRS: tuple[tuple[re.Pattern[str], bool], ...] = (
 )
 # "cut by 5%", "a 5% cut", "5% lower": the size of a change, not a rate.
 _DELTA_BEFORE = re.compile(
-    r"(?:\bby|\b(?:grew|grow|grows|growing|rose|rise|rises|rising|jumped|jumps|climbed|fell|"
-    r"falls|dropped|declined|slid|surged|soared|gained|increased|decreased|expanded|"
-    r"contracted|shrank|up|down)|成長|成长|增長|增长|上漲|上涨|下跌|衰退|減少|减少|年增|年減|年减)"
+    r"(?:\bby|\b(?:(?:grow|rise|jump|climb|fall|drop|decline|slide|surge|soar|gain|increase|"
+    r"decrease|expand|contract|shrink|plunge|plummet|tumble|slump|spike|rebound|advance|"
+    r"retreat|dip|slip|rally)(?:s|d|ed|ing)?|grew|grown|rose|risen|fell|fallen|slid|shrank|"
+    r"up|down)|成長|成长|增長|增长|上漲|上涨|下跌|衰退|減少|减少|年增|年減|年减|大增|暴增)"
     r"\s*(?:about\s+|around\s+|some\s+|nearly\s+|almost\s+|約|约)?$",
     re.I,
 )
@@ -378,8 +379,10 @@ _TARGET_SLOT_BEFORE = re.compile(
 _OLD_BEFORE = re.compile(
     r"(?:\b(?P<cue>previous|previously|earlier|former|formerly|original|originally|prior|initial|"
     r"initially|had\s+been|had\s+faced|had\s+\w+ed|used\s+to\s+be|was\s+previously|"
-    r"on\s+top\s+of|in\s+addition\s+to|besides|last\s+year's|old)\b(?:\s+\S+){0,3}\s*|"
-    r"(?P<cue_zh>原本|原先|先前|此前|之前|原有|原來|原来|舊|旧|原訂|原订|過去|过去|原)[^⟨，,。]{0,6})$",
+    r"on\s+top\s+of|in\s+addition\s+to|besides|last\s+year's|old|replac\w*|supersed\w*|"
+    r"instead\s+of)\b(?:\s+\S+){0,3}\s*|"
+    r"(?P<cue_zh>原本|原先|先前|此前|之前|原有|原來|原来|舊|旧|原訂|原订|過去|过去|取代|原)"
+    r"[^⟨，,。]{0,6})$",
     re.I,
 )
 _OLD_FROM = re.compile(
