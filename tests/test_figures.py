@@ -253,7 +253,23 @@ CASES = [
                 "%",
                 "current",
                 None,
-                "unattributed: us_tariff_taiwan: no subject; section232_chips: no subject",
+                "unattributed: us_tariff_taiwan: no subject;"
+                " section232_chips: measure qualified by an exclude cue",
+            )
+        ],
+    ),
+    (
+        # a measure word the cue qualifies ("232關稅", "Section 232 tariffs") is another rate
+        "Section 232 tariffs on auto parts from Taiwan will be 25%.",
+        [
+            (
+                None,
+                25,
+                "%",
+                "current",
+                None,
+                "unattributed: us_tariff_taiwan: measure qualified by an exclude cue;"
+                " section232_chips: no subject",
             )
         ],
     ),

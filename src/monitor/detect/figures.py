@@ -219,6 +219,28 @@ def _compared(s: Sentence, anchor: _Anchor, anchors: Sequence[_Anchor]) -> bool:
     return bool(_LIKE_BEFORE.search(before) or _LIKE_AFTER.search(s.text[anchor.span[1] :]))
 
 
+# What may stand between a measure and the cue that qualifies it: "Section 232 tariffs",
+# "tariffs on Japan", "Japan's tariff", "232條款關稅", "對日本的關稅".
+_QUALIFIER_GLUE = re.compile(
+    r"\s*(?:'s\s*)?(?:(?:on|for|under|of|against|from)\s+(?:the\s+)?)?|[\s的之對对]{0,2}", re.I
+)
+
+
+def _qualified(s: Sentence, measure: _Anchor, excludes: Sequence[_Anchor]) -> bool:
+    for a in excludes:
+        lo, hi = (
+            (a.span[1], measure.span[0])
+            if a.span[1] <= measure.span[0]
+            else (
+                measure.span[1],
+                a.span[0],
+            )
+        )
+        if lo <= hi and _QUALIFIER_GLUE.fullmatch(s.text[lo:hi]):
+            return True
+    return False
+
+
 # Words that point back to the subject of the sentence before ("Its goods…").
 _POINTER = re.compile(r"\b(?:its|their|it|they|the\s+island)\b|其|該國|该国|該地|该地", re.I)
 
@@ -247,14 +269,21 @@ def _attribute(
     for order, item in enumerate(tracked):
         if item.unit != unit:
             continue
-        measure = _nearest(
-            s, spans, _anchors(s.text, item.measure), behind=BOUNDARY_COST, across=False
-        )
         subject = _nearest(
             s, spans, _anchors(s.text, item.subject), behind=BOUNDARY_COST, across=False
         )
         all_excludes = _anchors(s.text, item.exclude)
         exclude_anchors = [a for a in all_excludes if not _compared(s, a, all_excludes)]
+        # "Section 232 tariffs", "232關稅", "對等關稅": a measure word that an exclude cue
+        # qualifies measures the other thing.
+        measures = _anchors(s.text, item.measure)
+        plain = [m for m in measures if not _qualified(s, m, exclude_anchors)]
+        own = [m for m in measures if any(lo <= m.span[0] < hi for lo, hi in clauses)]
+        if own and not any(m in plain for m in own):
+            rejected.append(f"{item.id}: measure qualified by an exclude cue")
+            measured = True
+            continue
+        measure = _nearest(s, spans, plain, behind=BOUNDARY_COST, across=False)
         excluded = _nearest(s, spans, exclude_anchors, behind=BOUNDARY_COST, across=False)
         bound = _bound_after(s, spans[0], exclude_anchors)
         if bound is not None:
