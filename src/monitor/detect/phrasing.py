@@ -32,6 +32,7 @@ _ABBREVIATION_END = re.compile(
 
 
 def split_sentences(text: str) -> list[str]:
+    """The text's sentences (``Reading.sentence_no`` counts these), headline first."""
     out: list[str] = []
     for piece in sentences(normalize_text(text)):
         if out and _ABBREVIATION_END.search(out[-1]):
@@ -67,6 +68,8 @@ BOUNDARY_COST = 8.0
 
 @dataclass(frozen=True, slots=True)
 class Sentence:
+    """One sentence with its numbers replaced by ⟨i⟩ slots and its clause boundaries."""
+
     raw: str
     text: str  # templated: numbers replaced by ⟨i⟩
     numbers: tuple[Number, ...]
@@ -102,6 +105,7 @@ class Sentence:
 
 
 def template(raw: str) -> Sentence:
+    """Read the numbers of a sentence and mark its clauses."""
     numbers = tuple(numbers_in(raw))
     parts: list[str] = []
     slots: list[tuple[int, int]] = []
@@ -278,6 +282,7 @@ _ALTERNATIVES = re.compile(
 
 
 def range_slots(s: Sentence) -> set[int]:
+    """Slots of numbers that bound a range ("between 0% and 6%")."""
     found: set[int] = set()
     for m in _RANGE.finditer(s.text):
         found.update(int(g) for g in m.groups() if g is not None)
@@ -285,6 +290,7 @@ def range_slots(s: Sentence) -> set[int]:
 
 
 def alternative_slots(s: Sentence) -> set[int]:
+    """Slots of numbers given as alternatives ("25%, 50% or even 100%")."""
     found: set[int] = set()
     for m in _ALTERNATIVES.finditer(s.text):
         found.update(int(g) for g in _SLOT.findall(m.group(0)))
@@ -410,6 +416,9 @@ _CURRENT_BEFORE = re.compile(
 
 
 def threat_cue(s: Sentence, i: int, is_target: bool, unsure_would: bool) -> str | None:
+    """The words that make number ``i`` a threat or proposal, or None. ``is_target``: the
+    number is the new value of a stated change (aims and asks apply to it);
+    ``unsure_would``: the article is sourced to unnamed people ("would" is a proposal)."""
     start = s.slots[i][0]
     own_lo, hi = s.clause(start)
     lo = own_lo
@@ -446,6 +455,7 @@ def threat_cue(s: Sentence, i: int, is_target: bool, unsure_would: bool) -> str 
 
 
 def single_status(s: Sentence, i: int, unsure_would: bool) -> tuple[str, str | None]:
+    """(current | threat | old, the cue words) for a number that is no stated change."""
     start = s.slots[i][0]
     lo = s.clause(start)[0]
     before = s.text[lo:start]
@@ -491,6 +501,7 @@ ADDITIONAL_TAG = "; amount=additional"
 
 
 def amount_tag(s: Sentence, i: int) -> str:
+    """The reason tag of an amount of money: a total, an amount added, or neither."""
     start, end = s.slots[i]
     before = s.text[s.clause(start)[0] : start]
     if _TOTAL_BEFORE.search(before):
