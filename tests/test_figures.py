@@ -86,7 +86,7 @@ CASES = [
     ),
     (
         "行政院表示，美國對台關稅降到15%，與日韓相同。",
-        [(TW, 15, "%", "current", None, "subject=對台; measure=關稅")],
+        [(TW, 15, "%", "current", None, "subject=對台; measure=關稅; direction=→to")],
     ),
     (
         "美國對台關稅從先前的20%調降5個百分點至15%。",
@@ -400,6 +400,15 @@ def test_an_article_states_one_current_value_per_item() -> None:
         ),
         TWINV: (250.0, USD, None, "subject=Taiwanese companies; measure=invest"),
     }
+
+
+def test_the_value_a_rate_was_changed_to_outranks_an_earlier_mention() -> None:
+    text = "Taiwan's tariff, 20% since August, falls to 15% on Feb. 1 under the deal."
+    current = current_figures(read_figures(text, TRACKED))
+    assert (current[TW].value, current[TW].reason) == (
+        15.0,
+        "subject=Taiwan; measure=tariff; direction=→to",
+    )
 
 
 def test_a_total_outranks_the_amount_added_and_the_addition_counts_alone() -> None:

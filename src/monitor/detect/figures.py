@@ -52,6 +52,7 @@ from monitor.detect.phrasing import (
     amount_tag,
     change_pairs,
     is_delta,
+    is_new_value,
     range_slots,
     single_status,
     split_sentences,
@@ -64,6 +65,8 @@ LOGGER = logging.getLogger(__name__)
 
 __all__ = ["CURRENT", "OLD", "THREAT", "Reading", "current_figures", "read_figures"]
 
+# A value the sentence says something was changed to ("falls to 15%") without the old one.
+NEW_VALUE = "direction=→to"
 # A subject borrowed from the headline or the sentence before stands this far away.
 _CONTEXT_GAP = 40.0
 
@@ -413,6 +416,8 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
                     status, cue = THREAT, "one of several values"
                 if cue:
                     reason += f"; {status}={cue}"
+                elif status == CURRENT and item is not None and is_new_value(s, i):
+                    reason += f"; {NEW_VALUE}"
                 if number.value == 0 and item is not None:
                     # A zero rate stated alone is an exemption for some goods, not the rate.
                     item, reason = None, f"unattributed: a zero rate ({reason})"
@@ -460,10 +465,10 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
 def current_figures(readings: Sequence[Reading]) -> dict[str, Reading]:
     """The one current value per tracked item an article states.
 
-    A stated change ("from 20% to 15%") outranks a plain mention, and an amount added ("an
-    additional US$100 billion") counts only when the article gives no other amount for
-    the item ("bringing its total to US$165 billion"); otherwise the first mention
-    (headline, lead) wins.
+    A stated change ("from 20% to 15%", "falls to 15%") outranks a plain mention, and an
+    amount added ("an additional US$100 billion") counts only when the article gives no
+    other amount for the item ("bringing its total to US$165 billion"); otherwise the
+    first mention (headline, lead) wins.
     """
     out: dict[str, Reading] = {}
     by_item: dict[str, list[Reading]] = {}
@@ -471,7 +476,11 @@ def current_figures(readings: Sequence[Reading]) -> dict[str, Reading]:
         if reading.item is not None and reading.status == CURRENT:
             by_item.setdefault(reading.item, []).append(reading)
     for item, found in by_item.items():
-        changes = [r for r in found if r.old_value is not None and r.old_value != r.value]
+        changes = [
+            r
+            for r in found
+            if (r.old_value is not None and r.old_value != r.value) or NEW_VALUE in r.reason
+        ]
         plain = [r for r in found if ADDITIONAL_TAG not in r.reason]
         out[item] = (changes or plain or found)[0]
     return out

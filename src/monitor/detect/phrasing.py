@@ -478,6 +478,21 @@ def single_status(s: Sentence, i: int, unsure_would: bool) -> tuple[str, str | N
     return CURRENT, None
 
 
+# "falls to 15%", "降至15%": the number is the value after a change the sentence states.
+_NEW_VALUE_BEFORE = re.compile(
+    rf"(?:\b{_CHANGE_VERB_EN}\s+(?:[^\s⟨⟩]+\s+){{0,4}}?(?:to|at)\s+(?:(?:the|a|an|just)\s+)?|"
+    r"(?:降至|降為|降为|降到|調降為|调降为|調降至|调降至|下調至|下调至|下修至|調整為|调整为|定為|定为|"
+    r"改為|改为|減至|减至|降低至|降低為|降低为)\s*)$",
+    re.I,
+)
+
+
+def is_new_value(s: Sentence, i: int) -> bool:
+    """True when the number is what something was changed to ("cut to 15%", "降至15%")."""
+    start = s.slots[i][0]
+    return bool(_NEW_VALUE_BEFORE.search(s.text[s.clause(start)[0] : start]))
+
+
 # An amount added ("an additional US$100 billion") and the total it makes ("bringing the
 # total to US$165 billion"): the total is the figure, the addition only when alone.
 _ADDITION_BEFORE = re.compile(
