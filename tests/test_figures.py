@@ -442,6 +442,15 @@ def test_threats_and_old_values_are_never_current() -> None:
     assert current_figures(readings) == {}
 
 
+def test_an_analysts_would_is_a_scenario() -> None:
+    text = (
+        "Taiwan dollar strengthens\n\nAnalysts said a 15% tariff deal would support the currency."
+    )
+    assert [(r.item, r.value, r.status) for r in read_figures(text, TRACKED)] == [
+        (TW, 15.0, "threat")
+    ]
+
+
 def test_would_is_a_proposal_in_a_story_from_unnamed_sources() -> None:
     text = (
         "Washington would cut the tariff on Taiwanese goods to 15%, people familiar with"

@@ -40,6 +40,7 @@ from functools import lru_cache
 from monitor.config import TrackedFigure
 from monitor.detect.phrasing import (
     ADDITIONAL_TAG,
+    ANALYSTS,
     BOUNDARY_COST,
     CJK,
     CURRENT,
@@ -396,6 +397,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
         earlier = [*reversed(all_sentences[max(1, no - 2) : no]), all_sentences[0]] if no else []
         following = all_sentences[no + 1] if no + 1 < len(all_sentences) else ""
         context = _context(tracked, earlier, following)
+        would_unsure = unsure_would or bool(ANALYSTS.search(raw))
         pairs = change_pairs(s)
         olds = set(pairs.values())
         ranges = range_slots(s)
@@ -411,7 +413,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
                 continue
             item, reason = verdict.item, verdict.reason + amount
             if old is None:
-                status, cue = single_status(s, i, unsure_would)
+                status, cue = single_status(s, i, would_unsure)
                 if i in alternatives and status == CURRENT:
                     status, cue = THREAT, "one of several values"
                 if cue:
@@ -427,7 +429,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
                 continue
             old_value = s.numbers[old].value
             reason += "; direction=from→to"
-            cue = threat_cue(s, i, is_target=True, unsure_would=unsure_would)
+            cue = threat_cue(s, i, is_target=True, unsure_would=would_unsure)
             if cue is None:
                 readings.append(
                     Reading(item, number.value, number.unit, CURRENT, old_value, no, raw, reason)

@@ -360,6 +360,13 @@ UNNAMED_SOURCES = re.compile(
     r"知情人士|消息人士|據悉|据悉|據了解|据了解|傳出|传出",
     re.I,
 )
+# An analyst's "would" is a scenario, not a term: "analysts said a 15% tariff deal would
+# support the currency".
+ANALYSTS = re.compile(
+    r"\b(?:analysts?|economists?|strategists?|observers?)\b|分析師|分析师|分析人士|經濟學家|经济学家|"
+    r"專家|专家|學者|学者",
+    re.I,
+)
 # A rate in force is an exact legal number; "about 100%", "大約100%" is an announced
 # intention or an estimate.
 _APPROXIMATE = re.compile(
