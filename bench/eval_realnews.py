@@ -53,6 +53,10 @@ class Evaluation:
     relevance_wrong: list[str]
     scores: dict[str, ItemScore]
     misses: list[Miss] = field(default_factory=list)
+    # Threatened or proposed values in the labels: (read as a threat, total); a value
+    # labelled under a free-text name counts when any reading of it is a threat.
+    threats: tuple[int, int] = (0, 0)
+    threat_misses: list[str] = field(default_factory=list)
 
     def combined(self, *figures: str) -> float:
         right = sum(self.scores[f].right for f in figures)
@@ -80,13 +84,27 @@ def evaluate(cfg: Config | None = None) -> Evaluation:
     predicted, expected, wrong = [], [], []
     scores = {t.id: ItemScore(t.id, t.name) for t in cfg.watch.tracked}
     misses: list[Miss] = []
+    threats_right = threats_total = 0
+    threat_misses: list[str] = []
     for item in items:
         result = relevance.score(item.title, item.body, cfg.topic)
         predicted.append(result.relevant)
         expected.append(item.on_topic)
         if result.relevant != item.on_topic:
             wrong.append(f"{item.name} ({item.kind}): {result.explain(cfg.topic.threshold)}")
-        current = current_figures(read_item(item, cfg))
+        readings = read_item(item, cfg)
+        current = current_figures(readings)
+        for name, (value, unit) in item.threat.items():
+            threats_total += 1
+            if any(
+                r.status == "threat"
+                and (r.value, r.unit) == (value, unit)
+                and (r.item == name or name not in scores)
+                for r in readings
+            ):
+                threats_right += 1
+            else:
+                threat_misses.append(f"{item.name}: {name}={_show(value, unit)}")
         for fid, score in scores.items():
             got = current.get(fid)
             want = item.figures.get(fid)
@@ -110,7 +128,16 @@ def evaluate(cfg: Config | None = None) -> Evaluation:
                 )
             )
     precision, recall = precision_recall(predicted, expected)
-    return Evaluation(len(items), precision, recall, wrong, scores, misses)
+    return Evaluation(
+        len(items),
+        precision,
+        recall,
+        wrong,
+        scores,
+        misses,
+        (threats_right, threats_total),
+        threat_misses,
+    )
 
 
 def main() -> None:
@@ -130,6 +157,10 @@ def main() -> None:
         "  investment (tsmc_us_investment + taiwan_us_investment) "
         f"{ev.combined('tsmc_us_investment', 'taiwan_us_investment'):.3f}"
     )
+    right, total = ev.threats
+    print(f"threats/proposals read as such: {right}/{total}")
+    for line in ev.threat_misses:
+        print(f"  not read as a threat: {line}")
     print(f"misses ({len(ev.misses)}):")
     for miss in ev.misses:
         print(f"  {miss.item}: {miss.figure} expected {miss.expected}, read {miss.read}")

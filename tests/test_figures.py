@@ -63,6 +63,14 @@ CASES = [
         " textiles and other goods made in Taiwan stands at 20%.",
         [(TW, 20, "%", "current", None, "subject=Taiwan; measure=tariff")],
     ),
+    (
+        "Taiwan was hit with a 32% tariff in April, which was cut to 20% in August.",
+        [(TW, 20, "%", "current", 32, "subject=Taiwan; measure=tariff; direction=from→to")],
+    ),
+    (
+        "Taiwan faces a 20% tariff, and Japan's was cut to 15%.",
+        [(TW, 20, "%", "current", None, "subject=Taiwan; measure=tariff")],
+    ),
     # --- changes, Traditional and Simplified Chinese -----------------------------------
     (
         "美方同意將對台對等關稅由現行的20%調降為15%，且不再疊加。",
@@ -70,7 +78,7 @@ CASES = [
     ),
     (
         "根據協議，台灣輸美商品的關稅從20%降至15%。",
-        [(TW, 15, "%", "current", 20, "subject=輸美; measure=關稅; direction=from→to")],
+        [(TW, 15, "%", "current", 20, "subject=台灣; measure=關稅; direction=from→to")],
     ),
     (
         "美国对台湾商品征收的关税从20%下调至15%。",
@@ -78,11 +86,15 @@ CASES = [
     ),
     (
         "行政院表示，美國對台關稅降到15%，與日韓相同。",
-        [(TW, 15, "%", "current", None, "subject=對台; measure=關稅")],
+        [(TW, 15, "%", "current", None, "subject=對台; measure=關稅; direction=→to")],
     ),
     (
         "美國對台關稅從先前的20%調降5個百分點至15%。",
         [(TW, 15, "%", "current", 20, "subject=對台; measure=關稅; direction=from→to")],
+    ),
+    (
+        "川普政府宣布對台灣課徵32%對等關稅，後調降為20%。",
+        [(TW, 20, "%", "current", 32, "subject=台灣; measure=關稅; direction=from→to")],
     ),
     # --- threats and proposals ----------------------------------------------------------
     (
@@ -188,6 +200,112 @@ CASES = [
         "Taiwan's economy grew 8% last year and exports jumped 30%, even as tariffs weighed.",
         [],
     ),
+    (
+        "Taiwan's central bank kept its benchmark rate at 2%, citing uncertainty over US tariffs.",
+        [
+            (
+                None,
+                2,
+                "%",
+                "current",
+                None,
+                "unattributed: us_tariff_taiwan: excluded=benchmark rate;"
+                " section232_chips: no subject",
+            )
+        ],
+    ),
+    (
+        # alternatives in a threat are none of them the rate
+        "Trump said imported chips would face tariffs of 25%, 50% or even 100%.",
+        [
+            (
+                S232,
+                25,
+                "%",
+                "threat",
+                None,
+                "subject=chips; measure=tariffs; threat=one of several values",
+            ),
+            (
+                S232,
+                50,
+                "%",
+                "threat",
+                None,
+                "subject=chips; measure=tariffs; threat=one of several values",
+            ),
+            (
+                S232,
+                100,
+                "%",
+                "threat",
+                None,
+                "subject=chips; measure=tariffs; threat=one of several values",
+            ),
+        ],
+    ),
+    (
+        "韓國輸美商品關稅定為15%。",
+        [
+            (
+                None,
+                15,
+                "%",
+                "current",
+                None,
+                "unattributed: us_tariff_taiwan: no subject;"
+                " section232_chips: measure qualified by an exclude cue",
+            )
+        ],
+    ),
+    (
+        # a measure word the cue qualifies ("232關稅", "Section 232 tariffs") is another rate
+        "Section 232 tariffs on auto parts from Taiwan will be 25%.",
+        [
+            (
+                None,
+                25,
+                "%",
+                "current",
+                None,
+                "unattributed: us_tariff_taiwan: measure qualified by an exclude cue;"
+                " section232_chips: no subject",
+            )
+        ],
+    ),
+    (
+        # a country named as the model is not whose rate it is
+        "美方擬將台灣商品的稅率比照日本、韓國，降至15%。",
+        [(TW, 15, "%", "threat", None, "subject=台灣商品; measure=稅率; threat=擬")],
+    ),
+    (
+        # the rate being fought is the rate in force
+        "Taipei is trying to reduce the 32% reciprocal tariff announced in April.",
+        [(TW, 32, "%", "current", None, "subject=Taipei; measure=tariff")],
+    ),
+    # --- old values -----------------------------------------------------------------------
+    (
+        "The tariff on Taiwanese imports is now 15%, compared with 20% previously.",
+        [
+            (TW, 15, "%", "current", None, "subject=Taiwanese; measure=tariff"),
+            (TW, 20, "%", "old", None, "subject=Taiwanese; measure=tariff; old=previously"),
+        ],
+    ),
+    (
+        "The US had imposed a 32% tariff on Taiwan in April before settling on 20% in August.",
+        [
+            (TW, 32, "%", "old", None, "subject=Taiwan; measure=tariff; old=had imposed"),
+            (TW, 20, "%", "current", None, "subject=Taiwan; measure=tariff"),
+        ],
+    ),
+    (
+        "此前，台积电已承诺在亚利桑那州投资650亿美元。",
+        [(TSMC, 65, USD, "old", None, "subject=台积电; measure=投资; old=此前")],
+    ),
+    (
+        "The 20% tariff rate applied to Taiwan since August will be reduced to 15%.",
+        [(TW, 15, "%", "current", 20, "subject=Taiwan; measure=tariff; direction=from→to")],
+    ),
     # --- money ------------------------------------------------------------------------
     (
         "Taiwan pledged $250bln of direct investment in the United States.",
@@ -284,11 +402,31 @@ def test_an_article_states_one_current_value_per_item() -> None:
     }
 
 
+def test_the_value_a_rate_was_changed_to_outranks_an_earlier_mention() -> None:
+    text = "Taiwan's tariff, 20% since August, falls to 15% on Feb. 1 under the deal."
+    current = current_figures(read_figures(text, TRACKED))
+    assert (current[TW].value, current[TW].reason) == (
+        15.0,
+        "subject=Taiwan; measure=tariff; direction=→to",
+    )
+
+
 def test_a_total_outranks_the_amount_added_and_the_addition_counts_alone() -> None:
     both = read_figures("台積電宣布加碼投資1000億美元，在美投資總額達1650億美元。", TRACKED)
     alone = read_figures("TSMC said it would put US$100 billion more into US plants.", TRACKED)
     assert current_figures(both)[TSMC].value == 165.0
     assert current_figures(alone)[TSMC].value == 100.0
+
+
+def test_growth_figures_and_replaced_rates_are_not_the_rate_in_force() -> None:
+    text = (
+        "Taiwan's exports to US surge 50% despite tariffs\n\n"
+        "The deal took effect on Friday. It replaces the 20 percent duty imposed on Taiwan"
+        " in August."
+    )
+    readings = read_figures(text, TRACKED)
+    assert [(r.item, r.value, r.status) for r in readings] == [(TW, 20.0, "old")]
+    assert current_figures(readings) == {}
 
 
 def test_threats_and_old_values_are_never_current() -> None:
@@ -302,6 +440,15 @@ def test_threats_and_old_values_are_never_current() -> None:
         (S232, 100.0, "threat"),
     ]
     assert current_figures(readings) == {}
+
+
+def test_an_analysts_would_is_a_scenario() -> None:
+    text = (
+        "Taiwan dollar strengthens\n\nAnalysts said a 15% tariff deal would support the currency."
+    )
+    assert [(r.item, r.value, r.status) for r in read_figures(text, TRACKED)] == [
+        (TW, 15.0, "threat")
+    ]
 
 
 def test_would_is_a_proposal_in_a_story_from_unnamed_sources() -> None:
@@ -321,6 +468,7 @@ def test_would_is_a_proposal_in_a_story_from_unnamed_sources() -> None:
         ("$2 trillion", [(2000.0, USD)]),
         ("2,500億美元", [(250.0, USD)]),
         ("2500亿美元", [(250.0, USD)]),
+        ("千億美元", [(100.0, USD)]),
         ("NT$1.2 trillion", [(1200.0, "NT$ billion")]),
         ("新台幣1.2兆元", [(1200.0, "NT$ billion")]),
         ("$52.7bn and USD 6.6 billion", [(52.7, USD), (6.6, USD)]),

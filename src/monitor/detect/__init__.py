@@ -2,5 +2,6 @@
 
 ``figures`` reads the tracked figures an article states (the US tariff on Taiwan, TSMC's
 US investment…) with their status (current, threat, old) and the words that tied each
-number to its item; ``numbers`` is the number grammar it reads with.
+number to its item; ``phrasing`` is the sentence structure it reads (clauses, stated
+changes, status words) and ``numbers`` the number grammar.
 """

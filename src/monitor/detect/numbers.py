@@ -89,6 +89,9 @@ _MONEY_CJK = re.compile(
     rf"\s*(?P<cur2>{_CUR_CN}|元)?"
 )
 
+# 千億美元 with no digit before it: one hundred billion dollars.
+_THOUSAND_YI = re.compile(r"(?<![\d,.])(?:千億|千亿)\s*(?:美元|美金)")
+
 
 @dataclass(frozen=True, slots=True)
 class Number:
@@ -165,6 +168,8 @@ def numbers_in(sentence: str) -> list[Number]:
         unit = _currency(m.group("cur")) or USD
         scale = _SCALE_EN[m.group("scale").lower()]
         found.append(Number(m.start(), m.end(), _float(m.group("num")) * scale, unit))
+    for m in _THOUSAND_YI.finditer(sentence):
+        found.append(Number(m.start(), m.end(), 100.0, USD))
     for m in _MONEY_CJK.finditer(sentence):
         cjk_unit = _currency(m.group("cur1")) or _currency(m.group("cur2"))
         if cjk_unit is None:
