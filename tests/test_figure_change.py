@@ -297,3 +297,25 @@ def test_v_alerts_keeps_every_column_and_adds_the_new_ones(tmp_path, db_url):
         assert store.view("v_alerts", columns, "id") == []
     finally:
         store.close()
+
+
+def test_init_reads_the_figures_of_seeds_loaded_before_readings_existed(tmp_path, db_url):
+    cfg = _config(tmp_path, db_url)
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:  # a database whose seeds were loaded before 0005
+            conn.execute(text("DELETE FROM figure_readings"))
+        assert pipeline.init(cfg).seeds_loaded == 0
+        with engine.connect() as conn:
+            seeds = conn.execute(
+                text(
+                    "SELECT item, value, unit FROM figure_readings "
+                    "WHERE seed_id IS NOT NULL AND chosen ORDER BY item"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in seeds] == [
+        ("tsmc_us_investment", 165.0, "US$ billion"),
+        ("us_tariff_taiwan", 20.0, "%"),
+    ]
