@@ -10,6 +10,7 @@ short (also what :func:`monitor.pipeline.reextract` writes).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import (
@@ -21,15 +22,18 @@ from concurrent.futures import (
     wait,
 )
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from monitor import language, pages
 from monitor.config import Config
+from monitor.errors import RejectedItemError
 from monitor.politeness import PoliteFetcher
 from monitor.records import ExtractedPage, FetchResult
 from monitor.storage import PendingEntry, Store
 from monitor.urls import choose_canonical
 
+LOGGER = logging.getLogger(__name__)
 MIN_PAGE_TEXT = 200  # characters; less than this and the feed summary is the better text
 
 
@@ -88,14 +92,7 @@ def fetch_and_extract(
                         continue
                     stats["pages_ok"] += 1
                     if cfg.http.archive_pages:
-                        store.archive_page(
-                            result.url,
-                            result.final_url,
-                            result.http_status,
-                            dict(result.headers),
-                            result.body,
-                            outcome.fetched_at,
-                        )
+                        _archive(store, result, outcome.fetched_at)
                     if extractor is None:
                         save(link, result, outcome.page)
                         continue
@@ -106,6 +103,22 @@ def fetch_and_extract(
         finally:
             if extractor is not None:
                 extractor.shutdown(cancel_futures=True)
+
+
+def _archive(store: Store, result: FetchResult, fetched_at: datetime) -> None:
+    """Keep the page for ``reextract``; one the database refuses is only not archived."""
+    try:
+        with store.item(f"archived page {result.final_url[:200]}"):
+            store.archive_page(
+                result.url,
+                result.final_url,
+                result.http_status,
+                dict(result.headers),
+                result.body,
+                fetched_at,
+            )
+    except RejectedItemError as exc:
+        LOGGER.warning("%s", exc)
 
 
 def page_values(

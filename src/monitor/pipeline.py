@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 from monitor import alerts, changes, crawl, dedup, feeds, health, keep, pages, signals
 from monitor.charts import Trend
 from monitor.config import Config, FeedConfig
-from monitor.errors import AlertNotFoundError, DeliveryError
+from monitor.errors import AlertNotFoundError, DeliveryError, RejectedItemError
 from monitor.politeness import PoliteFetcher
 from monitor.records import AlertView, ExtractedPage, FeedEntry, FeedResult, FetchResult
 from monitor.storage import DedupStore, PendingEntry, Store
@@ -146,14 +146,22 @@ def collect_feeds(cfg: Config, run_date: date) -> dict[str, Any]:
             later = any(e.published_at and e.published_at >= end for e in result.entries)
             complete = not later and len(accepted) <= cfg.http.max_entries_per_feed
             accepted = accepted[: cfg.http.max_entries_per_feed]
-            new_ids += store.record_feed(
-                result,
-                run_date,
-                feed.language,
-                accepted,
-                keep_validators=complete,
-                max_backoff_days=cfg.feed_health.max_backoff_days,
-            )
+            try:
+                with store.item(f"feed {feed.name}"):
+                    recorded = store.record_feed(
+                        result,
+                        run_date,
+                        feed.language,
+                        accepted,
+                        keep_validators=complete,
+                        max_backoff_days=cfg.feed_health.max_backoff_days,
+                    )
+            except RejectedItemError as exc:
+                stats["feeds_failed"] += 1
+                stats["failures"].append({"feed": feed.name, "error": str(exc)})
+                continue
+            new_ids += recorded.entry_ids
+            stats["failures"] += [{"feed": feed.name, "error": r} for r in recorded.rejected]
             if result.status in ("ok", "unchanged"):
                 stats["feeds_ok"] += 1
                 stats["feeds_unchanged"] += result.status == "unchanged"
@@ -185,7 +193,7 @@ def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[
     ``http.recheck_articles``); entries of one run sharing a canonical URL share one
     fetch. Every page fetched is archived (``http.archive_pages``) for ``reextract``.
     """
-    stats: dict[str, Any] = {"pages_ok": 0, "pages_failed": 0, "known_urls": 0}
+    stats: dict[str, Any] = {"pages_ok": 0, "pages_failed": 0, "known_urls": 0, "failures": []}
     done: list[int] = []
     store = open_store(cfg)
     try:
@@ -211,7 +219,12 @@ def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[
 
         def save(link_url: str, result: FetchResult, page: ExtractedPage | None) -> None:
             for entry in groups[link_url]:
-                crawl.save_page(store, entry, result, page, link_url)
+                try:
+                    with store.item(f"entry #{entry.id} ({entry.link[:200]})"):
+                        crawl.save_page(store, entry, result, page, link_url)
+                except RejectedItemError as exc:
+                    _fail_entry(store, stats, entry.id, entry.feed_name, exc)
+                    continue
                 done.append(entry.id)
 
         targets = {link_url: group[0].link for link_url, group in groups.items()}
@@ -220,6 +233,15 @@ def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[
         store.close()
     stats["entry_ids"] = done
     return stats
+
+
+def _fail_entry(
+    store: Store, stats: dict[str, Any], entry_id: int, feed: str, exc: RejectedItemError
+) -> None:
+    """The database refused one entry's values: that entry is ``failed`` with why, and
+    the run's summary lists it; the run goes on."""
+    store.fail_entry(entry_id, str(exc))
+    stats["failures"].append({"feed": feed, "error": str(exc)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +292,7 @@ def store_articles(
     then the same normalized title from the same outlet. Every article joins a story.
     """
     counts = {"kept": 0, "duplicate": 0, "near_duplicate": 0, "off_topic": 0, "updated": 0}
+    problems: dict[str, Any] = {"failures": []}
     kept: list[int] = []
     updated: list[int] = []
     store = open_store(cfg)
@@ -277,7 +300,12 @@ def store_articles(
         dstore = DedupStore(store, dedup.BandLayout.for_config(cfg.dedup))
         start, _end = _window(cfg, run_date)
         for entry in store.extracted_entries(entry_ids):
-            outcome, article_id = keep.store_one(store, dstore, cfg, entry, run_date, start)
+            try:
+                with store.item(f"entry #{entry.id} ({entry.link[:200]})"):
+                    outcome, article_id = keep.store_one(store, dstore, cfg, entry, run_date, start)
+            except RejectedItemError as exc:
+                _fail_entry(store, problems, entry.id, entry.feed_name, exc)
+                continue
             counts[outcome] += 1
             if outcome == "kept" and article_id is not None:
                 kept.append(article_id)
@@ -293,6 +321,7 @@ def store_articles(
         "updated": counts["updated"],
         "article_ids": kept,
         "updated_article_ids": updated,
+        "failures": problems["failures"],
     }
 
 
@@ -534,7 +563,11 @@ def send_and_report(
         alerts_sent=sent.alerts_sent,
         delivery=f"{sent.method}: {sent.detail}" if sent.method else None,
         delivery_error=sent.error,
-        failures=collected["failures"],
+        failures=[
+            *collected["failures"],
+            *fetched.get("failures", []),
+            *stored.get("failures", []),
+        ],
     )
     record_run(cfg, summary)
     if sent.error and raise_on_delivery_error:

@@ -98,6 +98,8 @@ class FeedHealth:
     items_per_day: float | None
     last_item_at: datetime | None
     usual_gap_hours: float | None
+    failed_items: int = 0  # entries whose page or article the database refused
+    last_item_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

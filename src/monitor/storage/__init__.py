@@ -19,7 +19,7 @@ from __future__ import annotations
 from monitor.storage.alerts import STORY_KEY, Evidence, KnownFigure
 from monitor.storage.articles import StoredArticle
 from monitor.storage.dedup import ArticleFacts, DedupStore, EntryFacts, StoryFacts, VersionFacts
-from monitor.storage.feeds import ArchivedPage, ExtractedEntry, PendingEntry
+from monitor.storage.feeds import ArchivedPage, ExtractedEntry, PendingEntry, RecordedFeed
 from monitor.storage.models import (
     AlertArticleRow,
     AlertRow,
@@ -68,6 +68,7 @@ __all__ = [
     "MentionRow",
     "PageArchiveRow",
     "PendingEntry",
+    "RecordedFeed",
     "RunRow",
     "SeedRow",
     "Store",
