@@ -8,8 +8,9 @@ Every route answers the way some real server out there does on a bad day::
         faults.hits("/robots.txt")     # how often a path was asked for
 
 Routes are listed in :data:`ROUTES`; ``/feed/<name>`` serves :attr:`FaultServer.feeds`
-(bytes, content type), ``/page/<name>`` a small article page, and ``/slow-page/<n>``
-an article page after ``delay`` seconds (to count concurrency).
+(bytes, content type) with the extra headers of :attr:`FaultServer.feed_headers`,
+``/page/<name>`` the HTML of :attr:`FaultServer.pages` or else a small article page, and
+``/slow-page/<n>`` an article page after ``delay`` seconds (to count concurrency).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def _feed(h: _Handler, path: str) -> None:
         _not_found(h, path)
         return
     body, content_type = found
-    h.send(200, body, content_type)
+    h.send(200, body, content_type, **h.server.owner.feed_headers.get(name, {}))
 
 
 def _etag_feed(h: _Handler, path: str) -> None:
@@ -134,8 +135,9 @@ def _etag_feed(h: _Handler, path: str) -> None:
 
 
 def _page(h: _Handler, path: str) -> None:
-    title = path.rsplit("/", 1)[1].replace("-", " ")
-    h.send(200, ARTICLE.format(title=title).encode(), "text/html; charset=utf-8")
+    name = path.rsplit("/", 1)[1]
+    html = h.server.owner.pages.get(name) or ARTICLE.format(title=name.replace("-", " "))
+    h.send(200, html.encode(), "text/html; charset=utf-8")
 
 
 def _slow_page(h: _Handler, path: str) -> None:
@@ -260,6 +262,8 @@ class FaultServer:
         self.robots = robots
         self.robots_status = 200
         self.feeds: dict[str, tuple[bytes, str]] = {}
+        self.feed_headers: dict[str, dict[str, str]] = {}
+        self.pages: dict[str, str] = {}
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._hits: Counter[str] = Counter()

@@ -300,6 +300,12 @@ def feeds_table(ctx: typer.Context, config: ConfigOption = None) -> None:
         h = rows.get(feed.url)
         if h is not None and h.last_error:
             typer.echo(f"  {feed.name}: {h.last_error}")
+        if h is not None and h.failed_items:
+            items = "item" if h.failed_items == 1 else "items"
+            typer.echo(
+                f"  {feed.name}: {h.failed_items} {items} could not be stored; "
+                f"last: {h.last_item_error}"
+            )
 
 
 @feeds_app.command("check")

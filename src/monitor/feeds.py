@@ -189,8 +189,9 @@ def parse_json_feed(body: bytes, feed: FeedConfig) -> FeedResult:
                 language=feed.language or item.get("language") or language,
             )
         )
-    warning = "; ".join(skipped) or None
-    return FeedResult(feed.name, feed.url, "ok", entries=tuple(entries), error=warning, format=fmt)
+    return FeedResult(
+        feed.name, feed.url, "ok", entries=tuple(entries), format=fmt, skipped=tuple(skipped)
+    )
 
 
 def parse_feed(body: bytes, feed: FeedConfig, content_type: str | None = None) -> FeedResult:
@@ -245,12 +246,17 @@ def parse_feed(body: bytes, feed: FeedConfig, content_type: str | None = None) -
             )
         )
     problems = [defused] if defused else []
-    problems += skipped
     if parsed.get("bozo"):
         problems.append(f"parsed with problems: {parsed.get('bozo_exception')}")
     warning = "; ".join(problems) or None
     return FeedResult(
-        feed.name, feed.url, "ok", entries=tuple(entries), error=warning, format=version
+        feed.name,
+        feed.url,
+        "ok",
+        entries=tuple(entries),
+        error=warning,
+        format=version,
+        skipped=tuple(skipped),
     )
 
 
@@ -299,9 +305,14 @@ def parse_sitemap(body: bytes, feed: FeedConfig) -> FeedResult:
                 language=feed.language or language or None,
             )
         )
-    warning = "; ".join([*filter(None, [defused]), *skipped]) or None
     return FeedResult(
-        feed.name, feed.url, "ok", entries=tuple(entries), error=warning, format="news-sitemap"
+        feed.name,
+        feed.url,
+        "ok",
+        entries=tuple(entries),
+        error=defused,
+        format="news-sitemap",
+        skipped=tuple(skipped),
     )
 
 
@@ -365,4 +376,5 @@ def fetch_feed(feed: FeedConfig, fetcher: Getter, state: FeedState | None = None
         etag=etag,
         last_modified=modified,
         body_hash=digest,
+        skipped=parsed.skipped,
     )

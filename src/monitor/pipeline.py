@@ -161,7 +161,8 @@ def collect_feeds(cfg: Config, run_date: date) -> dict[str, Any]:
                 stats["failures"].append({"feed": feed.name, "error": str(exc)})
                 continue
             new_ids += recorded.entry_ids
-            stats["failures"] += [{"feed": feed.name, "error": r} for r in recorded.rejected]
+            left_out = [*result.skipped, *recorded.rejected]
+            stats["failures"] += [{"feed": feed.name, "error": why} for why in left_out]
             if result.status in ("ok", "unchanged"):
                 stats["feeds_ok"] += 1
                 stats["feeds_unchanged"] += result.status == "unchanged"

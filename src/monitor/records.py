@@ -52,7 +52,8 @@ class FeedEntry:
 class FeedResult:
     """One feed's fetch-and-parse outcome: ``ok``, ``unchanged`` (304, or the same body
     as last time: not parsed) or ``failed`` with a reason. ``etag``, ``last_modified``
-    and ``body_hash`` are what to send and compare next time."""
+    and ``body_hash`` are what to send and compare next time; ``skipped`` names the
+    items that could not be taken."""
 
     name: str
     url: str
@@ -64,6 +65,7 @@ class FeedResult:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    skipped: tuple[str, ...] = ()  # items left out, each with why (a link too long…)
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,8 +90,9 @@ class ArticleQueries(Queries):
             try:
                 s.flush()
             except IntegrityError as exc:
+                detail = " ".join(str(exc.orig).split())[:300]
                 raise RejectedItemError(
-                    f"article {values.get('canonical_url')} stored twice"
+                    f"article {values.get('canonical_url')} could not be stored: {detail}"
                 ) from exc
             return row.id
 

@@ -198,8 +198,9 @@ class FeedQueries(Queries):
                     refused.append(f"item {entry.link[:200]} could not be stored: {reason}")
                     continue
                 new_ids.append(row.id)
-            if refused:
-                feed.last_error = "; ".join([*filter(None, [result.error]), *refused])
+            if refused or result.skipped:
+                problems = [*filter(None, [result.error]), *result.skipped, *refused]
+                feed.last_error = "; ".join(problems)
         return RecordedFeed(tuple(new_ids), tuple(refused))
 
     @staticmethod

@@ -133,6 +133,9 @@ class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries):
                 detail = " ".join(str(reason).split())[:300]
                 LOGGER.warning("%s not stored: %s", what, detail)
                 raise RejectedItemError(f"{what} could not be stored: {detail}") from exc
+            except RejectedItemError as exc:
+                session.rollback()
+                raise RejectedItemError(f"{what}: {exc}") from exc
             except BaseException:
                 session.rollback()
                 raise
