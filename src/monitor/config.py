@@ -84,6 +84,23 @@ class HttpConfig(_Strict):
     recheck_articles: bool = False
     extract_processes: int = Field(default=0, ge=0)
     archive_pages: bool = True
+    # Groups of registrable domains that are one outlet ([[cna.com.tw, focustaiwan.tw]]):
+    # a page on one may name a URL on another as its canonical. Otherwise a canonical
+    # off the page's (or its feed's) domain is ignored.
+    canonical_aliases: list[list[str]] = Field(default_factory=list)
+
+    @field_validator("canonical_aliases")
+    @classmethod
+    def _domains(cls, value: list[list[str]]) -> list[list[str]]:
+        for group in value:
+            for name in group:
+                if not name or "/" in name or ":" in name or name.strip() != name:
+                    raise ValueError(f"not a domain name: {name!r} (write cna.com.tw)")
+        return [[name.lower() for name in group] for group in value]
+
+    @property
+    def alias_groups(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(group) for group in self.canonical_aliases)
 
     @property
     def user_agent_header(self) -> str:

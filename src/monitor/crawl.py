@@ -31,7 +31,7 @@ from monitor.errors import RejectedItemError
 from monitor.politeness import PoliteFetcher
 from monitor.records import ExtractedPage, FetchResult
 from monitor.storage import PendingEntry, Store
-from monitor.urls import choose_canonical
+from monitor.urls import judge_canonical
 
 LOGGER = logging.getLogger(__name__)
 MIN_PAGE_TEXT = 200  # characters; less than this and the feed summary is the better text
@@ -122,15 +122,30 @@ def _archive(store: Store, result: FetchResult, fetched_at: datetime) -> None:
 
 
 def page_values(
-    page: ExtractedPage | None, fallback: str, declared: str | None, final_url: str, link: str
+    page: ExtractedPage | None,
+    fallback: str,
+    declared: str | None,
+    final_url: str,
+    link: str,
+    *,
+    trusted: tuple[str, ...] = (),
+    aliases: tuple[tuple[str, ...], ...] = (),
 ) -> dict[str, Any]:
-    """The extraction columns of an entry from a page (or the feed summary)."""
+    """The extraction columns of an entry from a page (or the feed summary).
+
+    The page's declared canonical URL counts only on the page's own registrable domain,
+    a ``trusted`` URL's (the feed's) or an alias of one (:func:`judge_canonical`); when
+    it is ignored, why is the entry's ``page_error``."""
     use_page = page is not None and len(page.text) >= MIN_PAGE_TEXT
     text = page.text if page is not None and use_page else fallback
+    canonical, ignored = link, None
+    if page is not None:
+        canonical, ignored = judge_canonical(final_url, page.canonical_url, trusted, aliases)
+        if ignored is not None:
+            LOGGER.info("page %s: %s", final_url, ignored)
     return {
-        "canonical_url": (
-            choose_canonical(final_url, page.canonical_url) if page is not None else link
-        ),
+        "canonical_url": canonical,
+        "page_error": ignored,
         "page_title": page.title if page is not None else None,
         "text": text,
         "text_source": "page" if use_page else "feed_summary",
@@ -148,11 +163,18 @@ def save_page(
     result: FetchResult,
     page: ExtractedPage | None,
     link_url: str,
+    *,
+    trusted: tuple[str, ...] = (),
+    aliases: tuple[tuple[str, ...], ...] = (),
 ) -> None:
-    store.save_extraction(
-        entry.id,
-        page_status=result.status,
-        page_error=result.error,
-        page_url=result.final_url,
-        **page_values(page, entry.summary, entry.language, result.final_url, link_url),
+    values = page_values(
+        page,
+        entry.summary,
+        entry.language,
+        result.final_url,
+        link_url,
+        trusted=trusted,
+        aliases=aliases,
     )
+    values["page_error"] = result.error or values["page_error"]
+    store.save_extraction(entry.id, page_status=result.status, page_url=result.final_url, **values)

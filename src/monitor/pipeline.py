@@ -218,11 +218,22 @@ def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[
                     continue
             groups.setdefault(link_url, []).append(entry)
 
+        feed_urls = {feed.name: feed.url for feed in cfg.feeds}
+
         def save(link_url: str, result: FetchResult, page: ExtractedPage | None) -> None:
             for entry in groups[link_url]:
+                feed_url = feed_urls.get(entry.feed_name)
                 try:
                     with store.item(f"entry #{entry.id} ({entry.link[:200]})"):
-                        crawl.save_page(store, entry, result, page, link_url)
+                        crawl.save_page(
+                            store,
+                            entry,
+                            result,
+                            page,
+                            link_url,
+                            trusted=(feed_url,) if feed_url else (),
+                            aliases=cfg.http.alias_groups,
+                        )
                 except RejectedItemError as exc:
                     _fail_entry(store, stats, entry.id, entry.feed_name, exc)
                     continue
@@ -262,7 +273,14 @@ def reextract(cfg: Config) -> ReextractStats:
         archived = store.archived_entries()
         for item in archived:
             page = pages.read_page(item.body, item.headers, item.final_url)
-            values = crawl.page_values(page, "", None, item.final_url, canonicalize(item.final_url))
+            values = crawl.page_values(
+                page,
+                "",
+                None,
+                item.final_url,
+                canonicalize(item.final_url),
+                aliases=cfg.http.alias_groups,
+            )
             if values["text_source"] != "page":
                 continue  # the stored feed summary stays the better text
             article: dict[str, Any] = {}
