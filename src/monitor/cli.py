@@ -41,7 +41,12 @@ def _load(config: Path | None) -> Config:
 
 
 def _fail(exc: MonitorError) -> typer.Exit:
-    typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+    return _usage(str(exc))
+
+
+def _usage(message: str) -> typer.Exit:
+    """One line on stderr, exit 2: what every bad input gets."""
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(2)
 
 
@@ -69,13 +74,24 @@ def init(config: ConfigOption = None) -> None:
     )
 
 
+# Run dates the monitor can work with: its windows and baselines reach months back
+# and days ahead of the run date, and nothing in it is older than 1970.
+FIRST_RUN_DATE = date(1970, 1, 1)
+LAST_RUN_DATE = date(9998, 12, 31)
+
+
 def _parse_date(value: str | None) -> date:
     if value is None:
         return datetime.now(UTC).date()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date like 2026-11-02") from None
+        raise _usage(f"--date {value!r} is not a date like 2026-11-02") from None
+    if not FIRST_RUN_DATE <= day <= LAST_RUN_DATE:
+        raise _usage(
+            f"--date {value} is out of range: give a day from {FIRST_RUN_DATE} to {LAST_RUN_DATE}"
+        )
+    return day
 
 
 def print_summary(summary: pipeline.RunSummary) -> None:

@@ -18,6 +18,7 @@ NAME = 300  # feed names, outlet names (og:site_name)
 LANGUAGE = 20  # language tags ("zh-Hant-TW")
 ETAG = 500
 LAST_MODIFIED = 100
+ROW_ID = 2**31 - 1  # the largest id an INTEGER primary key holds on PostgreSQL
 
 # C0 controls, DEL, C1 controls, and lone surrogates (which no encoder can write).
 # Tab, line feed and carriage return are kept in texts and made spaces in lines.

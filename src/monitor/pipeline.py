@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor import alerts, changes, crawl, dedup, feeds, health, keep, pages, signals
+from monitor import alerts, changes, crawl, dedup, feeds, health, keep, limits, pages, signals
 from monitor.charts import Trend
 from monitor.config import Config, FeedConfig
 from monitor.errors import AlertNotFoundError, DeliveryError, RejectedItemError
@@ -65,32 +65,36 @@ def init(cfg: Config) -> InitStats:
     """Create or migrate the database and load every file of the seed folder."""
     store = open_store(cfg)
     try:
-        store.migrate()
-        dstore = DedupStore(store, dedup.BandLayout.for_config(cfg.dedup))
-        keep.index_documents(cfg, dstore)
-        files = sorted(p for p in Path(cfg.seeds_dir).glob("*") if p.is_file())
-        loaded = 0
-        for path in files:
-            raw = normalize_text(path.read_text(encoding="utf-8", errors="replace"))
-            if not raw:
-                LOGGER.warning("seed %s is empty; skipped", path)
-                continue
-            title = normalize_line(raw.split("\n", 1)[0])[:500]
-            sig = dedup.fingerprint(
-                raw, num_perm=cfg.dedup.num_perm, shingle_words=cfg.dedup.shingle_words
-            )
-            seed_id, created = store.add_seed(
-                path.name, title, raw, content_hash(raw), sig.to_bytes()
-            )
-            if created:
-                dstore.add_signature("seed", seed_id, None, sig)
-            doc_key = f"seed:{seed_id}"
-            if created or not store.has_mentions(doc_key):
-                _record_signals(store, cfg, raw, doc_key, None, SEED_EPOCH, seed_id=seed_id)
-                loaded += 1
-        return InitStats(seeds_loaded=loaded, seeds_total=len(files))
+        with store.exclusive("migrate"):
+            return _init(cfg, store)
     finally:
         store.close()
+
+
+def _init(cfg: Config, store: Store) -> InitStats:
+    """What :func:`init` does, holding the lock that makes concurrent inits take turns."""
+    store.migrate()
+    dstore = DedupStore(store, dedup.BandLayout.for_config(cfg.dedup))
+    keep.index_documents(cfg, dstore)
+    files = sorted(p for p in Path(cfg.seeds_dir).glob("*") if p.is_file())
+    loaded = 0
+    for path in files:
+        raw = normalize_text(path.read_text(encoding="utf-8", errors="replace"))
+        if not raw:
+            LOGGER.warning("seed %s is empty; skipped", path)
+            continue
+        title = normalize_line(raw.split("\n", 1)[0])[:500]
+        sig = dedup.fingerprint(
+            raw, num_perm=cfg.dedup.num_perm, shingle_words=cfg.dedup.shingle_words
+        )
+        seed_id, created = store.add_seed(path.name, title, raw, content_hash(raw), sig.to_bytes())
+        if created:
+            dstore.add_signature("seed", seed_id, None, sig)
+        doc_key = f"seed:{seed_id}"
+        if created or not store.has_mentions(doc_key):
+            _record_signals(store, cfg, raw, doc_key, None, SEED_EPOCH, seed_id=seed_id)
+            loaded += 1
+    return InitStats(seeds_loaded=loaded, seeds_total=len(files))
 
 
 def _window(cfg: Config, run_date: date) -> tuple[datetime, datetime]:
@@ -498,6 +502,8 @@ def _digest(
 def resend_alert(cfg: Config, alert_id: int) -> SendResult:
     """Send one alert again, alone, whatever its state (the operator's
     ``monitor alerts resend ID``); it is marked sent, or keeps its state with the error."""
+    if not 0 < alert_id <= limits.ROW_ID:
+        raise AlertNotFoundError(f"no alert #{alert_id}: alert ids run from 1 to {limits.ROW_ID}")
     store = open_store(cfg)
     try:
         alert = store.alert(alert_id)

@@ -64,7 +64,13 @@ class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries):
         if url.startswith("sqlite:///"):
             path = Path(url.removeprefix("sqlite:///"))
             if str(path) not in ("", ":memory:"):
-                path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StorageError(
+                        f"cannot create the folder {path.parent} for the database {path}: "
+                        f"{exc.strerror or exc}"
+                    ) from None
         try:
             self.engine: Engine = create_engine(url, future=True)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -141,6 +147,33 @@ class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries):
                 raise
             finally:
                 self._local.session = None
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold a database-wide lock for the work called ``name`` ("migrate") for the
+        block, so that two processes doing the same first-time work take turns. On
+        PostgreSQL an advisory lock; SQLite serializes writers by itself."""
+        if self.engine.dialect.name != "postgresql":
+            yield
+            return
+        try:
+            connection = self.engine.connect()
+            connection.execute(
+                text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": f"monitor {name}"}
+            )
+            connection.commit()
+        except OperationalError as exc:
+            raise StorageError(f"cannot {name} database {self.safe_url}: {exc.orig}") from None
+        try:
+            yield
+        finally:
+            try:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": f"monitor {name}"}
+                )
+                connection.commit()
+            finally:
+                connection.close()
 
     # -- schema -----------------------------------------------------------------------
 
