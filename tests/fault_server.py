@@ -59,6 +59,10 @@ class _Server(ThreadingHTTPServer):
     owner: FaultServer
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
@@ -257,7 +261,13 @@ PREFIX_ROUTES: dict[str, Callable[[_Handler, str], None]] = {
 class FaultServer:
     """The server, its request log and its concurrency counter."""
 
-    def __init__(self, *, delay: float = 0.2, robots: str = "User-agent: *\nAllow: /\n") -> None:
+    def __init__(
+        self,
+        *,
+        delay: float = 0.2,
+        robots: str = "User-agent: *\nAllow: /\n",
+        host: str = "127.0.0.1",
+    ) -> None:
         self.delay = delay
         self.robots = robots
         self.robots_status = 200
@@ -271,7 +281,10 @@ class FaultServer:
         self.starts: list[tuple[str, float]] = []
         self.in_flight = 0
         self.peak_in_flight = 0
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        # host "::1" serves on the IPv6 loopback (OSError where the machine has none).
+        self.host = host
+        server_class = _Server6 if ":" in host else _Server
+        self._httpd = server_class((host, 0), _Handler)
         self._httpd.owner = self
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -282,7 +295,8 @@ class FaultServer:
         return int(self._httpd.server_address[1])
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{path}"
 
     def hits(self, path: str) -> int:
         with self._lock:
