@@ -183,3 +183,32 @@ def test_the_feeds_own_domain_and_configured_aliases_are_trusted(
     config = _config(tmp_path, wire, rival)
     _run(config, db_url, DAY1)
     assert _rows(db_url, "SELECT canonical_url FROM articles") == [(canonical,)]
+
+
+def test_reextract_changes_an_article_only_from_its_own_page(
+    db_url: str, outlets: tuple[FaultServer, str, str], tmp_path: Path
+) -> None:
+    """The rival republishes the wire's text under its own headline: a duplicate of
+    the wire's article. Re-extracting the archive must not put that headline (or any
+    of the copy's page) into the wire's article."""
+    server, wire, rival = outlets
+    story_url, copy_url = f"{wire}/page/story", f"{rival}/page/copy"
+    server.pages["story"] = page(*STORY, canonical=None)
+    # The same article body, under the rival's own headline in <title>.
+    server.pages["copy"] = page(*STORY, canonical=None).replace(
+        f"<title>{STORY[0]}</title>", "<title>Rival headline over the wire's story</title>"
+    )
+    server.feeds["wire.xml"] = (rss([(STORY[0], story_url, DAY1)]), "application/rss+xml")
+    server.feeds["rival.xml"] = (rss([("Copy", copy_url, DAY1)]), "application/rss+xml")
+    config = _config(tmp_path, wire, rival)
+    _run(config, db_url, DAY1)
+    before = _rows(db_url, "SELECT id, canonical_url, title, text FROM articles")
+    assert [(r[1], r[2]) for r in before] == [(story_url, STORY[0])]
+    copy = _rows(db_url, f"SELECT state, article_id FROM entries WHERE link = '{copy_url}'")
+    assert copy == [("duplicate", before[0][0])]
+
+    result = CliRunner().invoke(
+        app, ["reextract", "--config", str(config)], env={"MONITOR_DATABASE_URL": db_url}
+    )
+    assert result.exit_code == 0, result.output
+    assert _rows(db_url, "SELECT id, canonical_url, title, text FROM articles") == before

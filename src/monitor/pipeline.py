@@ -283,12 +283,15 @@ def reextract(cfg: Config) -> ReextractStats:
                 None,
                 item.final_url,
                 canonicalize(item.final_url),
+                trusted=(item.feed_url,),
                 aliases=cfg.http.alias_groups,
             )
             if values["text_source"] != "page":
                 continue  # the stored feed summary stays the better text
             article: dict[str, Any] = {}
-            if item.article_id is not None:
+            # Only the page an article was made from may change it: a duplicate's page
+            # is another outlet's text.
+            if item.article_id is not None and item.owns_article:
                 article = {
                     "text": values["text"],
                     "content_hash": content_hash(values["text"]),

@@ -65,6 +65,10 @@ class ArchivedPage:
     fetched_at: datetime
     headers: dict[str, str]
     body: bytes
+    feed_url: str = ""
+    # The entry made (or, from its own URL, updated) its article; a duplicate only
+    # points at an article whose text came from another page.
+    owns_article: bool = False
 
 
 class FeedQueries(Queries):
@@ -382,7 +386,10 @@ class FeedQueries(Queries):
         )
         with self.session() as s:
             query = (
-                select(EntryRow.id, EntryRow.article_id, PageArchiveRow)
+                select(
+                    EntryRow.id, EntryRow.article_id, EntryRow.state, FeedRow.url, PageArchiveRow
+                )
+                .join(FeedRow, FeedRow.id == EntryRow.feed_id)
                 .join(newest, newest.c.final_url == EntryRow.page_url)
                 .join(PageArchiveRow, PageArchiveRow.id == newest.c.id)
                 .where(EntryRow.page_status == "ok")
@@ -396,8 +403,10 @@ class FeedQueries(Queries):
                     fetched_at=page.fetched_at,
                     headers=json.loads(page.headers),
                     body=gzip.decompress(page.body),
+                    feed_url=feed_url,
+                    owns_article=state == "stored",
                 )
-                for entry_id, article_id, page in s.execute(query)
+                for entry_id, article_id, state, feed_url, page in s.execute(query)
             ]
 
     def update_extraction(
