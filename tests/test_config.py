@@ -61,6 +61,21 @@ def test_monitor_config_env_names_the_user_file(tmp_path: Path):
         ("http:\n  allow_private_adresses: true\n", "http.allow_private_adresses", "Extra"),
         ("alerts:\n  recipients: [not-an-address]\n", "alerts.recipients", "email"),
         ("timezone: Mars/Olympus\n", "timezone", "unknown time zone"),
+        (
+            "feeds:\n  - name: X\n    url: http://x.org/" + "a" * 2000 + "\n",
+            "feeds.0.url",
+            "at most 2000 characters",
+        ),
+        (
+            "feeds:\n  - name: X\n    url: http://x.org/\n    language: " + "e" * 21 + "\n",
+            "feeds.0.language",
+            "at most 20 characters",
+        ),
+        (
+            "http:\n  canonical_aliases: [[cna.com.tw, 'https://focustaiwan.tw/']]\n",
+            "http.canonical_aliases",
+            "not a domain name: 'https://focustaiwan.tw/'",
+        ),
     ],
 )
 def test_a_wrong_config_names_file_key_and_problem(tmp_path, yaml_text, key, problem):

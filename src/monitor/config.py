@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor import limits
 from monitor.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -46,9 +47,10 @@ class _Strict(BaseModel):
 
 
 class FeedConfig(_Strict):
-    name: str = Field(min_length=1)
-    url: str
-    language: str | None = None
+    # No longer than the database keeps them: a feed is known by its stored URL.
+    name: str = Field(min_length=1, max_length=limits.NAME)
+    url: str = Field(max_length=limits.URL)
+    language: str | None = Field(default=None, max_length=limits.LANGUAGE)
     # rss: any RSS 0.9x/1.0/2.0, Atom or JSON Feed (Google News search feeds included);
     # sitemap: a news sitemap (<news:news> entries).
     kind: Literal["rss", "sitemap"] = "rss"
