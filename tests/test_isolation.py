@@ -362,6 +362,23 @@ def test_an_item_is_all_or_nothing(db_url: str) -> None:
         store.close()
 
 
+def test_a_value_a_column_type_refuses_is_a_rejected_item(db_url: str) -> None:
+    """A refusal raised in Python while binding (a naive time for a UTC column) fails
+    the item like one the database raises."""
+    from datetime import datetime
+
+    store = Store(db_url)
+    try:
+        store.migrate()
+        with pytest.raises(RejectedItemError) as caught:
+            with store.item("entry #7"):
+                store.archive_page("u", "u", 200, {}, b"", fetched_at=datetime(2026, 11, 2))
+        assert "naive datetime" in str(caught.value)
+        assert _rows(db_url, "SELECT count(*) FROM page_archive") == [(0,)]
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize(
     ("value", "limit", "stored"),
     [

@@ -27,5 +27,8 @@ def rejected(exc: BaseException) -> bool:
         # DataError: too long, out of range, bad characters; IntegrityError: a
         # constraint. An OperationalError or any other is about the database itself.
         return isinstance(exc, DataError | IntegrityError)
-    # A StatementError that is no DBAPIError was raised binding a value in Python.
-    return isinstance(exc, StatementError)
+    # A StatementError that is no DBAPIError was raised binding a value in Python (a
+    # column type refusing it); anything else there is a bug, not a bad value.
+    return isinstance(exc, StatementError) and isinstance(
+        exc.orig, ValueError | TypeError | OverflowError
+    )
