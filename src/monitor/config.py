@@ -210,9 +210,49 @@ class WatchKeyword(_Strict):
         return value
 
 
+# The units the figure reader produces: percentages, and money normalized to billions of
+# one currency, so "2,500億美元" and "US$250 billion" compare.
+FIGURE_UNITS = ("%", "US$ billion", "NT$ billion")
+
+
+class TrackedFigure(_Strict):
+    """One figure the monitor follows: what is measured, of whom, and what it is not.
+
+    A number is this item's when a ``measure`` alias (tariff, 關稅…) stands in its sentence
+    and a ``subject`` alias (Taiwan, 台灣…) is nearer to it than any ``exclude`` cue
+    (Section 232, Japan, "on U.S. goods"…). Aliases are whole words for Latin text, plain
+    substrings for Chinese; capitalised aliases (``US``, ``TSMC``) match case-sensitively.
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+    unit: str
+    subject: list[str] = Field(min_length=1)
+    measure: list[str] = Field(min_length=1)
+    exclude: list[str] = Field(default_factory=list)
+    # The watched keyword whose alerts this figure feeds (its figure_change rule).
+    keyword: str = Field(min_length=1)
+
+    @field_validator("unit")
+    @classmethod
+    def _known_unit(cls, value: str) -> str:
+        if value not in FIGURE_UNITS:
+            raise ValueError(f"unit must be one of {', '.join(FIGURE_UNITS)}, got {value!r}")
+        return value
+
+    @field_validator("subject", "measure", "exclude")
+    @classmethod
+    def _no_blank_alias(cls, value: list[str]) -> list[str]:
+        for alias in value:
+            if not alias.strip() or alias != alias.strip():
+                raise ValueError(f"an alias must be non-empty text without outer spaces: {alias!r}")
+        return value
+
+
 class WatchConfig(_Strict):
     keywords: list[WatchKeyword] = Field(min_length=1)
     figure_window_words: int = Field(default=8, ge=1)
+    tracked: list[TrackedFigure] = Field(default_factory=list)
     rules: list[str] = Field(default_factory=lambda: list(RULE_NAMES))
     first_mention: FirstMentionRule = FirstMentionRule()
     spike: SpikeRule = SpikeRule()
@@ -236,6 +276,20 @@ class WatchConfig(_Strict):
                         f"keyword {keyword.name!r}: co_occurs_with names {other!r}, "
                         "which is not another watched keyword"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _tracked_are_unique_and_fed(self) -> WatchConfig:
+        names = {k.name for k in self.keywords}
+        seen: set[str] = set()
+        for item in self.tracked:
+            if item.id in seen:
+                raise ValueError(f"tracked figure id {item.id!r} is listed twice")
+            seen.add(item.id)
+            if item.keyword not in names:
+                raise ValueError(
+                    f"tracked figure {item.id!r}: keyword {item.keyword!r} is not a watched keyword"
+                )
         return self
 
     def rules_of(self, keyword: WatchKeyword) -> list[str]:
