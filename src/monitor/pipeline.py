@@ -14,7 +14,9 @@
                     (monitor.changes): first mention, spike, drop, figure change,
                     co-occurrence; natural keys and a cool-down per keyword and rule
     send_alerts     one digest (or an .eml in the outbox) with every pending alert, the
-                    day's new stories and a trend chart; failed sends stay pending
+                    day's new stories and a trend chart, sent at most once: alerts are
+                    marked sending first; refused sends stay pending, sends of unknown
+                    fate go again after alerts.resend_unknown_after, same Message-ID
     run_day         all of the above, with a summary
     reextract       (by hand) extraction re-run over the archived pages, no network
 
@@ -27,6 +29,8 @@ extracts pages in bulk, :mod:`monitor.keep` decides what each extracted entry is
 
 from __future__ import annotations
 
+import email
+import email.policy
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,13 +41,20 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor import alerts, changes, crawl, dedup, feeds, health, keep, pages, signals
+from monitor import alerts, changes, crawl, dedup, feeds, health, keep, pages, signals, smtp
 from monitor.charts import Trend
 from monitor.config import Config, FeedConfig
 from monitor.errors import AlertNotFoundError, DeliveryError
 from monitor.politeness import PoliteFetcher
-from monitor.records import AlertView, ExtractedPage, FeedEntry, FeedResult, FetchResult
-from monitor.storage import DedupStore, PendingEntry, Store
+from monitor.records import (
+    AlertView,
+    ExtractedPage,
+    FeedEntry,
+    FeedResult,
+    FetchResult,
+    SendOutcome,
+)
+from monitor.storage import DedupStore, PendingEntry, PriorState, Store
 from monitor.text import content_hash, normalize_line, normalize_text
 from monitor.urls import canonicalize, resolve_google_news
 
@@ -391,37 +402,179 @@ def detect_changes(
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
+    """What the sending stage did. ``status`` is the worst outcome of its emails
+    (``refused`` > ``unknown`` > ``partial`` > ``sent``; None when nothing was sent);
+    ``error`` is set for any outcome but ``sent``; ``refused_recipients`` names each
+    address the server refused with its reply; ``alerts_unknown`` counts the alerts
+    whose email's fate is unknown after the stage (resent after
+    ``alerts.resend_unknown_after`` with the same Message-ID)."""
+
     alerts_sent: int
     method: str | None
     detail: str | None
     error: str | None = None
+    status: str | None = None
+    refused_recipients: tuple[str, ...] = ()
+    alerts_unknown: int = 0
+    message_ids: tuple[str, ...] = ()
+
+
+_SEVERITY = {"sent": 0, "partial": 1, "unknown": 2, "refused": 3}
 
 
 def send_alerts(cfg: Config, run_date: date) -> SendResult:
     """Send every pending alert in one digest (with the run's new stories and the trend
-    chart); on failure they stay pending, and turn ``failed`` after
-    ``alerts.max_attempts`` failed sends."""
+    chart), at most once.
+
+    First, emails a killed run left ``sending`` become ``unknown``, and emails of unknown
+    fate whose first uncertain attempt began ``alerts.resend_unknown_after`` ago go
+    again, byte for byte (same Message-ID). Then the digest: its alerts are marked
+    ``sending`` in a committed transaction before the server sees a byte, and end
+    ``sent``, ``partial`` (some recipients refused), ``unknown`` (no answer after the
+    message went out) or ``pending`` again when the server refused it before taking it
+    (``failed`` after ``alerts.max_attempts`` attempts).
+    """
     store = open_store(cfg)
     try:
+        attempts: list[tuple[SendOutcome, int, str]] = []
+        for message_id in store.strand_sending():
+            LOGGER.warning(
+                "alert email %s was still being sent by a run that stopped; its fate is "
+                "unknown, it goes again after %s",
+                message_id,
+                cfg.alerts.resend_unknown_after,
+            )
+        now = datetime.now(UTC)
+        for email_id in store.due_unknown_emails(now - cfg.alerts.resend_unknown_after):
+            outgoing = store.claim_unknown(email_id, now)
+            if outgoing is None:
+                continue  # another run took it
+            LOGGER.info("sending alert email %s again (its fate was unknown)", outgoing.message_id)
+            message = None if cfg.smtp is not None else _parse(outgoing.raw)
+            outcome = _hand_over(cfg, message, outgoing.raw, outgoing.mail_from, outgoing.rcpt_tos)
+            sent = _finish(
+                store,
+                cfg,
+                outgoing.id,
+                outgoing.message_id,
+                outcome,
+                now,
+                since=outgoing.unknown_since,
+            )
+            attempts.append((outcome, sent, outgoing.message_id))
+
         pending = store.pending_alerts()
-        if not pending and not cfg.alerts.daily_digest:
-            return SendResult(0, None, None)
-        message = _digest(store, cfg, run_date, pending)
-        ids = [a.id for a in pending]
-        try:
-            delivery = alerts.deliver(message, smtp=cfg.smtp, outbox_dir=cfg.outbox_dir)
-        except DeliveryError as exc:
-            if ids:
-                store.mark_alerts(
-                    ids, sent=False, error=str(exc), max_attempts=cfg.alerts.max_attempts
-                )
-            LOGGER.error("%s; %d alerts stay pending", exc, len(ids))
-            return SendResult(0, None, None, error=str(exc))
-        if ids:
-            store.mark_alerts(ids, sent=True)
-        return SendResult(len(ids), delivery.method, delivery.detail)
+        if pending or cfg.alerts.daily_digest:
+            message = _digest(store, cfg, run_date, pending)
+            mail_from, rcpt_tos = smtp.envelope(message)
+            raw = smtp.wire_bytes(message)
+            message_id = str(message["Message-ID"])
+            now = datetime.now(UTC)
+            claimed = store.claim_digest(
+                message_id=message_id,
+                raw=raw,
+                mail_from=mail_from,
+                rcpt_tos=rcpt_tos,
+                run_date=run_date,
+                alert_ids=[a.id for a in pending],
+                now=now,
+            )
+            if claimed is None:
+                LOGGER.info("alert email %s: another run is sending or sent it", message_id)
+            else:
+                outcome = _hand_over(cfg, message, raw, mail_from, rcpt_tos)
+                sent = _finish(store, cfg, claimed, message_id, outcome, now)
+                attempts.append((outcome, sent, message_id))
+        return _result(attempts, store.alerts_in_state("unknown"))
     finally:
         store.close()
+
+
+def _hand_over(
+    cfg: Config,
+    message: EmailMessage | None,
+    raw: bytes,
+    mail_from: str,
+    rcpt_tos: Sequence[str],
+) -> SendOutcome:
+    """SMTP when configured, else a new ``.eml`` in the outbox (sent, or refused)."""
+    if cfg.smtp is not None:
+        return smtp.transmit(raw, mail_from, rcpt_tos, cfg.smtp)
+    assert message is not None
+    try:
+        delivery = alerts.write_outbox(message, cfg.outbox_dir)
+    except DeliveryError as exc:
+        return SendOutcome("refused", str(cfg.outbox_dir), error=str(exc))
+    return SendOutcome("sent", delivery.detail)
+
+
+def _finish(
+    store: Store,
+    cfg: Config,
+    email_id: int,
+    message_id: str,
+    outcome: SendOutcome,
+    now: datetime,
+    *,
+    since: datetime | None = None,
+    prior: PriorState | None = None,
+) -> int:
+    """Record ``outcome``; the number of alerts it delivered (sent or partial)."""
+    note = outcome.error
+    if outcome.status == "unknown" or (outcome.status == "refused" and since is not None):
+        again = max((since or now) + cfg.alerts.resend_unknown_after, datetime.now(UTC))
+        note = (
+            f"{outcome.error}; the server may have it: Message-ID {message_id} goes again "
+            f"after {again:%Y-%m-%d %H:%M} UTC unless confirmed (monitor alerts confirm ID)"
+        )
+    elif outcome.status == "partial":
+        note = "delivered, but refused for " + "; ".join(
+            f"{r.address} ({r.code} {r.reply})" for r in outcome.refused
+        )
+    ids = store.finish_email(
+        email_id,
+        outcome,
+        now=datetime.now(UTC),
+        alert_error=note,
+        max_attempts=None if prior is not None else cfg.alerts.max_attempts,
+        prior=prior,
+    )
+    if outcome.status in ("sent", "partial"):
+        LOGGER.info("sent alert email %s via %s", message_id, outcome.via)
+    else:
+        LOGGER.error("alert email %s %s: %s", message_id, outcome.status, outcome.error)
+    return len(ids) if outcome.status in ("sent", "partial") else 0
+
+
+def _result(attempts: Sequence[tuple[SendOutcome, int, str]], unknown: int) -> SendResult:
+    if not attempts:
+        return SendResult(0, None, None, alerts_unknown=unknown)
+    worst = max((o for o, _, _ in attempts), key=lambda o: _SEVERITY.get(o.status, 3))
+    last = attempts[-1][0]
+    errors = [o.error for o, _, _ in attempts if o.status != "sent" and o.error]
+    refused = tuple(
+        f"{r.address} ({r.code} {r.reply})"
+        for o, _, _ in attempts
+        if o.status in ("partial", "unknown")
+        for r in o.refused
+    )
+    method = "smtp" if last.via.startswith(("smtp://", "smtps://")) else "outbox"
+    return SendResult(
+        alerts_sent=sum(n for _, n, _ in attempts),
+        method=method,
+        detail=last.via,
+        error="; ".join(errors) or None,
+        status=worst.status,
+        refused_recipients=refused,
+        alerts_unknown=unknown,
+        message_ids=tuple(m for _, _, m in attempts),
+    )
+
+
+def _parse(raw: bytes) -> EmailMessage:
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
 
 
 def _digest(
@@ -449,20 +602,54 @@ def _digest(
 
 def resend_alert(cfg: Config, alert_id: int) -> SendResult:
     """Send one alert again, alone, whatever its state (the operator's
-    ``monitor alerts resend ID``); it is marked sent, or keeps its state with the error."""
+    ``monitor alerts resend ID``), as a new message with a Message-ID of its own: the
+    operator asked for another copy, and a copy under the old Message-ID could be
+    dropped as a duplicate by the very server or client that lost the first. It ends
+    ``sent``, ``partial`` or ``unknown``, or keeps its earlier state with the error."""
     store = open_store(cfg)
     try:
         alert = store.alert(alert_id)
         if alert is None:
             raise AlertNotFoundError(f"no alert #{alert_id}")
         message = alerts.compose([alert], cfg.alerts, run_date=alert.run_date)
+        message.replace_header("Message-ID", alerts.new_message_id(cfg.alerts.sender))
+        message_id = str(message["Message-ID"])
+        mail_from, rcpt_tos = smtp.envelope(message)
+        raw = smtp.wire_bytes(message)
+        now = datetime.now(UTC)
+        email_id, prior = store.claim_resend(
+            message_id=message_id,
+            raw=raw,
+            mail_from=mail_from,
+            rcpt_tos=rcpt_tos,
+            alert_id=alert_id,
+            run_date=alert.run_date,
+            now=now,
+        )
+        outcome = _hand_over(cfg, message, raw, mail_from, rcpt_tos)
+        sent = _finish(store, cfg, email_id, message_id, outcome, now, prior=prior)
+        return _result([(outcome, sent, message_id)], store.alerts_in_state("unknown"))
+    finally:
+        store.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    message_id: str
+    alert_ids: tuple[int, ...]
+
+
+def confirm_alert(cfg: Config, alert_id: int) -> Confirmation | None:
+    """The operator found the email carrying ``alert_id`` delivered (``monitor alerts
+    confirm ID``): it and its alerts of unknown fate are marked sent, so it is not sent
+    again. None when the alert is not waiting on an email of unknown fate."""
+    store = open_store(cfg)
+    try:
         try:
-            delivery = alerts.deliver(message, smtp=cfg.smtp, outbox_dir=cfg.outbox_dir)
-        except DeliveryError as exc:
-            store.mark_alerts([alert_id], sent=False, error=str(exc))
-            return SendResult(0, None, None, error=str(exc))
-        store.mark_alerts([alert_id], sent=True)
-        return SendResult(1, delivery.method, delivery.detail)
+            found = store.confirm_alert_email(alert_id, datetime.now(UTC))
+        except LookupError:
+            raise AlertNotFoundError(f"no alert #{alert_id}") from None
+        return None if found is None else Confirmation(found[0], tuple(found[1]))
     finally:
         store.close()
 
@@ -486,6 +673,11 @@ class RunSummary:
     delivery: str | None = None
     delivery_error: str | None = None
     failures: list[dict[str, Any]] = field(default_factory=list)
+    # sent | partial | unknown | refused (None: no email); refused addresses with the
+    # server's reply; alerts whose email may or may not have arrived.
+    delivery_status: str | None = None
+    refused_recipients: list[str] = field(default_factory=list)
+    alerts_unknown: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -513,8 +705,10 @@ def send_and_report(
 ) -> dict[str, Any]:
     """Send the pending alerts, record the run's summary, and return it.
 
-    With ``raise_on_delivery_error`` (Airflow) a failed send raises after the summary is
-    recorded, so the task is retried; the alerts stay pending either way.
+    With ``raise_on_delivery_error`` (Airflow) a send that was not a clean success
+    (refused, partial, unknown) raises after the summary is recorded, so the task is
+    marked failed and retried; the retry cannot duplicate anything (refused alerts are
+    pending, partial ones are done, unknown ones wait for ``resend_unknown_after``).
     """
     sent = send_alerts(cfg, run_date)
     summary = RunSummary(
@@ -535,6 +729,9 @@ def send_and_report(
         delivery=f"{sent.method}: {sent.detail}" if sent.method else None,
         delivery_error=sent.error,
         failures=collected["failures"],
+        delivery_status=sent.status,
+        refused_recipients=list(sent.refused_recipients),
+        alerts_unknown=sent.alerts_unknown,
     )
     record_run(cfg, summary)
     if sent.error and raise_on_delivery_error:

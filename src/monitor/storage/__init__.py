@@ -8,6 +8,7 @@ migrates it and composes the queries, one mixin module per concern::
     feeds.py      feeds, entries, fetch state, feed health, the page archive
     articles.py   seed documents and articles
     alerts.py     keyword mentions and figures, alerts, story counts, the digest's stories
+    emails.py     alert emails: claimed before sending, finished after, per-recipient replies
     dedup.py      stories, versions, overrides; DedupStore adds the LSH index
 
 The Alembic migrations stay in ``monitor/migrations``. Every timestamp is stored as
@@ -19,9 +20,12 @@ from __future__ import annotations
 from monitor.storage.alerts import STORY_KEY, Evidence, KnownFigure
 from monitor.storage.articles import StoredArticle
 from monitor.storage.dedup import ArticleFacts, DedupStore, EntryFacts, StoryFacts, VersionFacts
+from monitor.storage.emails import EmailRecord, OutgoingEmail, PriorState
 from monitor.storage.feeds import ArchivedPage, ExtractedEntry, PendingEntry
 from monitor.storage.models import (
     AlertArticleRow,
+    AlertEmailRecipientRow,
+    AlertEmailRow,
     AlertRow,
     ArticleRow,
     ArticleVersionRow,
@@ -47,6 +51,8 @@ __all__ = [
     "MIGRATIONS",
     "STORY_KEY",
     "AlertArticleRow",
+    "AlertEmailRecipientRow",
+    "AlertEmailRow",
     "AlertRow",
     "ArchivedPage",
     "ArticleFacts",
@@ -56,6 +62,7 @@ __all__ = [
     "DedupOverrideRow",
     "DedupStore",
     "DocSignatureRow",
+    "EmailRecord",
     "EntryFacts",
     "EntryRow",
     "Evidence",
@@ -66,8 +73,10 @@ __all__ = [
     "KnownFigure",
     "LshBandRow",
     "MentionRow",
+    "OutgoingEmail",
     "PageArchiveRow",
     "PendingEntry",
+    "PriorState",
     "RunRow",
     "SeedRow",
     "Store",

@@ -28,6 +28,7 @@ from monitor.errors import StorageError
 from monitor.storage.alerts import AlertQueries
 from monitor.storage.articles import ArticleQueries
 from monitor.storage.dedup import DedupQueries
+from monitor.storage.emails import EmailQueries
 from monitor.storage.feeds import FeedQueries
 from monitor.storage.models import Base, RunRow, utcnow
 
@@ -42,7 +43,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries):
+class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries, EmailQueries):
     """The database of one monitor: open it, migrate it, read and write pipeline rows."""
 
     def __init__(self, url: str) -> None:
