@@ -227,6 +227,14 @@ def alerts_resend(
             f"alert #{alert_id} sent, partly: {result.error}", err=True, fg=typer.colors.RED
         )
         raise typer.Exit(3)
+    if result.status == "unknown":
+        typer.secho(
+            f"alert #{alert_id} may or may not have arrived: {result.error} "
+            "(it goes again after alerts.resend_unknown_after; see `monitor alerts`)",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        raise typer.Exit(3)
     if result.error:
         typer.secho(f"alert #{alert_id} not sent: {result.error}", err=True, fg=typer.colors.RED)
         raise typer.Exit(3)
