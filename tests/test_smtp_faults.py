@@ -200,6 +200,24 @@ def test_a_failed_retry_of_an_unknown_email_stays_unknown(tmp_path: Path, db_url
         _assert_each_alert_once(sink, message_id)
 
 
+def test_a_server_that_always_drops_gets_max_attempts_copies_then_failed(
+    tmp_path: Path, db_url: str
+) -> None:
+    with SmtpSink() as sink:
+        env = _setup(tmp_path, db_url, sink.url, delay="0s")
+        sink.misbehave(after_data="drop")
+        for _ in range(4):
+            assert _run(env)[0] in (0, 3)
+        # max_attempts is 3: three copies of the one message, then the alerts are failed
+        # (`monitor alerts resend ID` or `confirm ID` is the operator's call).
+        assert _alerts(db_url) == [("failed", 3), ("failed", 3)]
+        [(message_id, status, attempts)] = _emails(db_url)
+        assert (status, attempts) == ("unknown", 3)
+        assert len(sink.messages) == 3
+        assert len(sink.mailbox()) == 1
+        assert {str(m.message["Message-ID"]) for m in sink.messages} == {message_id}
+
+
 # --- refused ----------------------------------------------------------------------------
 
 

@@ -24,13 +24,12 @@ Airflow tasks call one stage each and pass ids and counts, never bodies. Each st
 works from rows in the database, so a retried or rerun stage never duplicates anything.
 The work behind a stage lives in the module named for it: :mod:`monitor.crawl` fetches and
 extracts pages in bulk, :mod:`monitor.keep` decides what each extracted entry is,
-:mod:`monitor.storage` holds every query.
+:mod:`monitor.sending` sends alert emails at most once, :mod:`monitor.storage` holds every
+query.
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,20 +40,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor import alerts, changes, crawl, dedup, feeds, health, keep, pages, signals, smtp
+from monitor import alerts, changes, crawl, dedup, feeds, health, keep, pages, sending, signals
 from monitor.charts import Trend
 from monitor.config import Config, FeedConfig
 from monitor.errors import AlertNotFoundError, DeliveryError
 from monitor.politeness import PoliteFetcher
-from monitor.records import (
-    AlertView,
-    ExtractedPage,
-    FeedEntry,
-    FeedResult,
-    FetchResult,
-    SendOutcome,
-)
-from monitor.storage import DedupStore, PendingEntry, PriorState, Store
+from monitor.records import AlertView, ExtractedPage, FeedEntry, FeedResult, FetchResult
+from monitor.sending import Confirmation, SendResult
+from monitor.storage import DedupStore, PendingEntry, Store
 from monitor.text import content_hash, normalize_line, normalize_text
 from monitor.urls import canonicalize, resolve_google_news
 
@@ -400,31 +393,9 @@ def detect_changes(
     return {"alerts": len(new_alerts), "alert_ids": new_alerts}
 
 
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    """What the sending stage did. ``status`` is the worst outcome of its emails
-    (``refused`` > ``unknown`` > ``partial`` > ``sent``; None when nothing was sent);
-    ``error`` is set for any outcome but ``sent``; ``refused_recipients`` names each
-    address the server refused with its reply; ``alerts_unknown`` counts the alerts
-    whose email's fate is unknown after the stage (resent after
-    ``alerts.resend_unknown_after`` with the same Message-ID)."""
-
-    alerts_sent: int
-    method: str | None
-    detail: str | None
-    error: str | None = None
-    status: str | None = None
-    refused_recipients: tuple[str, ...] = ()
-    alerts_unknown: int = 0
-    message_ids: tuple[str, ...] = ()
-
-
-_SEVERITY = {"sent": 0, "partial": 1, "unknown": 2, "refused": 3}
-
-
 def send_alerts(cfg: Config, run_date: date) -> SendResult:
     """Send every pending alert in one digest (with the run's new stories and the trend
-    chart), at most once.
+    chart), at most once (:mod:`monitor.sending`).
 
     First, emails a killed run left ``sending`` become ``unknown``, and emails of unknown
     fate whose first uncertain attempt began ``alerts.resend_unknown_after`` ago go
@@ -436,145 +407,14 @@ def send_alerts(cfg: Config, run_date: date) -> SendResult:
     """
     store = open_store(cfg)
     try:
-        attempts: list[tuple[SendOutcome, int, str]] = []
-        for message_id in store.strand_sending():
-            LOGGER.warning(
-                "alert email %s was still being sent by a run that stopped; its fate is "
-                "unknown, it goes again after %s",
-                message_id,
-                cfg.alerts.resend_unknown_after,
-            )
-        now = datetime.now(UTC)
-        for email_id in store.due_unknown_emails(now - cfg.alerts.resend_unknown_after):
-            outgoing = store.claim_unknown(email_id, now)
-            if outgoing is None:
-                continue  # another run took it
-            LOGGER.info("sending alert email %s again (its fate was unknown)", outgoing.message_id)
-            message = None if cfg.smtp is not None else _parse(outgoing.raw)
-            outcome = _hand_over(cfg, message, outgoing.raw, outgoing.mail_from, outgoing.rcpt_tos)
-            sent = _finish(
-                store,
-                cfg,
-                outgoing.id,
-                outgoing.message_id,
-                outcome,
-                now,
-                since=outgoing.unknown_since,
-            )
-            attempts.append((outcome, sent, outgoing.message_id))
-
+        attempts = sending.recover(store, cfg)
         pending = store.pending_alerts()
         if pending or cfg.alerts.daily_digest:
             message = _digest(store, cfg, run_date, pending)
-            mail_from, rcpt_tos = smtp.envelope(message)
-            raw = smtp.wire_bytes(message)
-            message_id = str(message["Message-ID"])
-            now = datetime.now(UTC)
-            claimed = store.claim_digest(
-                message_id=message_id,
-                raw=raw,
-                mail_from=mail_from,
-                rcpt_tos=rcpt_tos,
-                run_date=run_date,
-                alert_ids=[a.id for a in pending],
-                now=now,
-            )
-            if claimed is None:
-                LOGGER.info("alert email %s: another run is sending or sent it", message_id)
-            else:
-                outcome = _hand_over(cfg, message, raw, mail_from, rcpt_tos)
-                sent = _finish(store, cfg, claimed, message_id, outcome, now)
-                attempts.append((outcome, sent, message_id))
-        return _result(attempts, store.alerts_in_state("unknown"))
+            attempts += sending.send_digest(store, cfg, message, [a.id for a in pending], run_date)
+        return sending.summarize(attempts, store.alerts_in_state("unknown"))
     finally:
         store.close()
-
-
-def _hand_over(
-    cfg: Config,
-    message: EmailMessage | None,
-    raw: bytes,
-    mail_from: str,
-    rcpt_tos: Sequence[str],
-) -> SendOutcome:
-    """SMTP when configured, else a new ``.eml`` in the outbox (sent, or refused)."""
-    if cfg.smtp is not None:
-        return smtp.transmit(raw, mail_from, rcpt_tos, cfg.smtp)
-    assert message is not None
-    try:
-        delivery = alerts.write_outbox(message, cfg.outbox_dir)
-    except DeliveryError as exc:
-        return SendOutcome("refused", str(cfg.outbox_dir), error=str(exc))
-    return SendOutcome("sent", delivery.detail)
-
-
-def _finish(
-    store: Store,
-    cfg: Config,
-    email_id: int,
-    message_id: str,
-    outcome: SendOutcome,
-    now: datetime,
-    *,
-    since: datetime | None = None,
-    prior: PriorState | None = None,
-) -> int:
-    """Record ``outcome``; the number of alerts it delivered (sent or partial)."""
-    note = outcome.error
-    if outcome.status == "unknown" or (outcome.status == "refused" and since is not None):
-        again = max((since or now) + cfg.alerts.resend_unknown_after, datetime.now(UTC))
-        note = (
-            f"{outcome.error}; the server may have it: Message-ID {message_id} goes again "
-            f"after {again:%Y-%m-%d %H:%M} UTC unless confirmed (monitor alerts confirm ID)"
-        )
-    elif outcome.status == "partial":
-        note = "delivered, but refused for " + "; ".join(
-            f"{r.address} ({r.code} {r.reply})" for r in outcome.refused
-        )
-    ids = store.finish_email(
-        email_id,
-        outcome,
-        now=datetime.now(UTC),
-        alert_error=note,
-        max_attempts=None if prior is not None else cfg.alerts.max_attempts,
-        prior=prior,
-    )
-    if outcome.status in ("sent", "partial"):
-        LOGGER.info("sent alert email %s via %s", message_id, outcome.via)
-    else:
-        LOGGER.error("alert email %s %s: %s", message_id, outcome.status, outcome.error)
-    return len(ids) if outcome.status in ("sent", "partial") else 0
-
-
-def _result(attempts: Sequence[tuple[SendOutcome, int, str]], unknown: int) -> SendResult:
-    if not attempts:
-        return SendResult(0, None, None, alerts_unknown=unknown)
-    worst = max((o for o, _, _ in attempts), key=lambda o: _SEVERITY.get(o.status, 3))
-    last = attempts[-1][0]
-    errors = [o.error for o, _, _ in attempts if o.status != "sent" and o.error]
-    refused = tuple(
-        f"{r.address} ({r.code} {r.reply})"
-        for o, _, _ in attempts
-        if o.status in ("partial", "unknown")
-        for r in o.refused
-    )
-    method = "smtp" if last.via.startswith(("smtp://", "smtps://")) else "outbox"
-    return SendResult(
-        alerts_sent=sum(n for _, n, _ in attempts),
-        method=method,
-        detail=last.via,
-        error="; ".join(errors) or None,
-        status=worst.status,
-        refused_recipients=refused,
-        alerts_unknown=unknown,
-        message_ids=tuple(m for _, _, m in attempts),
-    )
-
-
-def _parse(raw: bytes) -> EmailMessage:
-    parsed = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(parsed, EmailMessage)
-    return parsed
 
 
 def _digest(
@@ -602,41 +442,16 @@ def _digest(
 
 def resend_alert(cfg: Config, alert_id: int) -> SendResult:
     """Send one alert again, alone, whatever its state (the operator's
-    ``monitor alerts resend ID``), as a new message with a Message-ID of its own: the
-    operator asked for another copy, and a copy under the old Message-ID could be
-    dropped as a duplicate by the very server or client that lost the first. It ends
-    ``sent``, ``partial`` or ``unknown``, or keeps its earlier state with the error."""
+    ``monitor alerts resend ID``), as a new message with a Message-ID of its own; it ends
+    sent, partial or unknown, or keeps its earlier state with the error."""
     store = open_store(cfg)
     try:
         alert = store.alert(alert_id)
         if alert is None:
             raise AlertNotFoundError(f"no alert #{alert_id}")
-        message = alerts.compose([alert], cfg.alerts, run_date=alert.run_date)
-        message.replace_header("Message-ID", alerts.new_message_id(cfg.alerts.sender))
-        message_id = str(message["Message-ID"])
-        mail_from, rcpt_tos = smtp.envelope(message)
-        raw = smtp.wire_bytes(message)
-        now = datetime.now(UTC)
-        email_id, prior = store.claim_resend(
-            message_id=message_id,
-            raw=raw,
-            mail_from=mail_from,
-            rcpt_tos=rcpt_tos,
-            alert_id=alert_id,
-            run_date=alert.run_date,
-            now=now,
-        )
-        outcome = _hand_over(cfg, message, raw, mail_from, rcpt_tos)
-        sent = _finish(store, cfg, email_id, message_id, outcome, now, prior=prior)
-        return _result([(outcome, sent, message_id)], store.alerts_in_state("unknown"))
+        return sending.resend(store, cfg, alert)
     finally:
         store.close()
-
-
-@dataclass(frozen=True, slots=True)
-class Confirmation:
-    message_id: str
-    alert_ids: tuple[int, ...]
 
 
 def confirm_alert(cfg: Config, alert_id: int) -> Confirmation | None:
@@ -645,11 +460,7 @@ def confirm_alert(cfg: Config, alert_id: int) -> Confirmation | None:
     again. None when the alert is not waiting on an email of unknown fate."""
     store = open_store(cfg)
     try:
-        try:
-            found = store.confirm_alert_email(alert_id, datetime.now(UTC))
-        except LookupError:
-            raise AlertNotFoundError(f"no alert #{alert_id}") from None
-        return None if found is None else Confirmation(found[0], tuple(found[1]))
+        return sending.confirm(store, alert_id)
     finally:
         store.close()
 

@@ -222,9 +222,10 @@ class EmailQueries(Queries):
         ids of those alerts.
 
         ``refused``: the alerts go back to ``pending`` (``unknown`` when an earlier
-        attempt's fate is unknown: that copy may still have arrived), ``failed`` once
-        ``max_attempts`` attempts are spent; with ``prior`` (an operator's resend) they
-        get their earlier state back instead.
+        attempt's fate is unknown: that copy may still have arrived); ``refused`` or
+        ``unknown`` turns them ``failed`` once ``max_attempts`` attempts are spent (a
+        server that always drops the line after DATA gets no endless copies); with
+        ``prior`` (an operator's resend) they get their earlier state back instead.
         """
         with self.session() as s:
             row = s.get(AlertEmailRow, email_id)
@@ -254,7 +255,7 @@ class EmailQueries(Queries):
             else:
                 values.update(status="unknown" if was_unknown else "pending")
             s.execute(update(AlertRow).where(AlertRow.id.in_(ids)).values(**values))
-            if status == "refused" and prior is None and max_attempts is not None:
+            if status in ("refused", "unknown") and prior is None and max_attempts is not None:
                 s.execute(
                     update(AlertRow)
                     .where(
