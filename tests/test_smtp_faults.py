@@ -388,6 +388,7 @@ def test_kill_9_during_data_then_reruns_send_it_once_more_with_the_same_message_
         listed = runner.invoke(app, ["alerts"], env=env).output
         assert "  unknown  figure_change  tariff" in listed
         assert "the run sending it stopped before the server answered" in listed
+        assert f"Message-ID {message_id} goes again after " in listed
         assert len(sink.messages) == 1
 
         # The Message-ID the killed process composed is the one this process derives.

@@ -78,7 +78,16 @@ def recover(store: Store, cfg: Config) -> list[Attempt]:
     """Emails a killed run left ``sending`` become ``unknown``; emails of unknown fate
     whose first uncertain attempt began ``alerts.resend_unknown_after`` ago go again,
     byte for byte."""
-    for message_id in store.strand_sending():
+
+    def note(message_id: str, since: datetime) -> str:
+        return _unknown_note(
+            cfg,
+            "the run sending it stopped before the server answered (killed?)",
+            message_id,
+            since,
+        )
+
+    for message_id in store.strand_sending(note):
         LOGGER.warning(
             "alert email %s was still being sent by a run that stopped; its fate is "
             "unknown, it goes again %s after that attempt began",
@@ -220,11 +229,7 @@ def _record(
     now = datetime.now(UTC)
     note = outcome.error
     if outcome.status == "unknown" or (outcome.status == "refused" and since is not None):
-        again = max((since or now) + cfg.alerts.resend_unknown_after, now)
-        note = (
-            f"{outcome.error}; the server may have it: Message-ID {message_id} goes again "
-            f"after {again:%Y-%m-%d %H:%M} UTC unless confirmed (monitor alerts confirm ID)"
-        )
+        note = _unknown_note(cfg, outcome.error or "", message_id, since or now)
     elif outcome.status == "partial":
         note = "delivered, but refused for " + "; ".join(
             f"{r.address} ({r.code} {r.reply})" for r in outcome.refused
@@ -242,6 +247,15 @@ def _record(
         return len(ids)
     LOGGER.error("alert email %s %s: %s", message_id, outcome.status, outcome.error)
     return 0
+
+
+def _unknown_note(cfg: Config, reason: str, message_id: str, since: datetime) -> str:
+    """What ``monitor alerts`` shows for an alert of unknown fate: why, and what next."""
+    again = max(since + cfg.alerts.resend_unknown_after, datetime.now(UTC))
+    return (
+        f"{reason}; the server may have it: Message-ID {message_id} goes again after "
+        f"{again:%Y-%m-%d %H:%M} UTC unless confirmed (monitor alerts confirm ID)"
+    )
 
 
 def _parse(raw: bytes) -> EmailMessage:

@@ -14,7 +14,7 @@ run to find (:meth:`EmailQueries.strand_sending`).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -267,25 +267,23 @@ class EmailQueries(Queries):
                 )
             return ids
 
-    def strand_sending(self) -> list[str]:
+    def strand_sending(self, note: Callable[[str, datetime], str]) -> list[str]:
         """Emails (and their alerts) still ``sending``: the run sending them stopped
         before the server answered, so whether they arrived is unknown. Marks them
-        ``unknown`` and returns their Message-IDs. A run still in flight that finishes
-        later overwrites this with what the server said."""
-        reason = "the run sending it stopped before the server answered (killed or crashed)"
+        ``unknown`` (the alerts' last error is ``note(message_id, unknown_since)``) and
+        returns their Message-IDs. A run still in flight that finishes later overwrites
+        this with what the server said."""
         with self.session() as s:
             rows = list(s.scalars(select(AlertEmailRow).where(AlertEmailRow.status == "sending")))
             for row in rows:
                 row.status = "unknown"
-                row.last_error = reason
+                row.last_error = "the run sending it stopped before the server answered"
                 if row.unknown_since is None:
                     row.unknown_since = row.last_attempt_at
-            ids = [row.id for row in rows]
-            if ids:
                 s.execute(
                     update(AlertRow)
-                    .where(AlertRow.email_id.in_(ids), AlertRow.status == "sending")
-                    .values(status="unknown", last_error=reason)
+                    .where(AlertRow.email_id == row.id, AlertRow.status == "sending")
+                    .values(status="unknown", last_error=note(row.message_id, row.unknown_since))
                 )
             return [row.message_id for row in rows]
 
