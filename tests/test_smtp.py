@@ -11,7 +11,7 @@ import pytest
 from smtp_server import SmtpSink, free_port
 
 from monitor.alerts import compose, digest_message_id
-from monitor.config import AlertsConfig, SmtpSettings, parse_smtp_url
+from monitor.config import AlertsConfig, SmtpSettings
 from monitor.records import AlertView, RecipientReply, SendOutcome
 from monitor.smtp import envelope, transmit, wire_bytes
 
@@ -161,11 +161,6 @@ def test_an_answer_after_the_client_timeout_is_unknown() -> None:
     assert "timed out" in (outcome.error or "")
     assert waited < 2.5
     assert kept == 1
-
-
-def test_timeout_comes_from_the_smtp_url() -> None:
-    assert parse_smtp_url("smtp://127.0.0.1:2525?timeout=1.5").timeout_seconds == 1.5
-    assert parse_smtp_url("smtp://127.0.0.1:2525").timeout_seconds == 30.0
 
 
 def test_the_same_alerts_give_the_same_message_id() -> None:
