@@ -46,7 +46,6 @@ from monitor.config import Config, FeedConfig
 from monitor.errors import AlertNotFoundError, DeliveryError
 from monitor.politeness import PoliteFetcher
 from monitor.records import AlertView, ExtractedPage, FeedEntry, FeedResult, FetchResult
-from monitor.sending import Confirmation, SendResult
 from monitor.storage import DedupStore, PendingEntry, Store
 from monitor.text import content_hash, normalize_line, normalize_text
 from monitor.urls import canonicalize, resolve_google_news
@@ -393,7 +392,7 @@ def detect_changes(
     return {"alerts": len(new_alerts), "alert_ids": new_alerts}
 
 
-def send_alerts(cfg: Config, run_date: date) -> SendResult:
+def send_alerts(cfg: Config, run_date: date) -> sending.SendResult:
     """Send every pending alert in one digest (with the run's new stories and the trend
     chart), at most once (:mod:`monitor.sending`).
 
@@ -440,7 +439,7 @@ def _digest(
     )
 
 
-def resend_alert(cfg: Config, alert_id: int) -> SendResult:
+def resend_alert(cfg: Config, alert_id: int) -> sending.SendResult:
     """Send one alert again, alone, whatever its state (the operator's
     ``monitor alerts resend ID``), as a new message with a Message-ID of its own; it ends
     sent, partial or unknown, or keeps its earlier state with the error."""
@@ -454,7 +453,7 @@ def resend_alert(cfg: Config, alert_id: int) -> SendResult:
         store.close()
 
 
-def confirm_alert(cfg: Config, alert_id: int) -> Confirmation | None:
+def confirm_alert(cfg: Config, alert_id: int) -> sending.Confirmation | None:
     """The operator found the email carrying ``alert_id`` delivered (``monitor alerts
     confirm ID``): it and its alerts of unknown fate are marked sent, so it is not sent
     again. None when the alert is not waiting on an email of unknown fate."""

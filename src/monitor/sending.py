@@ -30,7 +30,8 @@ from monitor import alerts, smtp
 from monitor.config import Config
 from monitor.errors import AlertNotFoundError, DeliveryError
 from monitor.records import AlertView, SendOutcome
-from monitor.storage import PriorState, Store
+from monitor.storage import Store
+from monitor.storage.emails import PriorState
 
 LOGGER = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ migrates it and composes the queries, one mixin module per concern::
     feeds.py      feeds, entries, fetch state, feed health, the page archive
     articles.py   seed documents and articles
     alerts.py     keyword mentions and figures, alerts, story counts, the digest's stories
-    emails.py     alert emails: claimed before sending, finished after, per-recipient replies
     dedup.py      stories, versions, overrides; DedupStore adds the LSH index
+    emails.py     alert emails: claimed before sending, finished after, per-recipient replies
 
 The Alembic migrations stay in ``monitor/migrations``. Every timestamp is stored as
 naive UTC and read back as an aware UTC datetime.
@@ -20,7 +20,6 @@ from __future__ import annotations
 from monitor.storage.alerts import STORY_KEY, Evidence, KnownFigure
 from monitor.storage.articles import StoredArticle
 from monitor.storage.dedup import ArticleFacts, DedupStore, EntryFacts, StoryFacts, VersionFacts
-from monitor.storage.emails import EmailRecord, OutgoingEmail, PriorState
 from monitor.storage.feeds import ArchivedPage, ExtractedEntry, PendingEntry
 from monitor.storage.models import (
     AlertArticleRow,
@@ -62,7 +61,6 @@ __all__ = [
     "DedupOverrideRow",
     "DedupStore",
     "DocSignatureRow",
-    "EmailRecord",
     "EntryFacts",
     "EntryRow",
     "Evidence",
@@ -73,10 +71,8 @@ __all__ = [
     "KnownFigure",
     "LshBandRow",
     "MentionRow",
-    "OutgoingEmail",
     "PageArchiveRow",
     "PendingEntry",
-    "PriorState",
     "RunRow",
     "SeedRow",
     "Store",

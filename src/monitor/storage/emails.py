@@ -54,23 +54,6 @@ class PriorState:
     email_id: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class EmailRecord:
-    """An alert email as the operator sees it, with the server's answer per recipient."""
-
-    id: int
-    message_id: str
-    kind: str
-    status: str
-    attempts: int
-    last_attempt_at: datetime
-    unknown_since: datetime | None
-    via: str | None
-    reply: str | None
-    last_error: str | None
-    recipients: tuple[tuple[str, str, int | None, str | None], ...]  # address, status, code, reply
-
-
 class EmailQueries(Queries):
     """Alert emails: claim, finish, recover, confirm."""
 
@@ -347,37 +330,6 @@ class EmailQueries(Queries):
                 .values(status="sent", sent_at=now, last_error=None)
             )
             return row.message_id, ids
-
-    def alert_email(self, alert_id: int) -> EmailRecord | None:
-        """The email that carries ``alert_id`` now, with its recipients' answers."""
-        with self.session() as s:
-            email_id = s.scalar(select(AlertRow.email_id).where(AlertRow.id == alert_id))
-            row = s.get(AlertEmailRow, email_id) if email_id is not None else None
-            if row is None:
-                return None
-            recipients = s.execute(
-                select(
-                    AlertEmailRecipientRow.address,
-                    AlertEmailRecipientRow.status,
-                    AlertEmailRecipientRow.code,
-                    AlertEmailRecipientRow.reply,
-                )
-                .where(AlertEmailRecipientRow.email_id == row.id)
-                .order_by(AlertEmailRecipientRow.id)
-            )
-            return EmailRecord(
-                id=row.id,
-                message_id=row.message_id,
-                kind=row.kind,
-                status=row.status,
-                attempts=row.attempts,
-                last_attempt_at=row.last_attempt_at,
-                unknown_since=row.unknown_since,
-                via=row.via,
-                reply=row.reply,
-                last_error=row.last_error,
-                recipients=tuple((a, st, c, r) for a, st, c, r in recipients),
-            )
 
     # -- helpers ----------------------------------------------------------------------
 

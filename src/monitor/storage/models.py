@@ -304,12 +304,37 @@ class AlertRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The email that carries the alert now (alert_emails.id): its last send attempt.
+    email_id: Mapped[int | None] = mapped_column(Integer, index=True)
     day: Mapped[date | None] = mapped_column(Date, index=True)  # the counted day, local
     old_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     note: Mapped[str | None] = mapped_column(Text)  # why suppressed; baseline figures
     details: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
-    # The email that carries the alert now (alert_emails.id): its last send attempt.
-    email_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class AlertArticleRow(Base):
+    """Provenance: the articles (or seeds) behind an alert, with the sentence quoted."""
+
+    __tablename__ = "alert_articles"
+    __table_args__ = (UniqueConstraint("alert_id", "role", "doc_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))  # new | old | support
+    doc_key: Mapped[str] = mapped_column(String(40))
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    seed_id: Mapped[int | None] = mapped_column(ForeignKey("seed_documents.id"))
+    sentence: Mapped[str | None] = mapped_column(Text)
+
+
+class RunRow(Base):
+    """One pipeline run for one date, with its summary counts."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_date: Mapped[date] = mapped_column(Date, index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stats: Mapped[str] = mapped_column(Text, default="{}")
 
 
 class AlertEmailRow(Base):
@@ -351,28 +376,3 @@ class AlertEmailRecipientRow(Base):
     code: Mapped[int | None] = mapped_column(Integer)
     reply: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class AlertArticleRow(Base):
-    """Provenance: the articles (or seeds) behind an alert, with the sentence quoted."""
-
-    __tablename__ = "alert_articles"
-    __table_args__ = (UniqueConstraint("alert_id", "role", "doc_key"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
-    role: Mapped[str] = mapped_column(String(20))  # new | old | support
-    doc_key: Mapped[str] = mapped_column(String(40))
-    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
-    seed_id: Mapped[int | None] = mapped_column(ForeignKey("seed_documents.id"))
-    sentence: Mapped[str | None] = mapped_column(Text)
-
-
-class RunRow(Base):
-    """One pipeline run for one date, with its summary counts."""
-
-    __tablename__ = "runs"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    run_date: Mapped[date] = mapped_column(Date, index=True)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    stats: Mapped[str] = mapped_column(Text, default="{}")
