@@ -257,6 +257,25 @@ def test_partial_refusal_is_partial_names_the_refused_and_exits_3(
         assert [m.rcpt_tos for m in sink.messages] == [("analyst@example.org",)]
         _assert_each_alert_once(sink, message_id)
 
+        # The operator fixes the address and resends: only the new address gets it.
+        config = Path(env["MONITOR_CONFIG"])
+        config.write_text(
+            config.read_text(encoding="utf-8").replace("desk@", "desk.team@"), encoding="utf-8"
+        )
+        resent = CliRunner().invoke(app, ["alerts", "resend", "1"], env=env)
+        assert resent.exit_code == 0, resent.output
+        assert [m.rcpt_tos for m in sink.messages][1:] == [("desk.team@example.org",)]
+        assert _rows(db_url, "SELECT status FROM alerts ORDER BY id") == [("sent",), ("partial",)]
+        config.write_text(
+            config.read_text(encoding="utf-8").replace("desk.team@", "desk@"), encoding="utf-8"
+        )
+        sink.misbehave(recipient_replies={"desk@example.org": reply})
+        again = CliRunner().invoke(app, ["alerts", "resend", "2"], env=env)
+        assert again.exit_code == 3
+        assert "every recipient was refused: desk@example.org (550 5.1.1" in again.output
+        assert _rows(db_url, "SELECT status FROM alerts ORDER BY id") == [("sent",), ("partial",)]
+        assert len(sink.messages) == 2
+
 
 REFUSALS = {
     "sender-451": {"sender_reply": "451 4.3.0 mail server busy, try later"},

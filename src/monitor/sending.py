@@ -139,8 +139,18 @@ def resend(store: Store, cfg: Config, alert: AlertView) -> SendResult:
     """Send one alert again, alone, whatever its state, as a new message with a
     Message-ID of its own: the operator asked for another copy, and a copy under the old
     Message-ID could be dropped as a duplicate by the very mailbox that lost the first.
-    It ends ``sent``, ``partial`` or ``unknown``, or keeps its earlier state."""
-    message = alerts.compose([alert], cfg.alerts, run_date=alert.run_date)
+    A ``partial`` alert goes only to the configured recipients that did not accept it
+    (the refused address, once fixed in ``alerts.recipients``). It ends ``sent``,
+    ``partial`` or ``unknown``, or keeps its earlier state."""
+    settings = cfg.alerts
+    if alert.status == "partial":
+        have_it = store.accepted_recipients(alert.id)
+        missing = [r for r in settings.recipients if r not in have_it]
+        if not missing:
+            error = f"every configured recipient already accepted alert #{alert.id}"
+            return SendResult(0, None, None, error=error, status="refused")
+        settings = settings.model_copy(update={"recipients": missing})
+    message = alerts.compose([alert], settings, run_date=alert.run_date)
     message.replace_header("Message-ID", alerts.new_message_id(cfg.alerts.sender))
     message_id = str(message["Message-ID"])
     mail_from, rcpt_tos = smtp.envelope(message)

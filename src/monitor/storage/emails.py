@@ -331,6 +331,23 @@ class EmailQueries(Queries):
             )
             return row.message_id, ids
 
+    def accepted_recipients(self, alert_id: int) -> set[str]:
+        """Addresses the server accepted for the email that carries ``alert_id`` now,
+        when that email was delivered (``sent`` or ``partial``)."""
+        with self.session() as s:
+            return set(
+                s.scalars(
+                    select(AlertEmailRecipientRow.address)
+                    .join(AlertEmailRow, AlertEmailRow.id == AlertEmailRecipientRow.email_id)
+                    .join(AlertRow, AlertRow.email_id == AlertEmailRow.id)
+                    .where(
+                        AlertRow.id == alert_id,
+                        AlertEmailRow.status.in_(("sent", "partial")),
+                        AlertEmailRecipientRow.status == "accepted",
+                    )
+                )
+            )
+
     # -- helpers ----------------------------------------------------------------------
 
     @staticmethod
