@@ -14,7 +14,9 @@
                     (monitor.changes): first mention, spike, drop, figure change,
                     co-occurrence; natural keys and a cool-down per keyword and rule
     send_alerts     one digest (or an .eml in the outbox) with every pending alert, the
-                    day's new stories and a trend chart; failed sends stay pending
+                    day's new stories and a trend chart, sent at most once: alerts are
+                    marked sending first; refused sends stay pending, sends of unknown
+                    fate go again after alerts.resend_unknown_after, same Message-ID
     run_day         all of the above, with a summary
     reextract       (by hand) extraction re-run over the archived pages, no network
 
@@ -22,7 +24,8 @@ Airflow tasks call one stage each and pass ids and counts, never bodies. Each st
 works from rows in the database, so a retried or rerun stage never duplicates anything.
 The work behind a stage lives in the module named for it: :mod:`monitor.crawl` fetches and
 extracts pages in bulk, :mod:`monitor.keep` decides what each extracted entry is,
-:mod:`monitor.storage` holds every query.
+:mod:`monitor.sending` sends alert emails at most once, :mod:`monitor.storage` holds every
+query.
 """
 
 from __future__ import annotations
@@ -37,7 +40,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor import alerts, changes, crawl, dedup, feeds, health, keep, limits, pages, signals
+from monitor import (
+    alerts,
+    changes,
+    crawl,
+    dedup,
+    feeds,
+    health,
+    keep,
+    limits,
+    pages,
+    sending,
+    signals,
+)
 from monitor.charts import Trend
 from monitor.config import Config, FeedConfig
 from monitor.errors import AlertNotFoundError, DeliveryError, RejectedItemError
@@ -444,37 +459,26 @@ def detect_changes(
     return {"alerts": len(new_alerts), "alert_ids": new_alerts}
 
 
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    alerts_sent: int
-    method: str | None
-    detail: str | None
-    error: str | None = None
-
-
-def send_alerts(cfg: Config, run_date: date) -> SendResult:
+def send_alerts(cfg: Config, run_date: date) -> sending.SendResult:
     """Send every pending alert in one digest (with the run's new stories and the trend
-    chart); on failure they stay pending, and turn ``failed`` after
-    ``alerts.max_attempts`` failed sends."""
+    chart), at most once (:mod:`monitor.sending`).
+
+    First, emails a killed run left ``sending`` become ``unknown``, and emails of unknown
+    fate whose first uncertain attempt began ``alerts.resend_unknown_after`` ago go
+    again, byte for byte (same Message-ID). Then the digest: its alerts are marked
+    ``sending`` in a committed transaction before the server sees a byte, and end
+    ``sent``, ``partial`` (some recipients refused), ``unknown`` (no answer after the
+    message went out) or ``pending`` again when the server refused it before taking it
+    (``failed`` after ``alerts.max_attempts`` attempts).
+    """
     store = open_store(cfg)
     try:
+        attempts = sending.recover(store, cfg)
         pending = store.pending_alerts()
-        if not pending and not cfg.alerts.daily_digest:
-            return SendResult(0, None, None)
-        message = _digest(store, cfg, run_date, pending)
-        ids = [a.id for a in pending]
-        try:
-            delivery = alerts.deliver(message, smtp=cfg.smtp, outbox_dir=cfg.outbox_dir)
-        except DeliveryError as exc:
-            if ids:
-                store.mark_alerts(
-                    ids, sent=False, error=str(exc), max_attempts=cfg.alerts.max_attempts
-                )
-            LOGGER.error("%s; %d alerts stay pending", exc, len(ids))
-            return SendResult(0, None, None, error=str(exc))
-        if ids:
-            store.mark_alerts(ids, sent=True)
-        return SendResult(len(ids), delivery.method, delivery.detail)
+        if pending or cfg.alerts.daily_digest:
+            message = _digest(store, cfg, run_date, pending)
+            attempts += sending.send_digest(store, cfg, message, [a.id for a in pending], run_date)
+        return sending.summarize(attempts, store.alerts_in_state("unknown"))
     finally:
         store.close()
 
@@ -502,9 +506,10 @@ def _digest(
     )
 
 
-def resend_alert(cfg: Config, alert_id: int) -> SendResult:
+def resend_alert(cfg: Config, alert_id: int) -> sending.SendResult:
     """Send one alert again, alone, whatever its state (the operator's
-    ``monitor alerts resend ID``); it is marked sent, or keeps its state with the error."""
+    ``monitor alerts resend ID``), as a new message with a Message-ID of its own; it ends
+    sent, partial or unknown, or keeps its earlier state with the error."""
     if not 0 < alert_id <= limits.ROW_ID:
         raise AlertNotFoundError(f"no alert #{alert_id}: alert ids run from 1 to {limits.ROW_ID}")
     store = open_store(cfg)
@@ -512,14 +517,18 @@ def resend_alert(cfg: Config, alert_id: int) -> SendResult:
         alert = store.alert(alert_id)
         if alert is None:
             raise AlertNotFoundError(f"no alert #{alert_id}")
-        message = alerts.compose([alert], cfg.alerts, run_date=alert.run_date)
-        try:
-            delivery = alerts.deliver(message, smtp=cfg.smtp, outbox_dir=cfg.outbox_dir)
-        except DeliveryError as exc:
-            store.mark_alerts([alert_id], sent=False, error=str(exc))
-            return SendResult(0, None, None, error=str(exc))
-        store.mark_alerts([alert_id], sent=True)
-        return SendResult(1, delivery.method, delivery.detail)
+        return sending.resend(store, cfg, alert)
+    finally:
+        store.close()
+
+
+def confirm_alert(cfg: Config, alert_id: int) -> sending.Confirmation | None:
+    """The operator found the email carrying ``alert_id`` delivered (``monitor alerts
+    confirm ID``): it and its alerts of unknown fate are marked sent, so it is not sent
+    again. None when the alert is not waiting on an email of unknown fate."""
+    store = open_store(cfg)
+    try:
+        return sending.confirm(store, alert_id)
     finally:
         store.close()
 
@@ -543,6 +552,11 @@ class RunSummary:
     delivery: str | None = None
     delivery_error: str | None = None
     failures: list[dict[str, Any]] = field(default_factory=list)
+    # sent | partial | unknown | refused (None: no email); refused addresses with the
+    # server's reply; alerts whose email may or may not have arrived.
+    delivery_status: str | None = None
+    refused_recipients: list[str] = field(default_factory=list)
+    alerts_unknown: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -570,8 +584,10 @@ def send_and_report(
 ) -> dict[str, Any]:
     """Send the pending alerts, record the run's summary, and return it.
 
-    With ``raise_on_delivery_error`` (Airflow) a failed send raises after the summary is
-    recorded, so the task is retried; the alerts stay pending either way.
+    With ``raise_on_delivery_error`` (Airflow) a send that was not a clean success
+    (refused, partial, unknown) raises after the summary is recorded, so the task is
+    marked failed and retried; the retry cannot duplicate anything (refused alerts are
+    pending, partial ones are done, unknown ones wait for ``resend_unknown_after``).
     """
     sent = send_alerts(cfg, run_date)
     summary = RunSummary(
@@ -596,6 +612,9 @@ def send_and_report(
             *fetched.get("failures", []),
             *stored.get("failures", []),
         ],
+        delivery_status=sent.status,
+        refused_recipients=list(sent.refused_recipients),
+        alerts_unknown=sent.alerts_unknown,
     )
     record_run(cfg, summary)
     if sent.error and raise_on_delivery_error:

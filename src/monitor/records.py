@@ -212,3 +212,36 @@ class StoryView:
     lead: str
     other_outlets: int  # outlets that carried a copy of it
     published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientReply:
+    """What the SMTP server answered to one ``RCPT TO``: accepted (250/251) or not."""
+
+    address: str
+    accepted: bool
+    code: int | None
+    reply: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """How far one attempt to hand an alert email over got (:mod:`monitor.smtp`).
+
+    ``status``: ``sent`` (the server took the message for every recipient), ``partial``
+    (it took the message, some recipients were refused), ``refused`` (nothing was handed
+    over, or the server said no to the message: safe to send again) or ``unknown`` (the
+    whole message went out and no answer came: the server may have it). ``via`` is the
+    server without its password, or the outbox file; ``reply`` the server's answer to the
+    message; ``error`` why it is not ``sent``.
+    """
+
+    status: str
+    via: str
+    reply: str | None = None
+    error: str | None = None
+    recipients: tuple[RecipientReply, ...] = ()
+
+    @property
+    def refused(self) -> tuple[RecipientReply, ...]:
+        return tuple(r for r in self.recipients if not r.accepted)

@@ -9,6 +9,7 @@ migrates it and composes the queries, one mixin module per concern::
     articles.py   seed documents and articles
     alerts.py     keyword mentions and figures, alerts, story counts, the digest's stories
     dedup.py      stories, versions, overrides; DedupStore adds the LSH index
+    emails.py     alert emails: claimed before sending, finished after, per-recipient replies
 
 The Alembic migrations stay in ``monitor/migrations``. Every timestamp is stored as
 naive UTC and read back as an aware UTC datetime.
@@ -22,6 +23,8 @@ from monitor.storage.dedup import ArticleFacts, DedupStore, EntryFacts, StoryFac
 from monitor.storage.feeds import ArchivedPage, ExtractedEntry, PendingEntry, RecordedFeed
 from monitor.storage.models import (
     AlertArticleRow,
+    AlertEmailRecipientRow,
+    AlertEmailRow,
     AlertRow,
     ArticleRow,
     ArticleVersionRow,
@@ -47,6 +50,8 @@ __all__ = [
     "MIGRATIONS",
     "STORY_KEY",
     "AlertArticleRow",
+    "AlertEmailRecipientRow",
+    "AlertEmailRow",
     "AlertRow",
     "ArchivedPage",
     "ArticleFacts",

@@ -327,12 +327,16 @@ class AlertRow(Base):
     sentence: Mapped[str | None] = mapped_column(Prose)
     old_sentence: Mapped[str | None] = mapped_column(Prose)
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
-    # pending → sent | failed (after alerts.max_attempts failed sends); suppressed = a
-    # debounced repeat, kept for the record and never sent.
+    # pending → sending → sent | partial (some recipients refused) | unknown (no answer
+    # after the message went out; sent again after alerts.resend_unknown_after) | pending
+    # again (refused before the message went out) → failed (after alerts.max_attempts);
+    # suppressed = a debounced repeat, kept for the record and never sent.
     status: Mapped[str] = mapped_column(Line(20), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Prose)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The email that carries the alert now (alert_emails.id): its last send attempt.
+    email_id: Mapped[int | None] = mapped_column(Integer, index=True)
     day: Mapped[date | None] = mapped_column(Date, index=True)  # the counted day, local
     old_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     note: Mapped[str | None] = mapped_column(Prose)  # why suppressed; baseline figures
@@ -362,3 +366,44 @@ class RunRow(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stats: Mapped[str] = mapped_column(Prose, default="{}")
+
+
+class AlertEmailRow(Base):
+    """One composed alert email (a digest, or an operator's resend of one alert) and how
+    its sending went: the exact bytes are kept so an unknown outcome is sent again as
+    the same message, Message-ID and all."""
+
+    __tablename__ = "alert_emails"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(Line(300), unique=True)
+    kind: Mapped[str] = mapped_column(Line(20))  # digest | resend
+    run_date: Mapped[date | None] = mapped_column(Date)
+    # sending → sent | partial | unknown | refused (not handed over; composed again)
+    status: Mapped[str] = mapped_column(Line(20), index=True)
+    alert_count: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the first attempt with an unknown outcome began: the resend delay counts from it.
+    unknown_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    via: Mapped[str | None] = mapped_column(Line(2000))  # server (no password) or .eml path
+    reply: Mapped[str | None] = mapped_column(Prose)  # the server's answer to the message
+    last_error: Mapped[str | None] = mapped_column(Prose)
+    mail_from: Mapped[str] = mapped_column(Line(320))
+    rcpt_tos: Mapped[str] = mapped_column(Prose, default="[]")  # JSON list, the envelope
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AlertEmailRecipientRow(Base):
+    """What the server answered for one recipient of an alert email (its last attempt)."""
+
+    __tablename__ = "alert_email_recipients"
+    __table_args__ = (UniqueConstraint("email_id", "address"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_id: Mapped[int] = mapped_column(ForeignKey("alert_emails.id"), index=True)
+    address: Mapped[str] = mapped_column(Line(320))
+    status: Mapped[str] = mapped_column(Line(20))  # accepted | refused
+    code: Mapped[int | None] = mapped_column(Integer)
+    reply: Mapped[str | None] = mapped_column(Prose)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
