@@ -10,6 +10,7 @@ migrates it and composes the queries, one mixin module per concern::
     alerts.py     keyword mentions, alerts, story counts, the digest's stories
     figures.py    tracked-figure readings and each item's history
     dedup.py      stories, versions, overrides; DedupStore adds the LSH index
+    emails.py     alert emails: claimed before sending, finished after, per-recipient replies
 
 The Alembic migrations stay in ``monitor/migrations``. Every timestamp is stored as
 naive UTC and read back as an aware UTC datetime.
@@ -20,10 +21,12 @@ from __future__ import annotations
 from monitor.storage.alerts import STORY_KEY, Evidence
 from monitor.storage.articles import StoredArticle
 from monitor.storage.dedup import ArticleFacts, DedupStore, EntryFacts, StoryFacts, VersionFacts
-from monitor.storage.feeds import ArchivedPage, ExtractedEntry, PendingEntry
+from monitor.storage.feeds import ArchivedPage, ExtractedEntry, PendingEntry, RecordedFeed
 from monitor.storage.figures import NewReading
 from monitor.storage.models import (
     AlertArticleRow,
+    AlertEmailRecipientRow,
+    AlertEmailRow,
     AlertRow,
     ArticleRow,
     ArticleVersionRow,
@@ -50,6 +53,8 @@ __all__ = [
     "MIGRATIONS",
     "STORY_KEY",
     "AlertArticleRow",
+    "AlertEmailRecipientRow",
+    "AlertEmailRow",
     "AlertRow",
     "ArchivedPage",
     "ArticleFacts",
@@ -72,6 +77,7 @@ __all__ = [
     "NewReading",
     "PageArchiveRow",
     "PendingEntry",
+    "RecordedFeed",
     "RunRow",
     "SeedRow",
     "Store",

@@ -1,9 +1,12 @@
 """tracked-figure readings; corroborated figure alerts: reported_by, old seed; v_alerts
 gains outlet, published_at, reported_by, old_outlet
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 07:10:00
+
+(Written as 0005 on the corroborate branch; chained after 0006, the alert-email tables,
+when main was merged in.)
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -74,24 +77,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("doc_key", "seq"),
     )
-    with op.batch_alter_table("figure_readings", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_figure_readings_item"), ["item"], unique=False)
-    with op.batch_alter_table("alerts", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("reported_by", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("old_seed_id", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(
-            "fk_alerts_old_seed_id_seed_documents", "seed_documents", ["old_seed_id"], ["id"]
+    op.create_index("ix_figure_readings_item", "figure_readings", ["item"], unique=False)
+    # Plain ADD COLUMN, no table rebuild on SQLite (0006's note: other views read alerts).
+    op.add_column("alerts", sa.Column("reported_by", sa.Integer(), nullable=True))
+    op.add_column("alerts", sa.Column("old_seed_id", sa.Integer(), nullable=True))
+    if op.get_bind().dialect.name != "sqlite":
+        op.create_foreign_key(
+            "fk_alerts_old_seed_id_seed_documents",
+            "alerts",
+            "seed_documents",
+            ["old_seed_id"],
+            ["id"],
         )
     op.execute(V_ALERTS)
 
 
 def downgrade() -> None:
     op.execute("DROP VIEW IF EXISTS v_alerts")
-    with op.batch_alter_table("alerts", schema=None) as batch_op:
-        batch_op.drop_constraint("fk_alerts_old_seed_id_seed_documents", type_="foreignkey")
-        batch_op.drop_column("old_seed_id")
-        batch_op.drop_column("reported_by")
-    with op.batch_alter_table("figure_readings", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_figure_readings_item"))
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_constraint("fk_alerts_old_seed_id_seed_documents", "alerts", type_="foreignkey")
+    op.execute("ALTER TABLE alerts DROP COLUMN old_seed_id")
+    op.execute("ALTER TABLE alerts DROP COLUMN reported_by")
+    op.drop_index("ix_figure_readings_item", table_name="figure_readings")
     op.drop_table("figure_readings")
     op.execute(V_ALERTS_0004)
