@@ -349,9 +349,12 @@ _THREAT_MONEY_ZH = re.compile(r"揚言|扬言|可能|威脅|威胁|考慮|考虑
 # A sentence-opening clause that makes the rest of the sentence conditional or proposed:
 # "Under the terms being discussed, Washington would…", "If talks fail, …".
 _OPENING_CONDITION = re.compile(
-    r"^\s*(?:under|if|unless|should|once|pending|until|according\s+to\s+(?:a|the)\s+draft)\b",
+    r"^\s*(?:under(?!\s+(?:the|this|its|their)\s+(?:(?:new|agreed|signed|final|trade|"
+    r"executive)\s+){0,2}(?:deal|agreement|pact|accord|terms|order|proclamation|arrangement)"
+    r"\s*,)|if|unless|should|once|pending|until|according\s+to\s+(?:a|the)\s+draft)\b",
     re.I,
 )
+# ("Under the deal, …" states what was agreed; "Under the proposal, …" does not.)
 # "would" is a proposal in a story sourced to unnamed people (the deal is not public yet)
 # and an agreed term in a story about the signed deal.
 UNNAMED_SOURCES = re.compile(
@@ -385,8 +388,9 @@ _TARGET_EN = re.compile(
 _TARGET_ZH = re.compile(
     r"爭取|争取|希望|盼|力拚|力拼|目標|目标|要求|尋求|寻求|力求|要讓|要让|可以讓|可以让"
 )
+# The value an aim is for: "lower the tariff to 15%", "pressing for a rate of 15 percent".
 _TARGET_SLOT_BEFORE = re.compile(
-    r"(?:\b(?:to|at|below|under)\s+(?:(?:the|a|an|about|around|just|only|roughly|some)\s+)?|(?:至|到|為|为|以下|降至|降到)\S{0,3})$",
+    r"(?:\b(?:to|at|below|under|for|of)\s+(?:(?:the|a|an|about|around|just|only|roughly|some)\s+)?|(?:至|到|為|为|以下|降至|降到)\S{0,3})$",
     re.I,
 )
 _OLD_BEFORE = re.compile(
@@ -436,7 +440,7 @@ def threat_cue(s: Sentence, i: int, is_target: bool, unsure_would: bool) -> str 
         lo = s.clause(start, strong=True)[0]
     scopes = [s.text[lo:hi]]
     first_end = s.clause(0)[1]
-    if first_end < own_lo and _OPENING_CONDITION.search(s.text[:first_end]):
+    if first_end <= own_lo and _OPENING_CONDITION.search(s.text[:first_end]):
         scopes.append(s.text[:first_end])
     money = s.numbers[i].is_money
     for scope in scopes:
