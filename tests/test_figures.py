@@ -124,6 +124,22 @@ CASES = [
         "Taiwan's companies promised US$250 billion for American factories.",
         [(TWINV, 250, USD, "current", None, "subject=Taiwan; measure=promised")],
     ),
+    (
+        # a cue in an aside about the subject ("whose customers are …") is not its owner
+        "The chipmaker TSMC, whose biggest customers are Apple and Nvidia, raised its US"
+        " investment plan to $165 billion.",
+        [(TSMC, 165, USD, "current", None, "subject=TSMC; measure=investment; direction=→to")],
+    ),
+    (
+        # a cue listed with the subject shares the rate with it
+        "Taiwan and Vietnam both pay a 20% tariff, more than Japan.",
+        [(TW, 20, "%", "current", None, "subject=Taiwan; measure=tariff")],
+    ),
+    (
+        # a range of normal duties is no single rate
+        "Bicycles from Taiwan also carry US duties of 5.5% to 11%.",
+        [],
+    ),
     # --- changes, Traditional and Simplified Chinese -----------------------------------
     (
         "美方同意將對台對等關稅由現行的20%調降為15%，且不再疊加。",
@@ -505,6 +521,16 @@ def test_a_rate_named_by_what_goods_pay_in_total() -> None:
     )
     current = current_figures(read_figures(text, TRACKED))
     assert {k: (r.value, r.status) for k, r in current.items()} == {TW: (15.0, "current")}
+
+
+def test_the_rate_something_was_changed_to_in_chinese_outranks_the_stacked_one() -> None:
+    text = (
+        "工具機業鬆一口氣\n\n"
+        "去年8月以來，台灣工具機輸美除了原本約4%的稅率，還要再加上20%的對等關稅。"
+        "協議確定後，對等關稅改採15%封頂且不疊加。"
+    )
+    current = current_figures(read_figures(text, TRACKED))
+    assert {k: r.value for k, r in current.items()} == {TW: 15.0}
 
 
 def test_growth_figures_and_replaced_rates_are_not_the_rate_in_force() -> None:

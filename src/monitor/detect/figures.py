@@ -237,6 +237,31 @@ def _compared(s: Sentence, anchor: _Anchor, anchors: Sequence[_Anchor]) -> bool:
     )
 
 
+# "The contract chipmaker, whose customers include Nvidia and Apple, lifted its plan to
+# $165 billion": a cue in an aside about the subject is not whose figure it is.
+_ASIDE = re.compile(r"^\W*(?:whose|which|who|where|including|such\s+as)\b|^\W*(?:其中|包括)", re.I)
+
+
+def _aside(s: Sentence, anchor: _Anchor, spans: Sequence[tuple[int, int]]) -> bool:
+    lo, hi = s.clause(anchor.span[0])
+    if any(lo <= span[0] < hi for span in spans):
+        return False
+    return bool(_ASIDE.search(s.text[lo:hi]))
+
+
+_PAIR_GLUE = re.compile(r"\s+(?:and|&)\s+|\s*(?:、|和|與|与|及)\s*", re.I)
+
+
+def _with_subject(s: Sentence, anchor: _Anchor, subjects: Sequence[_Anchor]) -> bool:
+    """A cue listed with the subject shares the figure with it: "Taiwan and Vietnam now
+    pay the same 20%"."""
+    for subject in subjects:
+        first, second = sorted((subject.span, anchor.span))
+        if first[1] <= second[0] and _PAIR_GLUE.fullmatch(s.text[first[1] : second[0]]):
+            return True
+    return False
+
+
 # What may stand between a measure and the cue that qualifies it: "Section 232 tariffs",
 # "tariffs on Japan", "Japan's tariff", "232條款關稅", "對日本的關稅".
 _QUALIFIER_GLUE = re.compile(
@@ -287,11 +312,18 @@ def _attribute(
     for order, item in enumerate(tracked):
         if item.unit != unit:
             continue
-        subject = _nearest(
-            s, spans, _anchors(s.text, item.subject), behind=BOUNDARY_COST, across=False
-        )
+        subject_anchors = _anchors(s.text, item.subject)
+        subject = _nearest(s, spans, subject_anchors, behind=BOUNDARY_COST, across=False)
         all_excludes = _anchors(s.text, item.exclude)
-        exclude_anchors = [a for a in all_excludes if not _compared(s, a, all_excludes)]
+        exclude_anchors = [
+            a
+            for a in all_excludes
+            if not (
+                _compared(s, a, all_excludes)
+                or _aside(s, a, spans)
+                or _with_subject(s, a, subject_anchors)
+            )
+        ]
         # "Section 232 tariffs", "232關稅", "對等關稅": a measure word that an exclude cue
         # qualifies measures the other thing.
         measures = _anchors(s.text, item.measure)

@@ -258,9 +258,11 @@ def change_pairs(s: Sentence) -> dict[int, int]:
     return found
 
 
-# "between 0% and 6%", "0%至6%之間": a range, no single rate.
+# "between 0% and 6%", "0%至6%之間": a range, no single rate;
+# "duties of 5.5% to 11%", "ranging from 5% to 11%" (but "from 20% to 15%" is a change).
 _RANGE = re.compile(
-    r"\bbetween\s+⟨(\d+)⟩\s+and\s+⟨(\d+)⟩|⟨(\d+)⟩\s*(?:至|到|-|–|~|～)\s*⟨(\d+)⟩\s*(?:之間|之间|間|间)",
+    r"\bbetween\s+⟨(\d+)⟩\s+and\s+⟨(\d+)⟩|"
+    r"\b(?:of|ranging\s+(?:from\s+)?|range\s+from)\s+⟨(\d+)⟩\s+to\s+⟨(\d+)⟩|⟨(\d+)⟩\s*(?:至|到|-|–|~|～)\s*⟨(\d+)⟩\s*(?:之間|之间|間|间)",
     re.I,
 )
 # "23% of its exports", "23%的商品", "比重": a share of something, not a rate.
@@ -493,7 +495,7 @@ def single_status(s: Sentence, i: int, unsure_would: bool) -> tuple[str, str | N
 _NEW_VALUE_BEFORE = re.compile(
     rf"(?:\b{_CHANGE_VERB_EN}\s+(?:[^\s⟨⟩]+\s+){{0,4}}?(?:to|at)\s+(?:(?:the|a|an|just)\s+)?|"
     r"(?:降至|降為|降为|降到|調降為|调降为|調降至|调降至|下調至|下调至|下修至|調整為|调整为|定為|定为|"
-    r"改為|改为|減至|减至|降低至|降低為|降低为)\s*)$",
+    r"改為|改为|改採|改采|改成|減至|减至|降低至|降低為|降低为)\s*)$",
     re.I,
 )
 
