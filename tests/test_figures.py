@@ -7,7 +7,12 @@ current.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+
 import pytest
+from conftest import ROOT
+from eval_corpus import REALNEWS_HELDOUT_DIR
 
 from monitor.config import TrackedFigure, WatchConfig, load_config
 from monitor.detect.figures import Reading, current_figures, read_figures
@@ -22,6 +27,7 @@ TW, S232, TSMC, TWINV = (
     "taiwan_us_investment",
 )
 USD = "US$ billion"
+BENCH = ROOT / "bench" / "eval_realnews.py"
 
 
 def one(item, value, unit, status, old, reason, sentence, no=0):
@@ -681,3 +687,25 @@ def test_a_user_file_replaces_the_tracked_list(tmp_path) -> None:
     )
     with pytest.raises(ConfigError, match="tracked figure 'jp_rate': keyword 'nosuch'"):
         load_config(user, env={})
+
+
+def test_the_targets_hold_on_the_held_out_set() -> None:
+    """Regression guard on tests/eval/realnews_heldout (issue 9's targets). The set was
+    written after the reader was tuned on tests/eval/realnews; its first unseen runs scored
+    lower (batch 1: tariff 0.839 with 1 false reading, investment 0.800; batch 2 after the
+    batch-1 fixes: tariff 0.750, investment 0.833). General fixes brought both to the
+    targets; this keeps them there."""
+    bench = sys.modules.get("eval_realnews")
+    if bench is None:
+        spec = importlib.util.spec_from_file_location("eval_realnews", BENCH)
+        assert spec is not None and spec.loader is not None
+        bench = importlib.util.module_from_spec(spec)
+        sys.modules["eval_realnews"] = bench  # dataclasses look their module up
+        spec.loader.exec_module(bench)
+    ev = bench.evaluate(load_config(env={}), directory=REALNEWS_HELDOUT_DIR)
+    tariff = ev.scores[TW]
+    assert tariff.total >= 35 and tariff.accuracy >= 0.95, ev.misses
+    assert tariff.false_readings == 0, ev.misses
+    investment = (TSMC, TWINV)
+    assert sum(ev.scores[f].total for f in investment) >= 15
+    assert ev.combined(*investment) >= 0.90, ev.misses
