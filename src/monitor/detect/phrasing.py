@@ -31,11 +31,26 @@ _ABBREVIATION_END = re.compile(
 )
 
 
+# An explainer's question and its short answer are one statement: "What will Taiwanese
+# exports pay now? Fifteen percent." / "稅率多少？15%。"
+_QUESTION_END = re.compile(r"[?？]\s*$")
+_SHORT_ANSWER_WORDS = 5
+_SHORT_ANSWER_CJK = 12
+
+
+def _short_answer(piece: str) -> bool:
+    latin = len(re.findall(r"[A-Za-z0-9]+", piece))
+    return latin <= _SHORT_ANSWER_WORDS and len(CJK.findall(piece)) <= _SHORT_ANSWER_CJK
+
+
 def split_sentences(text: str) -> list[str]:
     """The text's sentences (``Reading.sentence_no`` counts these), headline first."""
     out: list[str] = []
     for piece in sentences(normalize_text(text)):
-        if out and _ABBREVIATION_END.search(out[-1]):
+        if out and (
+            _ABBREVIATION_END.search(out[-1])
+            or (_QUESTION_END.search(out[-1]) and _short_answer(piece))
+        ):
             out[-1] = f"{out[-1]} {piece}"
         else:
             out.append(piece)
