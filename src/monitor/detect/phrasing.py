@@ -277,7 +277,8 @@ def change_pairs(s: Sentence) -> dict[int, int]:
 # "duties of 5.5% to 11%", "ranging from 5% to 11%" (but "from 20% to 15%" is a change).
 _RANGE = re.compile(
     r"\bbetween\s+⟨(\d+)⟩\s+and\s+⟨(\d+)⟩|"
-    r"\b(?:of|ranging\s+(?:from\s+)?|range\s+from)\s+⟨(\d+)⟩\s+to\s+⟨(\d+)⟩|⟨(\d+)⟩\s*(?:至|到|-|–|~|～)\s*⟨(\d+)⟩\s*(?:之間|之间|間|间)",
+    r"\b(?:of|ranging\s+(?:from\s+)?|range\s+from|(?:anywhere|somewhere)\s+(?:from|between))\s+"
+    r"⟨(\d+)⟩\s+(?:to|and)\s+⟨(\d+)⟩|⟨(\d+)⟩\s*(?:至|到|-|–|~|～)\s*⟨(\d+)⟩\s*(?:之間|之间|間|间)",
     re.I,
 )
 # "23% of its exports", "23%的商品", "比重": a share of something, not a rate.
@@ -340,19 +341,19 @@ _THREAT_EN = re.compile(
     rf"\b(?:threat\w*|could|may|might|propos\w*|warn\w*|{_CONSIDERING}|offer(?:s|ed|ing)?\s+to|"
     r"floated|float|floats|potential|potentially|possible|possibly|unless|if|"
     r"up\s+to|as\s+high\s+as|as\s+much\s+as|or\s+more|or\s+higher|probably|likely|perhaps|"
-    r"being\s+discussed|under\s+discussion|on\s+the\s+table)\b",
+    r"being\s+discussed|under\s+discussion|on\s+the\s+table|otherwise|whatever)\b",
     re.I,
 )
 # Intentions count only before the number ("Trump plans a 100% tariff"); after it they
 # usually describe a rate already announced ("the 32% tariff Washington plans to impose").
 _INTENT_EN = re.compile(
-    r"\b(?:expected|expects|plans?|planning\s+to|intends?\s+to|vow\w*|suggest\w*|envisag\w*|"
+    r"\b(?:expected|expects?|plans?|planning\s+to|intends?\s+to|vow\w*|suggest\w*|envisag\w*|"
     r"draft)\b",
     re.I,
 )
 _THREAT_ZH = re.compile(
     r"揚言|扬言|可能|擬|拟|威脅|威胁|考慮|考虑|恐將|恐将|恐|若|如果|倘若|研擬|研拟|警告|或將|或将|"
-    r"有望|預計|预计|提議|提议|最高|上看|高達|高达|計畫對|计划对|打算|構想|构想|設想|设想|大概|恐怕"
+    r"有望|可望|除非|預計|预计|提議|提议|最高|上看|高達|高达|計畫對|计划对|打算|構想|构想|設想|设想|大概|恐怕"
 )
 # Pledges are how investment is reported ("plans to invest", "擬投資"): for money only
 # a threat or a condition makes a figure less than stated.
@@ -377,7 +378,12 @@ _OPENING_CONDITION = re.compile(
 UNNAMED_SOURCES = re.compile(
     r"\bpeople\s+(?:familiar|briefed|with\s+knowledge)|\bthe\s+people\s+said|"
     r"\bsources?\s+(?:said|say|familiar)|according\s+to\s+(?:people|sources|officials\s+who)|"
-    r"知情人士|消息人士|據悉|据悉|據了解|据了解|傳出|传出",
+    r"知情人士|消息人士|據悉|据悉|據了解|据了解|傳出|传出|"
+    # a deal reported as not yet made
+    r"\b(?:nearly|almost)\s+(?:done|complete|finali[sz]ed)|\bnear(?:ing)?\s+(?:a\s+)?"
+    r"(?:trade\s+)?(?:deal|agreement|pact|completion)|\bclose\s+to\s+(?:a\s+)?(?:trade\s+)?"
+    r"(?:deal|agreement|pact|completion|finali[sz]ing)|\bon\s+the\s+(?:verge|cusp)\s+of|"
+    r"即將達成|即将达成|即將簽署|即将签署|接近達成|接近达成|接近完成|可望達成|可望达成",
     re.I,
 )
 # An analyst's "would" is a scenario, not a term: "analysts said a 15% tariff deal would
@@ -394,7 +400,12 @@ _APPROXIMATE = re.compile(
     r"(?:大約|大约|約|约|近|逾)[「」\"']?)$",
     re.I,
 )
-_WOULD = re.compile(r"\bwould\b|將會|将会", re.I)
+# In a story about a deal not yet made, a scheduled change is the proposal too: "duties are
+# due to come down to 15%", "關稅將降至15%".
+_WOULD = re.compile(
+    r"\bwould\b|\b(?:is|are|was|were)\s+(?:due|set|poised|slated|expected)\s+to\b|將會|将会|將|将",
+    re.I,
+)
 # Aims and asks are about the value sought, not the one in force: "seeks to lower the
 # tariff to 15%" makes 15% a proposal, while "hopes its 20% tariff…" leaves 20% alone.
 _TARGET_EN = re.compile(
@@ -443,6 +454,11 @@ _CURRENT_BEFORE = re.compile(
 )
 
 
+# A rate lifted for whoever meets a condition is announced, not levied: "所有晶片都要課
+# 100%關稅，但只要在美國設廠就能免稅".
+_CONDITIONAL_EXEMPTION_ZH = re.compile(r"只要[^。；]{0,40}?(?:免稅|免税|豁免|免徵|免征)")
+
+
 def threat_cue(s: Sentence, i: int, is_target: bool, unsure_would: bool) -> str | None:
     """The words that make number ``i`` a threat or proposal, or None. ``is_target``: the
     number is the new value of a stated change (aims and asks apply to it);
@@ -472,6 +488,9 @@ def threat_cue(s: Sentence, i: int, is_target: bool, unsure_would: bool) -> str 
             return m.group(0)
     before = s.text[own_lo:start]
     if not money:
+        exemption = _CONDITIONAL_EXEMPTION_ZH.search(s.text[start:])
+        if exemption:
+            return exemption.group(0)[:2]
         approx = _APPROXIMATE.search(before)
         if approx:
             return approx.group(0).strip()
