@@ -40,6 +40,7 @@ from functools import lru_cache
 from monitor.config import TrackedFigure
 from monitor.detect.phrasing import (
     ADDITIONAL_TAG,
+    APPROXIMATE_TAG,
     ANALYSTS,
     BOUNDARY_COST,
     CJK,
@@ -534,9 +535,11 @@ def current_figures(readings: Sequence[Reading]) -> dict[str, Reading]:
     """The one current value per tracked item an article states.
 
     A stated change ("from 20% to 15%", "falls to 15%") outranks a stated total ("a total
-    of US$165 billion", "總額達1650億美元"), which outranks a plain mention; an amount
-    added ("an additional US$100 billion") counts only when the article gives no other
-    amount for the item. Otherwise the first mention (headline, lead) wins.
+    of US$165 billion", "總額達1650億美元"), which outranks an exact mention, which outranks
+    a rounded one ("some US$500 billion"); an amount added ("an additional US$100
+    billion") counts only when the article gives no other amount for the item. Otherwise
+    the first mention (headline, lead) wins; of several changes in one sentence, the last
+    (a timeline ends with the latest).
     """
     out: dict[str, Reading] = {}
     by_item: dict[str, list[Reading]] = {}
@@ -551,5 +554,11 @@ def current_figures(readings: Sequence[Reading]) -> dict[str, Reading]:
         ]
         totals = [r for r in found if TOTAL_TAG in r.reason]
         plain = [r for r in found if ADDITIONAL_TAG not in r.reason]
-        out[item] = (changes or totals or plain or found)[0]
+        exact = [r for r in plain if APPROXIMATE_TAG not in r.reason]
+        if changes:
+            # Changes within one sentence run in time order: "加碼到650億美元；…擴大為1650億美元".
+            first = changes[0].sentence_no
+            out[item] = [r for r in changes if r.sentence_no == first][-1]
+            continue
+        out[item] = (totals or exact or plain or found)[0]
     return out

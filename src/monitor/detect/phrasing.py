@@ -307,12 +307,29 @@ def range_slots(s: Sentence) -> set[int]:
     return found
 
 
+# "25%, 30%, 50% or whatever the number is": a list of values left open.
+_OPEN_LIST = re.compile(
+    r"⟨\d+⟩(?:\s*,\s*⟨\d+⟩)+\s*,?\s*(?:or|and)\s+(?:whatever|so|more|higher|beyond|"
+    r"even\s+more|anything)\b|⟨\d+⟩(?:\s*[、,，]\s*⟨\d+⟩)+\s*(?:甚至更高|或更高|之類|之类)",
+    re.I,
+)
+
+
 def alternative_slots(s: Sentence) -> set[int]:
     """Slots of numbers given as alternatives ("25%, 50% or even 100%")."""
     found: set[int] = set()
+    for m in _OPEN_LIST.finditer(s.text):
+        found.update(int(g) for g in _SLOT.findall(m.group(0)))
     for m in _ALTERNATIVES.finditer(s.text):
         found.update(int(g) for g in _SLOT.findall(m.group(0)))
     return found
+
+
+_MONEY_DIFFERENCE_AFTER = re.compile(
+    r"^\s*(?:more|less|fewer|higher|lower|above|below)\s+than\b|^\s*(?:above|over|below)\s+"
+    r"(?:the|its|their)\s+(?:previous|earlier|original|prior)\b",
+    re.I,
+)
 
 
 def is_delta(s: Sentence, i: int) -> bool:
@@ -321,6 +338,9 @@ def is_delta(s: Sentence, i: int) -> bool:
     number = s.numbers[i]
     if number.unit == POINTS:
         return True
+    if number.is_money:
+        # "US$85 billion more than it had promised": a difference between two amounts.
+        return bool(_MONEY_DIFFERENCE_AFTER.search(s.text[s.slots[i][1] :]))
     if number.unit != PERCENT:
         return False
     start, end = s.slots[i]
@@ -459,11 +479,22 @@ _CURRENT_BEFORE = re.compile(
 _CONDITIONAL_EXEMPTION_ZH = re.compile(r"只要[^。；]{0,40}?(?:免稅|免税|豁免|免徵|免征)")
 
 
+# "would build on the $165 billion TSMC has already committed": the figure's own clause
+# states it as done, whatever the sentence proposes around it.
+_ALREADY_AFTER = re.compile(
+    r"^[^⟨,;:，；：]{0,40}?\b(?:has|have|had)\s+already\b|^[^⟨，；：]{0,12}?已(?:經|经)?"
+    r"(?:承諾|承诺|宣布|投入|投資|投资)",
+    re.I,
+)
+
+
 def threat_cue(s: Sentence, i: int, is_target: bool, unsure_would: bool) -> str | None:
     """The words that make number ``i`` a threat or proposal, or None. ``is_target``: the
     number is the new value of a stated change (aims and asks apply to it);
     ``unsure_would``: the article is sourced to unnamed people ("would" is a proposal)."""
     start = s.slots[i][0]
+    if _ALREADY_AFTER.search(s.text[s.slots[i][1] :]):
+        return None
     own_lo, hi = s.clause(start)
     lo = own_lo
     if s.cjk and not _CURRENT_BEFORE.search(s.text[own_lo:start]):
@@ -529,7 +560,9 @@ def single_status(s: Sentence, i: int, unsure_would: bool) -> tuple[str, str | N
 _NEW_VALUE_BEFORE = re.compile(
     rf"(?:\b{_CHANGE_VERB_EN}\s+(?:[^\s⟨⟩]+\s+){{0,4}}?(?:to|at)\s+(?:(?:the|a|an|just)\s+)?|"
     r"(?:降至|降為|降为|降到|調降為|调降为|調降至|调降至|下調至|下调至|下修至|調整為|调整为|定為|定为|"
-    r"改為|改为|改採|改采|改成|減至|减至|降低至|降低為|降低为)\s*)$",
+    r"改為|改为|改採|改采|改成|減至|减至|降低至|降低為|降低为|擴大為|扩大为|擴大至|扩大至|擴大到|扩大到|"
+    r"增至|增加至|增加到|增加為|增加为|提高至|提高到|提高為|提高为|加碼到|加码到|加碼至|加码至|"
+    r"上調至|上调至|調升至|调升至|升至)\s*)$",
     re.I,
 )
 
@@ -548,7 +581,13 @@ _ADDITION_BEFORE = re.compile(
     r"(?:新增|增加|追加|加碼|加码|再|額外|额外)[^⟨，,。]{0,6})$",
     re.I,
 )
-_ADDITION_AFTER = re.compile(r"^\s*(?:more|extra|in\s+additional|in\s+new)\b", re.I)
+# "US$100 billion more", "US$100 billion in new investment" (but "in new plants" is where
+# the money goes).
+_ADDITION_AFTER = re.compile(
+    r"^\s*(?:more|extra|in\s+additional|in\s+new\s+(?:investments?|spending|commitments?|"
+    r"money|funds?|funding|capital|pledges?))\b",
+    re.I,
+)
 _TOTAL_BEFORE = re.compile(
     r"(?:\b(?:total|totals|totaling|totalling|total\s+of|in\s+all|altogether|overall|"
     r"cumulative|tally|bringing|brings|brought|raising|lifting|takes|taking)\b"
@@ -558,7 +597,15 @@ _TOTAL_BEFORE = re.compile(
 )
 
 
+_TOTAL_AFTER = re.compile(r"^\s*(?:in\s+total|in\s+all|altogether|all\s+told)\b", re.I)
+# "some US$500 billion", "約5000億美元": a rounded summary, below an exact amount.
+_APPROXIMATE_MONEY = re.compile(
+    r"(?:\b(?:some|about|around|roughly|approximately|nearly|almost|close\s+to)\s+|(?:約|约|近)\s*)$",
+    re.I,
+)
+
 TOTAL_TAG = "; amount=total"
+APPROXIMATE_TAG = "; amount=approximate"
 ADDITIONAL_TAG = "; amount=additional"
 
 
@@ -566,8 +613,10 @@ def amount_tag(s: Sentence, i: int) -> str:
     """The reason tag of an amount of money: a total, an amount added, or neither."""
     start, end = s.slots[i]
     before = s.text[s.clause(start)[0] : start]
-    if _TOTAL_BEFORE.search(before):
+    if _TOTAL_BEFORE.search(before) or _TOTAL_AFTER.search(s.text[end:]):
         return TOTAL_TAG
     if _ADDITION_BEFORE.search(before) or _ADDITION_AFTER.search(s.text[end:]):
         return ADDITIONAL_TAG
+    if _APPROXIMATE_MONEY.search(before):
+        return APPROXIMATE_TAG
     return ""
