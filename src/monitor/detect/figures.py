@@ -427,6 +427,24 @@ def _attribute(
     return _Verdict(None, "unattributed: " + "; ".join(rejected))
 
 
+_LISTED = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|\s*(?:、|和|及|與|与|或)\s*", re.I)
+
+
+def _topic_subject(text: str, item: TrackedFigure) -> str | None:
+    """A subject alias an earlier sentence is about; one named only in a list with parties
+    the item excludes ("the fabs of Taiwan, South Korea or Arizona") is not lent on."""
+    excludes = _anchors(text, item.exclude)
+    for subject in sorted(_anchors(text, item.subject), key=lambda a: a.span):
+        listed = any(
+            _LISTED.fullmatch(text[first[1] : second[0]])
+            for first, second in (sorted((subject.span, e.span)) for e in excludes)
+            if first[1] <= second[0]
+        )
+        if not listed:
+            return subject.alias
+    return None
+
+
 def _context(tracked: Sequence[TrackedFigure], texts: Sequence[str], following: str) -> _Context:
     """``texts``: the nearest sentence first, the headline last; a word borrowed from
     farther back stands farther away. ``following``: the next sentence, which may lend a
@@ -439,7 +457,7 @@ def _context(tracked: Sequence[TrackedFigure], texts: Sequence[str], following: 
             measures[item.id] = (_CONTEXT_GAP + BOUNDARY_COST, measure)
         for n, text in enumerate(texts):
             gap = _CONTEXT_GAP + BOUNDARY_COST * n
-            subject = _has_any(text, item.subject)
+            subject = _topic_subject(text, item)
             if subject is not None and item.id not in subjects:
                 subjects[item.id] = (gap, subject)
             measure = _has_any(text, item.measure)
