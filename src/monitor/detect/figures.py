@@ -40,8 +40,8 @@ from functools import lru_cache
 from monitor.config import TrackedFigure
 from monitor.detect.phrasing import (
     ADDITIONAL_TAG,
-    APPROXIMATE_TAG,
     ANALYSTS,
+    APPROXIMATE_TAG,
     BOUNDARY_COST,
     CJK,
     CURRENT,
@@ -169,7 +169,9 @@ class _Context:
 # "face an extra 20 percent", "taxed at the baseline 10%".
 _LEVIED_BEFORE = re.compile(
     r"\b(?:face|faces|facing|faced|pay|pays|paying|paid|taxed\s+at|charged|levied\s+at|"
-    r"subject\s+to|hit\s+with|capped\s+at|at\s+a\s+rate\s+of)\b(?:\s+\S+){0,3}\s*$|(?:課徵|课征|適用|适用|面臨|面临)\S{0,4}$",
+    r"subject\s+to|hit\s+with|capped\s+at|at\s+a\s+rate\s+of)\b(?:\s+\S+){0,3}\s*$|(?:課徵|课征|適用|适用|面臨|面临)\S{0,4}$"
+    # the answer to a question about what goods pay: "What will they pay now? Fifteen percent."
+    r"|\b(?:face|faces|pay|pays|paid|charged|taxed)\b[^?？⟨]{0,60}[?？]\s*$",
     re.I,
 )
 
