@@ -614,6 +614,9 @@ def test_a_scheduled_change_in_a_story_about_a_deal_not_yet_made_is_a_proposal()
     ]
     assert _current(english) == {TW: 20.0}
     assert _current(chinese) == {}
+    # unnamed sources alone do not make a signed deal's "將" a proposal
+    signed = "據了解，美台協議已經簽署，台灣輸美商品關稅將從20%降至15%。"
+    assert _current(signed) == {TW: 15.0}
 
 
 def test_counterfactual_and_conditional_rates_are_not_in_force() -> None:

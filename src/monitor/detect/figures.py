@@ -46,6 +46,7 @@ from monitor.detect.phrasing import (
     CJK,
     CURRENT,
     OLD,
+    PENDING_DEAL,
     THREAT,
     TOTAL_TAG,
     UNNAMED_SOURCES,
@@ -477,6 +478,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
     readings: list[Reading] = []
     all_sentences = split_sentences(text)
     unsure_would = bool(UNNAMED_SOURCES.search(text))
+    pending = bool(PENDING_DEAL.search(text))
     for no, raw in enumerate(all_sentences):
         s = template(raw)
         if not s.numbers:
@@ -500,7 +502,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
                 continue
             item, reason = verdict.item, verdict.reason + amount
             if old is None:
-                status, cue = single_status(s, i, would_unsure)
+                status, cue = single_status(s, i, would_unsure, pending)
                 if i in alternatives and status == CURRENT:
                     status, cue = THREAT, "one of several values"
                 if cue:
@@ -516,7 +518,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
                 continue
             old_value = s.numbers[old].value
             reason += "; direction=from→to"
-            cue = threat_cue(s, i, is_target=True, unsure_would=would_unsure)
+            cue = threat_cue(s, i, is_target=True, unsure_would=would_unsure, pending=pending)
             if cue is None:
                 readings.append(
                     Reading(item, number.value, number.unit, CURRENT, old_value, no, raw, reason)

@@ -398,8 +398,11 @@ _OPENING_CONDITION = re.compile(
 UNNAMED_SOURCES = re.compile(
     r"\bpeople\s+(?:familiar|briefed|with\s+knowledge)|\bthe\s+people\s+said|"
     r"\bsources?\s+(?:said|say|familiar)|according\s+to\s+(?:people|sources|officials\s+who)|"
-    r"知情人士|消息人士|據悉|据悉|據了解|据了解|傳出|传出|"
-    # a deal reported as not yet made
+    r"知情人士|消息人士|據悉|据悉|據了解|据了解|傳出|传出",
+    re.I,
+)
+# A story about a deal reported as not yet made: its "will" and "將" are the proposal.
+PENDING_DEAL = re.compile(
     r"\b(?:nearly|almost)\s+(?:done|complete|finali[sz]ed)|\bnear(?:ing)?\s+(?:a\s+)?"
     r"(?:trade\s+)?(?:deal|agreement|pact|completion)|\bclose\s+to\s+(?:a\s+)?(?:trade\s+)?"
     r"(?:deal|agreement|pact|completion|finali[sz]ing)|\bon\s+the\s+(?:verge|cusp)\s+of|"
@@ -420,11 +423,11 @@ _APPROXIMATE = re.compile(
     r"(?:大約|大约|約|约|近|逾)[「」\"']?)$",
     re.I,
 )
+_WOULD = re.compile(r"\bwould\b|將會|将会", re.I)
 # In a story about a deal not yet made, a scheduled change is the proposal too: "duties are
 # due to come down to 15%", "關稅將降至15%".
-_WOULD = re.compile(
-    r"\bwould\b|\b(?:is|are|was|were)\s+(?:due|set|poised|slated|expected)\s+to\b|將會|将会|將|将",
-    re.I,
+_WILL_PENDING = re.compile(
+    r"\b(?:is|are|was|were)\s+(?:due|set|poised|slated|expected)\s+to\b|\bwill\b|將|将", re.I
 )
 # Aims and asks are about the value sought, not the one in force: "seeks to lower the
 # tariff to 15%" makes 15% a proposal, while "hopes its 20% tariff…" leaves 20% alone.
@@ -488,10 +491,13 @@ _ALREADY_AFTER = re.compile(
 )
 
 
-def threat_cue(s: Sentence, i: int, is_target: bool, unsure_would: bool) -> str | None:
+def threat_cue(
+    s: Sentence, i: int, is_target: bool, unsure_would: bool, pending: bool = False
+) -> str | None:
     """The words that make number ``i`` a threat or proposal, or None. ``is_target``: the
     number is the new value of a stated change (aims and asks apply to it);
-    ``unsure_would``: the article is sourced to unnamed people ("would" is a proposal)."""
+    ``unsure_would``: the article is sourced to unnamed people ("would" is a proposal);
+    ``pending``: the article reports a deal not yet made ("will", "將" are the proposal)."""
     start = s.slots[i][0]
     if _ALREADY_AFTER.search(s.text[s.slots[i][1] :]):
         return None
@@ -513,8 +519,10 @@ def threat_cue(s: Sentence, i: int, is_target: bool, unsure_would: bool) -> str 
         else:
             m = _THREAT_EN.search(scope) or _THREAT_ZH.search(scope)
             m = m or _INTENT_EN.search(s.text[lo:start] if scope is scopes[0] else scope)
-        if m is None and unsure_would:
+        if m is None and (unsure_would or pending):
             m = _WOULD.search(scope)
+        if m is None and pending:
+            m = _WILL_PENDING.search(scope)
         if m:
             return m.group(0)
     before = s.text[own_lo:start]
@@ -532,12 +540,14 @@ def threat_cue(s: Sentence, i: int, is_target: bool, unsure_would: bool) -> str 
     return None
 
 
-def single_status(s: Sentence, i: int, unsure_would: bool) -> tuple[str, str | None]:
+def single_status(
+    s: Sentence, i: int, unsure_would: bool, pending: bool = False
+) -> tuple[str, str | None]:
     """(current | threat | old, the cue words) for a number that is no stated change."""
     start = s.slots[i][0]
     lo = s.clause(start)[0]
     before = s.text[lo:start]
-    cue = threat_cue(s, i, is_target=False, unsure_would=unsure_would)
+    cue = threat_cue(s, i, is_target=False, unsure_would=unsure_would, pending=pending)
     if cue:
         return THREAT, cue
     if _CURRENT_BEFORE.search(before):
