@@ -803,7 +803,8 @@ def test_the_targets_hold_on_the_held_out_set() -> None:
     """Regression guard on tests/eval/realnews_heldout (issue 9's targets). The set was
     written after the reader was tuned on tests/eval/realnews; its first unseen runs scored
     lower (batch 1: tariff 0.839 with 1 false reading, investment 0.800; batch 2 after the
-    batch-1 fixes: tariff 0.750, investment 0.833). General fixes brought both to the
+    batch-1 fixes: tariff 0.750, investment 0.833; batch 3 after the batch-2 fixes: tariff
+    0.867 with 4 false readings, investment 0.765). General fixes brought all three to the
     targets; this keeps them there."""
     bench = sys.modules.get("eval_realnews")
     if bench is None:
@@ -814,8 +815,8 @@ def test_the_targets_hold_on_the_held_out_set() -> None:
         spec.loader.exec_module(bench)
     ev = bench.evaluate(load_config(env={}), directory=REALNEWS_HELDOUT_DIR)
     tariff = ev.scores[TW]
-    assert tariff.total >= 35 and tariff.accuracy >= 0.95, ev.misses
+    assert tariff.total >= 50 and tariff.accuracy >= 0.95, ev.misses
     assert tariff.false_readings == 0, ev.misses
     investment = (TSMC, TWINV)
-    assert sum(ev.scores[f].total for f in investment) >= 15
+    assert sum(ev.scores[f].total for f in investment) >= 35
     assert ev.combined(*investment) >= 0.90, ev.misses
