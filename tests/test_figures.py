@@ -678,6 +678,38 @@ def test_a_subject_listed_with_other_places_is_not_lent_to_the_next_sentence() -
     assert _current(text) == {}
 
 
+# --- held-out batch 4 ---------------------------------------------------------------
+
+
+def test_a_combined_amount_of_investment_and_guarantees_is_not_the_pledge() -> None:
+    text = (
+        "The deal bundles US$500 billion of Taiwanese investment and credit guarantees. "
+        "Taiwanese companies will invest US$250 billion directly."
+    )
+    assert _current(text) == {TWINV: 250.0}
+
+
+def test_chinese_floated_and_planned_chip_tariffs_are_threats() -> None:
+    floated = "川普當天又拋出半導體100%關稅。"
+    planned = "業者或許能避開川普準備對半導體開徵的100%關稅。"
+    for text in (floated, planned):
+        assert [(r.item, r.status) for r in read_figures(text, TRACKED)] == [(S232, "threat")]
+
+
+def test_before_opens_an_old_rate_and_a_secured_rate_in_reported_speech_holds() -> None:
+    text = (
+        "Ministry briefs lawmakers\n\n"
+        "The deputy minister said Taiwan had secured a 15 percent reciprocal rate. "
+        "Before, he added, a Taiwanese lathe paid a 4 percent US duty."
+    )
+    readings = read_figures(text, TRACKED)
+    assert [(r.item, r.value, r.status) for r in readings] == [
+        (TW, 15.0, "current"),
+        (TW, 4.0, "old"),
+    ]
+    assert _current(text) == {TW: 15.0}
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -804,8 +836,9 @@ def test_the_targets_hold_on_the_held_out_set() -> None:
     written after the reader was tuned on tests/eval/realnews; its first unseen runs scored
     lower (batch 1: tariff 0.839 with 1 false reading, investment 0.800; batch 2 after the
     batch-1 fixes: tariff 0.750, investment 0.833; batch 3 after the batch-2 fixes: tariff
-    0.867 with 4 false readings, investment 0.765). General fixes brought all three to the
-    targets; this keeps them there."""
+    0.867 with 4 false readings, investment 0.765; batch 4 after the batch-3 fixes: tariff
+    0.909 with 0 false readings, investment 1 of 2). General fixes brought all of them to
+    the targets; this keeps them there."""
     bench = sys.modules.get("eval_realnews")
     if bench is None:
         spec = importlib.util.spec_from_file_location("eval_realnews", BENCH)

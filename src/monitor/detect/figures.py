@@ -338,6 +338,11 @@ def _attribute(
             measured = True
             continue
         measure = _nearest(s, spans, plain, behind=BOUNDARY_COST, across=False)
+        if money and measure is not None and _with_subject(s, measure[1], all_excludes):
+            # "US$500 billion of investment and credit guarantees": both together.
+            rejected.append(f"{item.id}: a combined amount ({measure[1].alias} and more)")
+            measured = True
+            continue
         excluded = _nearest(s, spans, exclude_anchors, behind=BOUNDARY_COST, across=False)
         bound = _bound_after(s, spans[0], exclude_anchors)
         if bound is not None:

@@ -373,7 +373,7 @@ _INTENT_EN = re.compile(
 )
 _THREAT_ZH = re.compile(
     r"揚言|扬言|可能|擬|拟|威脅|威胁|考慮|考虑|恐將|恐将|恐|若|如果|倘若|研擬|研拟|警告|或將|或将|"
-    r"有望|可望|除非|預計|预计|提議|提议|最高|上看|高達|高达|計畫對|计划对|打算|構想|构想|設想|设想|大概|恐怕"
+    r"有望|可望|除非|拋出|抛出|準備|准备|或許|或许|也許|也许|預計|预计|提議|提议|最高|上看|高達|高达|計畫對|计划对|打算|構想|构想|設想|设想|大概|恐怕"
 )
 # Pledges are how investment is reported ("plans to invest", "擬投資"): for money only
 # a threat or a condition makes a figure less than stated.
@@ -446,7 +446,10 @@ _TARGET_SLOT_BEFORE = re.compile(
 )
 _OLD_BEFORE = re.compile(
     r"(?:\b(?P<cue>previous|previously|earlier|former|formerly|original|originally|prior|initial|"
-    r"initially|had\s+been|had\s+faced|had\s+\w+ed|used\s+to\s+be|was\s+previously|"
+    r"initially|had\s+been|had\s+faced|"
+    # "said Taiwan had secured a 15% rate" reports a result that holds
+    r"had\s+(?!(?:obtained|secured|gained|achieved|reached|negotiated|clinched|agreed|landed|"
+    r"locked|nailed)\b)\w+ed|used\s+to\s+be|was\s+previously|"
     r"on\s+top\s+of|in\s+addition\s+to|besides|last\s+year's|old|replac\w*|supersed\w*|"
     r"instead\s+of)\b(?:\s+\S+){0,3}\s*|"
     r"(?P<cue_zh>原本|原先|先前|此前|之前|原有|原來|原来|舊|旧|原訂|原订|過去|过去|取代|原)"
@@ -466,7 +469,8 @@ _OLD_AFTER = re.compile(
 )
 # A sentence that opens with "Earlier," or "此前，" tells what used to be.
 _OLD_OPENING = re.compile(
-    r"^\s*(?P<cue>earlier|previously|formerly|originally|at\s+first|此前|先前|之前|原本|原先|過去|"
+    r"^\s*(?P<cue>earlier|previously|formerly|originally|at\s+first|before|in\s+the\s+past|until\s+now|"
+    r"此前|先前|之前|原本|原先|過去|"
     r"过去|早先|當時|当时)\s*$",
     re.I,
 )
