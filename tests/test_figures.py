@@ -617,6 +617,16 @@ def test_a_scheduled_change_in_a_story_about_a_deal_not_yet_made_is_a_proposal()
     # unnamed sources alone do not make a signed deal's "將" a proposal
     signed = "據了解，美台協議已經簽署，台灣輸美商品關稅將從20%降至15%。"
     assert _current(signed) == {TW: 15.0}
+    # a pending deal mentioned as background, after the lead, leaves "will" alone
+    background = (
+        "Taiwan and US sign trade pact\n\n"
+        "The two governments signed the agreement on Thursday. "
+        "Officials from both sides attended. "
+        "Business groups welcomed it. "
+        "Negotiators had been close to a deal in December. "
+        "Taiwan's tariff will fall to 15% from 20% next month."
+    )
+    assert _current(background) == {TW: 15.0}
 
 
 def test_counterfactual_and_conditional_rates_are_not_in_force() -> None:

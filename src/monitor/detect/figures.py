@@ -70,6 +70,8 @@ __all__ = ["CURRENT", "OLD", "THREAT", "Reading", "current_figures", "read_figur
 
 # A value the sentence says something was changed to ("falls to 15%") without the old one.
 NEW_VALUE = "direction=→to"
+# The headline and the first sentences, where a story says what it is about.
+_LEAD_SENTENCES = 3
 # A subject borrowed from the headline or the sentence before stands this far away.
 _CONTEXT_GAP = 40.0
 
@@ -483,7 +485,9 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
     readings: list[Reading] = []
     all_sentences = split_sentences(text)
     unsure_would = bool(UNNAMED_SOURCES.search(text))
-    pending = bool(PENDING_DEAL.search(text))
+    # A story about a deal not yet made says so up front; a later "were close to a deal in
+    # December" is background to a deal since made.
+    pending = any(PENDING_DEAL.search(lead) for lead in all_sentences[:_LEAD_SENTENCES])
     for no, raw in enumerate(all_sentences):
         s = template(raw)
         if not s.numbers:
@@ -492,6 +496,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
         following = all_sentences[no + 1] if no + 1 < len(all_sentences) else ""
         context = _context(tracked, earlier, following)
         would_unsure = unsure_would or bool(ANALYSTS.search(raw))
+        pending_here = pending or bool(PENDING_DEAL.search(raw))
         pairs = change_pairs(s)
         olds = set(pairs.values())
         ranges = range_slots(s)
@@ -507,7 +512,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
                 continue
             item, reason = verdict.item, verdict.reason + amount
             if old is None:
-                status, cue = single_status(s, i, would_unsure, pending)
+                status, cue = single_status(s, i, would_unsure, pending_here)
                 if i in alternatives and status == CURRENT:
                     status, cue = THREAT, "one of several values"
                 if cue:
@@ -523,7 +528,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
                 continue
             old_value = s.numbers[old].value
             reason += "; direction=from→to"
-            cue = threat_cue(s, i, is_target=True, unsure_would=would_unsure, pending=pending)
+            cue = threat_cue(s, i, is_target=True, unsure_would=would_unsure, pending=pending_here)
             if cue is None:
                 readings.append(
                     Reading(item, number.value, number.unit, CURRENT, old_value, no, raw, reason)

@@ -406,7 +406,7 @@ PENDING_DEAL = re.compile(
     r"\b(?:nearly|almost)\s+(?:done|complete|finali[sz]ed)|\bnear(?:ing)?\s+(?:a\s+)?"
     r"(?:trade\s+)?(?:deal|agreement|pact|completion)|\bclose\s+to\s+(?:a\s+)?(?:trade\s+)?"
     r"(?:deal|agreement|pact|completion|finali[sz]ing)|\bon\s+the\s+(?:verge|cusp)\s+of|"
-    r"即將達成|即将达成|即將簽署|即将签署|接近達成|接近达成|接近完成|可望達成|可望达成",
+    r"(?:即將|即将|接近|將近|将近|近|可望)(?:達成|达成|完成|簽署|签署|敲定)",
     re.I,
 )
 # An analyst's "would" is a scenario, not a term: "analysts said a 15% tariff deal would
