@@ -580,6 +580,158 @@ def test_would_is_a_proposal_in_a_story_from_unnamed_sources() -> None:
     assert [(r.value, r.status) for r in read_figures(text, TRACKED)] == [(15.0, "threat")]
 
 
+# --- held-out batch 3: general fixes, each with a case of our own ----------------------
+
+
+def _current(text: str) -> dict[str, float]:
+    return {k: r.value for k, r in current_figures(read_figures(text, TRACKED)).items()}
+
+
+def test_an_explainers_question_lends_its_words_to_a_short_answer_in_words() -> None:
+    text = (
+        "Explainer: Taiwan's new deal\n\n"
+        "What do goods from Taiwan pay at the border now? Fifteen per cent. "
+        "That is the reciprocal rate the two sides agreed, replacing the twenty percent of"
+        " last year."
+    )
+    readings = read_figures(text, TRACKED)
+    assert [(r.item, r.value, r.status) for r in readings if r.item] == [(TW, 15.0, "current")]
+    assert _current(text) == {TW: 15.0}
+
+
+def test_a_scheduled_change_in_a_story_about_a_deal_not_yet_made_is_a_proposal() -> None:
+    english = (
+        "Report: Taiwan trade pact close to completion\n\n"
+        "Tariffs on Taiwanese products are set to fall from 20% to 15%, the paper said."
+    )
+    chinese = (
+        "外媒稱台美關稅將降至15%\n\n"
+        "報導指出，美台即將簽署協議，台灣輸美商品關稅可望降為百分之十五。"
+    )
+    assert [(r.value, r.status) for r in read_figures(english, TRACKED)] == [
+        (20.0, "current"),
+        (15.0, "threat"),
+    ]
+    assert _current(english) == {TW: 20.0}
+    assert _current(chinese) == {}
+    # unnamed sources alone do not make a signed deal's "將" a proposal
+    signed = "據了解，美台協議已經簽署，台灣輸美商品關稅將從20%降至15%。"
+    assert _current(signed) == {TW: 15.0}
+    # a pending deal mentioned as background, after the lead, leaves "will" alone
+    background = (
+        "Taiwan and US sign trade pact\n\n"
+        "The two governments signed the agreement on Thursday. "
+        "Officials from both sides attended. "
+        "Business groups welcomed it. "
+        "Negotiators had been close to a deal in December. "
+        "Taiwan's tariff will fall to 15% from 20% next month."
+    )
+    assert _current(background) == {TW: 15.0}
+
+
+def test_counterfactual_and_conditional_rates_are_not_in_force() -> None:
+    otherwise = (
+        "Lutnick said chips from Taiwan would otherwise pay 25%, 40%, 60% or whatever the"
+        " figure turns out to be."
+    )
+    conditional = "川普宣布，所有輸美晶片都要課100%關稅，但只要企業在美國設廠就可免稅。"
+    ranged = "Officials have talked of chip tariffs anywhere from 25% to 100%."
+    expecting = "Chipmakers that refuse to build in the US should expect a tariff of 100 percent."
+    for text in (otherwise, conditional, ranged, expecting):
+        assert _current(text) == {}, text
+
+
+def test_an_amount_stated_as_done_inside_a_proposal_is_current() -> None:
+    text = (
+        "Phoenix may get more fabs, sources say\n\n"
+        "The pledge would extend the $165 billion TSMC has already committed to Arizona,"
+        " people familiar with the talks said."
+    )
+    assert _current(text) == {TSMC: 165.0}
+
+
+def test_the_group_of_companies_is_the_pledge_and_a_difference_is_no_figure() -> None:
+    text = (
+        "TSMC and other companies pledged US$250 billion in total for US plants, US$90"
+        " billion more than they had offered in the autumn."
+    )
+    readings = read_figures(text, TRACKED)
+    assert [(r.item, r.value, r.reason) for r in readings] == [
+        (TWINV, 250.0, "subject=and other companies; measure=pledged; amount=total")
+    ]
+
+
+def test_a_rounded_combined_amount_yields_to_the_exact_pledge() -> None:
+    text = (
+        "Taipei's big bet on America\n\n"
+        "Taiwan has promised some 500 billion USD to the United States. "
+        "Taiwanese companies will invest at least 250 billion USD in new or larger plants."
+    )
+    assert _current(text) == {TWINV: 250.0}
+
+
+def test_a_chinese_timeline_ends_with_the_latest_amount() -> None:
+    text = (
+        "台積電在美布局回顧\n\n"
+        "台積電董事長日前宣布在亞利桑那州購地。"
+        "時間軸：2020年宣布投資120億美元；2024年加碼到650億美元；2025年對美投資擴大為1650億美元。"
+    )
+    assert _current(text) == {TSMC: 165.0}
+
+
+def test_a_subject_listed_with_other_places_is_not_lent_to_the_next_sentence() -> None:
+    text = (
+        "Vietnam breaks ground on a chip plant\n\n"
+        "The fab is small beside those of Taiwan, South Korea or Arizona. "
+        "Its exporters already pay a 20% US tariff."
+    )
+    assert _current(text) == {}
+
+
+# --- held-out batch 4 ---------------------------------------------------------------
+
+
+def test_a_combined_amount_of_investment_and_guarantees_is_not_the_pledge() -> None:
+    text = (
+        "The deal bundles US$500 billion of Taiwanese investment and credit guarantees. "
+        "Taiwanese companies will invest US$250 billion directly."
+    )
+    assert _current(text) == {TWINV: 250.0}
+
+
+def test_chinese_floated_and_planned_chip_tariffs_are_threats() -> None:
+    floated = "川普當天又拋出半導體100%關稅。"
+    planned = "業者或許能避開川普準備對半導體開徵的100%關稅。"
+    for text in (floated, planned):
+        assert [(r.item, r.status) for r in read_figures(text, TRACKED)] == [(S232, "threat")]
+
+
+def test_before_opens_an_old_rate_and_a_secured_rate_in_reported_speech_holds() -> None:
+    text = (
+        "Ministry briefs lawmakers\n\n"
+        "The deputy minister said Taiwan had secured a 15 percent reciprocal rate. "
+        "Before, he added, a Taiwanese lathe paid a 4 percent US duty."
+    )
+    readings = read_figures(text, TRACKED)
+    assert [(r.item, r.value, r.status) for r in readings] == [
+        (TW, 15.0, "current"),
+        (TW, 4.0, "old"),
+    ]
+    assert _current(text) == {TW: 15.0}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("fifteen percent, twenty-five per cent", [(15.0, "%"), (25.0, "%")]),
+        ("one hundred percent, five percentage points", [(100.0, "%"), (5.0, "points")]),
+        ("someone percent", []),
+    ],
+)
+def test_rates_written_in_words(text: str, expected: list[tuple[float, str]]) -> None:
+    assert [(n.value, n.unit) for n in numbers_in(text)] == expected
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -693,8 +845,10 @@ def test_the_targets_hold_on_the_held_out_set() -> None:
     """Regression guard on tests/eval/realnews_heldout (issue 9's targets). The set was
     written after the reader was tuned on tests/eval/realnews; its first unseen runs scored
     lower (batch 1: tariff 0.839 with 1 false reading, investment 0.800; batch 2 after the
-    batch-1 fixes: tariff 0.750, investment 0.833). General fixes brought both to the
-    targets; this keeps them there."""
+    batch-1 fixes: tariff 0.750, investment 0.833; batch 3 after the batch-2 fixes: tariff
+    0.867 with 4 false readings, investment 0.765; batch 4 after the batch-3 fixes: tariff
+    0.909 with 0 false readings, investment 1 of 2). General fixes brought all of them to
+    the targets; this keeps them there."""
     bench = sys.modules.get("eval_realnews")
     if bench is None:
         spec = importlib.util.spec_from_file_location("eval_realnews", BENCH)
@@ -704,8 +858,8 @@ def test_the_targets_hold_on_the_held_out_set() -> None:
         spec.loader.exec_module(bench)
     ev = bench.evaluate(load_config(env={}), directory=REALNEWS_HELDOUT_DIR)
     tariff = ev.scores[TW]
-    assert tariff.total >= 35 and tariff.accuracy >= 0.95, ev.misses
+    assert tariff.total >= 50 and tariff.accuracy >= 0.95, ev.misses
     assert tariff.false_readings == 0, ev.misses
     investment = (TSMC, TWINV)
-    assert sum(ev.scores[f].total for f in investment) >= 15
+    assert sum(ev.scores[f].total for f in investment) >= 35
     assert ev.combined(*investment) >= 0.90, ev.misses

@@ -41,10 +41,12 @@ from monitor.config import TrackedFigure
 from monitor.detect.phrasing import (
     ADDITIONAL_TAG,
     ANALYSTS,
+    APPROXIMATE_TAG,
     BOUNDARY_COST,
     CJK,
     CURRENT,
     OLD,
+    PENDING_DEAL,
     THREAT,
     TOTAL_TAG,
     UNNAMED_SOURCES,
@@ -68,6 +70,8 @@ __all__ = ["CURRENT", "OLD", "THREAT", "Reading", "current_figures", "read_figur
 
 # A value the sentence says something was changed to ("falls to 15%") without the old one.
 NEW_VALUE = "direction=→to"
+# The headline and the first sentences, where a story says what it is about.
+_LEAD_SENTENCES = 3
 # A subject borrowed from the headline or the sentence before stands this far away.
 _CONTEXT_GAP = 40.0
 
@@ -168,7 +172,9 @@ class _Context:
 # "face an extra 20 percent", "taxed at the baseline 10%".
 _LEVIED_BEFORE = re.compile(
     r"\b(?:face|faces|facing|faced|pay|pays|paying|paid|taxed\s+at|charged|levied\s+at|"
-    r"subject\s+to|hit\s+with|capped\s+at|at\s+a\s+rate\s+of)\b(?:\s+\S+){0,3}\s*$|(?:課徵|课征|適用|适用|面臨|面临)\S{0,4}$",
+    r"subject\s+to|hit\s+with|capped\s+at|at\s+a\s+rate\s+of)\b(?:\s+\S+){0,3}\s*$|(?:課徵|课征|適用|适用|面臨|面临)\S{0,4}$"
+    # the answer to a question about what goods pay: "What will they pay now? Fifteen percent."
+    r"|\b(?:face|faces|pay|pays|paid|charged|taxed)\b[^?？⟨]{0,60}[?？]\s*$",
     re.I,
 )
 
@@ -334,6 +340,11 @@ def _attribute(
             measured = True
             continue
         measure = _nearest(s, spans, plain, behind=BOUNDARY_COST, across=False)
+        if money and measure is not None and _with_subject(s, measure[1], all_excludes):
+            # "US$500 billion of investment and credit guarantees": both together.
+            rejected.append(f"{item.id}: a combined amount ({measure[1].alias} and more)")
+            measured = True
+            continue
         excluded = _nearest(s, spans, exclude_anchors, behind=BOUNDARY_COST, across=False)
         bound = _bound_after(s, spans[0], exclude_anchors)
         if bound is not None:
@@ -426,6 +437,24 @@ def _attribute(
     return _Verdict(None, "unattributed: " + "; ".join(rejected))
 
 
+_LISTED = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|\s*(?:、|和|及|與|与|或)\s*", re.I)
+
+
+def _topic_subject(text: str, item: TrackedFigure) -> str | None:
+    """A subject alias an earlier sentence is about; one named only in a list with parties
+    the item excludes ("the fabs of Taiwan, South Korea or Arizona") is not lent on."""
+    excludes = _anchors(text, item.exclude)
+    for subject in sorted(_anchors(text, item.subject), key=lambda a: a.span):
+        listed = any(
+            _LISTED.fullmatch(text[first[1] : second[0]])
+            for first, second in (sorted((subject.span, e.span)) for e in excludes)
+            if first[1] <= second[0]
+        )
+        if not listed:
+            return subject.alias
+    return None
+
+
 def _context(tracked: Sequence[TrackedFigure], texts: Sequence[str], following: str) -> _Context:
     """``texts``: the nearest sentence first, the headline last; a word borrowed from
     farther back stands farther away. ``following``: the next sentence, which may lend a
@@ -438,7 +467,7 @@ def _context(tracked: Sequence[TrackedFigure], texts: Sequence[str], following: 
             measures[item.id] = (_CONTEXT_GAP + BOUNDARY_COST, measure)
         for n, text in enumerate(texts):
             gap = _CONTEXT_GAP + BOUNDARY_COST * n
-            subject = _has_any(text, item.subject)
+            subject = _topic_subject(text, item)
             if subject is not None and item.id not in subjects:
                 subjects[item.id] = (gap, subject)
             measure = _has_any(text, item.measure)
@@ -456,6 +485,9 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
     readings: list[Reading] = []
     all_sentences = split_sentences(text)
     unsure_would = bool(UNNAMED_SOURCES.search(text))
+    # A story about a deal not yet made says so up front; a later "were close to a deal in
+    # December" is background to a deal since made.
+    pending = any(PENDING_DEAL.search(lead) for lead in all_sentences[:_LEAD_SENTENCES])
     for no, raw in enumerate(all_sentences):
         s = template(raw)
         if not s.numbers:
@@ -464,6 +496,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
         following = all_sentences[no + 1] if no + 1 < len(all_sentences) else ""
         context = _context(tracked, earlier, following)
         would_unsure = unsure_would or bool(ANALYSTS.search(raw))
+        pending_here = pending or bool(PENDING_DEAL.search(raw))
         pairs = change_pairs(s)
         olds = set(pairs.values())
         ranges = range_slots(s)
@@ -479,7 +512,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
                 continue
             item, reason = verdict.item, verdict.reason + amount
             if old is None:
-                status, cue = single_status(s, i, would_unsure)
+                status, cue = single_status(s, i, would_unsure, pending_here)
                 if i in alternatives and status == CURRENT:
                     status, cue = THREAT, "one of several values"
                 if cue:
@@ -495,7 +528,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
                 continue
             old_value = s.numbers[old].value
             reason += "; direction=from→to"
-            cue = threat_cue(s, i, is_target=True, unsure_would=would_unsure)
+            cue = threat_cue(s, i, is_target=True, unsure_would=would_unsure, pending=pending_here)
             if cue is None:
                 readings.append(
                     Reading(item, number.value, number.unit, CURRENT, old_value, no, raw, reason)
@@ -534,9 +567,11 @@ def current_figures(readings: Sequence[Reading]) -> dict[str, Reading]:
     """The one current value per tracked item an article states.
 
     A stated change ("from 20% to 15%", "falls to 15%") outranks a stated total ("a total
-    of US$165 billion", "總額達1650億美元"), which outranks a plain mention; an amount
-    added ("an additional US$100 billion") counts only when the article gives no other
-    amount for the item. Otherwise the first mention (headline, lead) wins.
+    of US$165 billion", "總額達1650億美元"), which outranks an exact mention, which outranks
+    a rounded one ("some US$500 billion"); an amount added ("an additional US$100
+    billion") counts only when the article gives no other amount for the item. Otherwise
+    the first mention (headline, lead) wins; of several changes in one sentence, the last
+    (a timeline ends with the latest).
     """
     out: dict[str, Reading] = {}
     by_item: dict[str, list[Reading]] = {}
@@ -551,5 +586,11 @@ def current_figures(readings: Sequence[Reading]) -> dict[str, Reading]:
         ]
         totals = [r for r in found if TOTAL_TAG in r.reason]
         plain = [r for r in found if ADDITIONAL_TAG not in r.reason]
-        out[item] = (changes or totals or plain or found)[0]
+        exact = [r for r in plain if APPROXIMATE_TAG not in r.reason]
+        if changes:
+            # Changes within one sentence run in time order: "加碼到650億美元；…擴大為1650億美元".
+            first = changes[0].sentence_no
+            out[item] = [r for r in changes if r.sentence_no == first][-1]
+            continue
+        out[item] = (totals or exact or plain or found)[0]
     return out

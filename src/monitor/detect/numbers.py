@@ -42,6 +42,39 @@ _PERCENT = re.compile(
     r"|%|％|percent\b|per\s*cent\b|pct\b|pc\b)",
     re.I,
 )
+# Rates written out in words, as explainers and quotes do: "fifteen percent", "twenty-five
+# per cent", "one hundred percent", "five percentage points".
+_WORD_UNITS = {
+    w: n
+    for n, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen".split()
+    )
+}
+_WORD_TENS = {
+    w: 10 * n
+    for n, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)
+}
+_WORD_NUMBER = (
+    rf"(?:(?:one|a)\s+hundred|(?:{'|'.join(_WORD_TENS)})(?:[\s-](?:{'|'.join(list(_WORD_UNITS)[1:10])}))?"
+    rf"|{'|'.join(sorted(_WORD_UNITS, key=len, reverse=True))})"
+)
+_PERCENT_WORDS = re.compile(
+    rf"(?<![A-Za-z0-9.,-])(?P<num>{_WORD_NUMBER})\s+"
+    r"(?:(?P<points>percentage[\s-]+points?\b|per\s*cent(?:age)?[\s-]+points?\b)|percent\b|"
+    r"per\s*cent\b)",
+    re.I,
+)
+
+
+def _word_number(text: str) -> float:
+    """fifteen → 15, twenty-five → 25, one hundred → 100."""
+    words = re.split(r"[\s-]+", text.lower())
+    if words[-1] == "hundred":
+        return 100.0
+    return float(sum(_WORD_TENS.get(w, 0) + _WORD_UNITS.get(w, 0) for w in words))
+
+
 _PERCENT_CN = re.compile(r"百分之(?P<num>\d+(?:\.\d+)?|[零〇一二兩两三四五六七八九十百]+)")
 _SCALE_EN = {
     "trillion": 1000.0,
@@ -181,6 +214,9 @@ def numbers_in(sentence: str) -> list[Number]:
     for m in _PERCENT.finditer(sentence):
         unit = POINTS if m.group("points") else PERCENT
         found.append(Number(m.start(), m.end(), _float(m.group("num")), unit))
+    for m in _PERCENT_WORDS.finditer(sentence):
+        unit = POINTS if m.group("points") else PERCENT
+        found.append(Number(m.start(), m.end(), _word_number(m.group("num")), unit))
     for m in _PERCENT_CN.finditer(sentence):
         value = _chinese_int(m.group("num"))
         if value is not None:
