@@ -98,6 +98,12 @@ class FeedHealth:
     items_per_day: float | None
     last_item_at: datetime | None
     usual_gap_hours: float | None
+    # Judged at the time the health was asked for: the feed's dated items up to then (a
+    # backfill does not count items published after its day), the first run date on
+    # which a fetch succeeded, and the latest run date it was fetched for.
+    items_until_now: int = 0
+    first_success_run: date | None = None
+    latest_run: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
