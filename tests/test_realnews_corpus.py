@@ -1,0 +1,131 @@
+"""Self-check of the real-news evaluation set (tests/eval/realnews): every file parses and
+its header agrees with its text; the set as a whole keeps the hard cases it exists for."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from eval_corpus import (
+    REALNEWS_DIR,
+    TRACKED_UNITS,
+    UNITS,
+    RealNewsFormatError,
+    RealNewsItem,
+    load_realnews,
+    load_realnews_item,
+)
+
+TAIPEI = ZoneInfo("Asia/Taipei")
+# The US-Taiwan deal was announced on 15 January 2026 in Washington, which was already
+# 16 January in Taipei: scenario day 2 is that Taipei date, day 1 the day before.
+DEAL_DAY = date(2026, 1, 16)
+FILES = sorted(REALNEWS_DIR.glob("*.txt"))
+ITEMS = load_realnews()
+ENGLISH = [i for i in ITEMS if i.language == "en"]
+INVESTMENT_IDS = ("tsmc_us_investment", "taiwan_us_investment")
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+# Characters written differently in the two Chinese scripts, to tell the scripts apart.
+_SIMPLIFIED_ONLY = set("关税湾经贸这国发对协议电积总统门领长为与时会实现据业")
+_TRADITIONAL_ONLY = set("關稅灣經貿這國發對協議電積總統門領長為與時會實現據業")
+
+
+def _paragraphs(item: RealNewsItem) -> list[str]:
+    return [p.strip() for p in item.body.split("\n\n") if p.strip()]
+
+
+def test_every_file_is_loaded():
+    assert [i.name for i in ITEMS] == [p.stem for p in FILES]
+    numbers = Counter(i.name.split("_")[0] + i.name.split("_")[1] for i in ITEMS)
+    assert [n for n, count in numbers.items() if count > 1] == []
+
+
+@pytest.mark.parametrize("item", ITEMS, ids=[i.name for i in ITEMS])
+def test_item(item: RealNewsItem):
+    header = (REALNEWS_DIR / f"{item.name}.txt").read_text(encoding="utf-8").split("\n\n")[0]
+    assert re.search(r"^source_hint: \S.{5,}$", header, re.M), "source_hint too short"
+    assert item.published.tzinfo is not None
+    assert date(2024, 11, 1) <= item.published.astimezone(TAIPEI).date() <= date(2026, 1, 31)
+    for figures in (item.figures, item.old):
+        for fid, (_value, unit) in figures.items():
+            assert fid in TRACKED_UNITS and unit in TRACKED_UNITS[fid]
+    for _key, (_value, unit) in item.threat.items():
+        assert unit in UNITS
+    # Off-topic items are where false readings are counted: they state no tracked figure.
+    if not item.on_topic:
+        assert item.figures == {} and item.kind in ("offtopic-nearmiss", "other-country", "other")
+    if item.kind == "offtopic-nearmiss":
+        assert not item.on_topic
+    paragraphs = _paragraphs(item)
+    assert 2 <= len(paragraphs) <= 6, f"{len(paragraphs)} paragraphs"
+    text = item.title + "\n" + item.body
+    if item.language == "en":
+        assert not _CJK.search(text), "CJK characters in an English item"
+        words = sum(len(_LATIN_WORD.findall(p)) for p in paragraphs)
+        assert 60 <= words <= 250, f"{words} words"
+    else:
+        cjk = len(_CJK.findall(item.body))
+        assert cjk > len(_LATIN_WORD.findall(item.body)), "not written in Chinese"
+        chars = sum(len(re.sub(r"\s", "", p)) for p in paragraphs)
+        assert 100 <= chars <= 400, f"{chars} characters"
+        simplified = sum(ch in _SIMPLIFIED_ONLY for ch in text)
+        traditional = sum(ch in _TRADITIONAL_ONLY for ch in text)
+        if item.language == "zh-Hant":
+            assert traditional > simplified
+        else:
+            assert simplified > traditional
+    if item.scenario_day is not None:
+        day = DEAL_DAY - timedelta(days=2 - item.scenario_day)
+        assert item.published.astimezone(TAIPEI).date() == day
+
+
+def test_a_bad_header_names_the_file(tmp_path: Path):
+    good = FILES[0].read_text(encoding="utf-8")
+    bad = tmp_path / "en_999_bad-header.txt"
+    bad.write_text(good.replace("on_topic: ", "on_topic: maybe-", 1), encoding="utf-8")
+    with pytest.raises(RealNewsFormatError, match="en_999_bad-header.txt"):
+        load_realnews_item(bad)
+    bad.write_text(re.sub(r"^figures: .*$", "figures: tariff=15 %", good, flags=re.M))
+    with pytest.raises(RealNewsFormatError, match="en_999_bad-header.txt.*unknown id"):
+        load_realnews_item(bad)
+    bad.write_text(re.sub(r"^event: .*\n", "", good, flags=re.M))
+    with pytest.raises(RealNewsFormatError, match="en_999_bad-header.txt.*event"):
+        load_realnews_item(bad)
+
+
+def test_english_totals_keep_the_hard_cases():
+    assert len(ENGLISH) >= 95
+    assert sum(not i.on_topic for i in ENGLISH) >= 20
+    assert sum("us_tariff_taiwan" in i.figures for i in ENGLISH) >= 30
+    assert sum(i.figures == {} for i in ENGLISH) >= 30
+    assert sum(any(k in i.figures for k in INVESTMENT_IDS) for i in ENGLISH) >= 25
+    assert sum(i.on_topic and i.figures == {} for i in ENGLISH) >= 10
+    assert sum(bool(i.threat) and i.figures == {} for i in ENGLISH) >= 5
+    assert {i.kind for i in ENGLISH if i.on_topic} >= {
+        "deal", "talks", "chip-threat", "section232", "tsmc-invest", "tsmc-earnings",
+        "taiwan-own-tariff", "exemption",
+    }
+    events = {i.event for i in ENGLISH}
+    widely_reported = [e for e in events if len({i.outlet for i in ENGLISH if i.event == e}) >= 3]
+    assert len(widely_reported) >= 4, "at least four events reported by three or more outlets"
+
+
+def test_the_two_day_scenario():
+    for language_items in (ENGLISH,):
+        day1 = [i for i in language_items if i.scenario_day == 1]
+        day2 = [i for i in language_items if i.scenario_day == 2]
+        assert len(day1) >= 6 and len(day2) >= 6
+        assert len({i.outlet for i in day2 if i.on_topic}) >= 4
+        assert any(not i.on_topic for i in day1) and any(not i.on_topic for i in day2)
+        # Day 1: the 20% rate in force; day 2: the cut to 15% and the US$250 billion pledge.
+        assert any(i.figures.get("us_tariff_taiwan") == (20.0, "%") for i in day1)
+        assert any(i.figures.get("us_tariff_taiwan") == (15.0, "%") for i in day2)
+        assert any(
+            i.figures.get("taiwan_us_investment") == (250.0, "US$ billion") for i in day2
+        )
