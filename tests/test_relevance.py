@@ -50,6 +50,8 @@ def test_chinese_aliases_are_reported_under_the_english_term():
         matched={
             "taiwan": ("Taiwan", "TSMC"),
             "us_trade": ("United States", "tariff"),
+            "trade_terms": (),
+            "chip_tariff": ("晶片關稅", "對晶片課關稅"),
             "semiconductors": ("semiconductor", "TSMC"),
         },
         facet_scores=result.facet_scores,
@@ -71,11 +73,14 @@ def test_a_passing_mention_of_taiwan_is_not_enough():
 
 def test_title_and_lead_weigh_more_than_the_body():
     filler = "Officials spoke about the weather and the calendar for the week. " * 12
+    said = "Taiwan chip tariff talks with US."
     in_title = relevance.score("Taiwan chip tariff talks with US", filler, CFG.topic)
-    in_body = relevance.score(
-        "Weekly notes", filler + "Taiwan chip tariff talks with US.", CFG.topic
-    )
-    assert in_title.score == 3 * in_body.score
+    # Said twice in the body (two sentences), each hit weighs 1 against 3 in the title.
+    in_body = relevance.score("Weekly notes", filler + said + " " + filler + said, CFG.topic)
+    assert in_title.score == 3 * in_body.score / 2
+    # Said once in the body only, it is a passing mention and counts for nothing.
+    once = relevance.score("Weekly notes", filler + said, CFG.topic)
+    assert once.score == 0 and not once.relevant
 
 
 def test_blue_chip_is_not_a_chip():

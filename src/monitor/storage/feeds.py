@@ -267,8 +267,9 @@ class FeedQueries(Queries):
                 in_month = sum(1 for t in times if t >= month_ago)
                 until_now = int(
                     s.scalar(
-                        select(func.count())
-                        .where(EntryRow.feed_id == f.id, EntryRow.published_at <= now)
+                        select(func.count()).where(
+                            EntryRow.feed_id == f.id, EntryRow.published_at <= now
+                        )
                     )
                     or 0
                 )
