@@ -130,14 +130,31 @@ def precision_recall(predicted: list[bool], expected: list[bool]) -> tuple[float
 # --- realnews -------------------------------------------------------------------------
 
 REALNEWS_KEYS = (
-    "outlet", "published", "language", "source_hint", "on_topic", "kind",
-    "figures", "old", "threat", "event",
+    "outlet",
+    "published",
+    "language",
+    "source_hint",
+    "on_topic",
+    "kind",
+    "figures",
+    "old",
+    "threat",
+    "event",
 )
 REALNEWS_OPTIONAL_KEYS = ("scenario_day",)
 REALNEWS_LANGUAGES = ("en", "zh-Hant", "zh-Hans")
 REALNEWS_KINDS = (
-    "deal", "talks", "chip-threat", "section232", "tsmc-invest", "tsmc-earnings",
-    "other-country", "taiwan-own-tariff", "exemption", "offtopic-nearmiss", "other",
+    "deal",
+    "talks",
+    "chip-threat",
+    "section232",
+    "tsmc-invest",
+    "tsmc-earnings",
+    "other-country",
+    "taiwan-own-tariff",
+    "exemption",
+    "offtopic-nearmiss",
+    "other",
 )
 # Each tracked figure and the units its value may be given in.
 TRACKED_UNITS: dict[str, tuple[str, ...]] = {
