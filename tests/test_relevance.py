@@ -50,7 +50,7 @@ def test_chinese_aliases_are_reported_under_the_english_term():
         matched={
             "taiwan": ("Taiwan", "TSMC"),
             "us_trade": ("United States", "tariff"),
-            "trade_terms": (),
+            "trade_terms": ("tariff",),
             "chip_tariff": ("晶片關稅", "對晶片課關稅"),
             "semiconductors": ("semiconductor", "TSMC"),
         },

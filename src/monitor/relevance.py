@@ -184,8 +184,9 @@ def score(title: str, text: str, topic: TopicConfig) -> Relevance:
     def short(way: list[str]) -> list[str]:
         return [n for n in way if facet_scores[n] < max(topic.facets[n].min_score, 1e-9)]
 
-    best = min(topic.ways(), key=lambda way: len(short(way)))
-    missing = short(best)
+    # No way met: the main way's shortfall is the most useful thing to report.
+    shortfalls = [short(way) for way in topic.ways()]
+    missing = [] if any(not gap for gap in shortfalls) else shortfalls[0]
     return Relevance(
         score=round(total, 3),
         relevant=not missing and total >= topic.threshold,
@@ -197,5 +198,27 @@ def score(title: str, text: str, topic: TopicConfig) -> Relevance:
 
 
 def explain_lines(result: Relevance) -> list[str]:
-    """One line per occurrence: what counted, and what was discounted and why."""
-    return [o.describe() for o in result.occurrences]
+    """What counted, per facet and term ("Taiwan: title 3, body 2"), then each
+    discounted occurrence with its reason (repeats of one reason folded into one line)."""
+    lines: list[str] = []
+    for facet, score_ in result.facet_scores.items():
+        points: dict[str, dict[str, float]] = {}
+        for o in result.occurrences:
+            if o.facet == facet and o.reason is None:
+                by_part = points.setdefault(o.term, {})
+                by_part[o.part] = by_part.get(o.part, 0.0) + o.weight
+        terms = "; ".join(
+            f"{term} " + ", ".join(f"{part} {w:g}" for part, w in parts.items())
+            for term, parts in points.items()
+        )
+        if terms:
+            lines.append(f"counted     {facet} {score_:g}: {terms}")
+    folded: dict[tuple[str, str, str, str], list[Occurrence]] = {}
+    for o in result.occurrences:
+        if o.reason is not None:
+            folded.setdefault((o.facet, o.found, o.part, o.reason), []).append(o)
+    for (facet, found, part, reason), same in folded.items():
+        times = f" x{len(same)}" if len(same) > 1 else ""
+        where = ", ".join(f"s{o.sentence + 1}" for o in same)
+        lines.append(f"discounted  {facet}: {found!r}{times} in {part} ({where}): {reason}")
+    return lines
