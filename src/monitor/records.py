@@ -139,8 +139,8 @@ class Occurrence:
     def describe(self) -> str:
         where = f"{self.part} s{self.sentence + 1}"
         if self.reason is None:
-            return f"{self.facet}: {self.found!r} ({where}) +{self.weight:g}"
-        return f"{self.facet}: {self.found!r} ({where}) discounted: {self.reason}"
+            return f"{self.facet}: '{self.found}' ({where}) +{self.weight:g}"
+        return f"{self.facet}: '{self.found}' ({where}) discounted: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,9 @@ def term_pattern(term: str) -> re.Pattern[str]:
     if _CJK.search(term):
         return re.compile(escaped)
     flags = 0 if term.upper() == term and any(c.isalpha() for c in term) else re.IGNORECASE
-    end = r"(?!\w)" if term.endswith(".") or not term[-1].isalnum() else r"\b"
+    # A term ending in "." must not run into a word ("U.S.A"); one ending in "$" is
+    # followed by its amount ("US$250").
+    end = "" if term.endswith("$") else r"(?!\w)" if not term[-1].isalnum() else r"\b"
     return re.compile(rf"(?<![\w.]){escaped}{end}", flags)
 
 
@@ -87,7 +89,7 @@ class _Span:
 
 def _spans(text: str, phrases: list[str], reason: str) -> list[_Span]:
     return [
-        _Span(m.start(), m.end(), f"{reason} ({m.group(0)!r})")
+        _Span(m.start(), m.end(), f"{reason} ('{m.group(0)}')")
         for phrase in phrases
         for m in term_pattern(phrase).finditer(text)
     ]
@@ -220,5 +222,5 @@ def explain_lines(result: Relevance) -> list[str]:
     for (facet, found, part, reason), same in folded.items():
         times = f" x{len(same)}" if len(same) > 1 else ""
         where = ", ".join(f"s{o.sentence + 1}" for o in same)
-        lines.append(f"discounted  {facet}: {found!r}{times} in {part} ({where}): {reason}")
+        lines.append(f"discounted  {facet}: '{found}'{times} in {part} ({where}): {reason}")
     return lines
