@@ -99,7 +99,7 @@ def _sentence_starts(text: str) -> list[int]:
     return [0] + [m.end() for m in _SENTENCE_END.finditer(text)]
 
 
-def _sentence_of(starts: list[int], pos: int) -> int:
+def _sentence_of(starts: tuple[int, ...], pos: int) -> int:
     lo, hi = 0, len(starts) - 1
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -121,32 +121,52 @@ def _matches(facet: FacetConfig, text: str) -> Iterator[tuple[str, float, re.Mat
             yield name, 1.0, m
 
 
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One part of the article with what is discounted in it and where sentences start."""
+
+    name: str
+    text: str
+    weight: float
+    discounts: tuple[_Span, ...]
+    sentence_starts: tuple[int, ...]
+
+
+def _parts(title: str, text: str, topic: TopicConfig) -> list[_Part]:
+    lead, body = split_lead(text, topic)
+    weights = (topic.title_weight, topic.lead_weight, 1.0)
+    parts: list[_Part] = []
+    for name, part_text, weight in zip(PARTS, (title, lead, body), weights, strict=True):
+        discounts = _spans(part_text, topic.exclude, "another sense")
+        discounts += _spans(part_text, topic.boilerplate, "boilerplate")
+        if name != "title":
+            discounts += _spans(part_text, topic.asides, "aside about another party")
+        starts = tuple(_sentence_starts(part_text))
+        parts.append(_Part(name, part_text, weight, tuple(discounts), starts))
+    return parts
+
+
 def _facet_occurrences(
-    name: str, facet: FacetConfig, parts: tuple[str, str, str], topic: TopicConfig
+    name: str, facet: FacetConfig, parts: list[_Part], topic: TopicConfig
 ) -> list[Occurrence]:
-    weights = dict(zip(PARTS, (topic.title_weight, topic.lead_weight, 1.0), strict=True))
     found: list[Occurrence] = []
-    for part, text in zip(PARTS, parts, strict=True):
-        if not text:
+    for part in parts:
+        if not part.text:
             continue
-        discounts = _spans(text, topic.exclude, "another sense")
-        discounts += _spans(text, topic.boilerplate, "boilerplate")
-        if part != "title":
-            discounts += _spans(text, topic.asides, "aside about another party")
-        starts = _sentence_starts(text)
         per_term: dict[str, int] = {}
-        for term, weight, m in sorted(_matches(facet, text), key=lambda t: t[2].start()):
-            sentence = _sentence_of(starts, m.start())
-            hit = next((d for d in discounts if d.start < m.end() and m.start() < d.end), None)
+        for term, weight, m in sorted(_matches(facet, part.text), key=lambda t: t[2].start()):
+            sentence = _sentence_of(part.sentence_starts, m.start())
+            where = (name, term, m.group(0), part.name, sentence)
+            hit = next((d for d in part.discounts if d.start < m.end() and m.start() < d.end), None)
             if hit is not None:
-                found.append(Occurrence(name, term, m.group(0), part, sentence, 0.0, hit.reason))
+                found.append(Occurrence(*where, 0.0, hit.reason))
                 continue
             per_term[term] = per_term.get(term, 0) + 1
             if per_term[term] > topic.max_hits_per_part:
-                reason = f"more than {topic.max_hits_per_part} hits of the term in the {part}"
-                found.append(Occurrence(name, term, m.group(0), part, sentence, 0.0, reason))
+                reason = f"more than {topic.max_hits_per_part} hits of the term in the {part.name}"
+                found.append(Occurrence(*where, 0.0, reason))
                 continue
-            found.append(Occurrence(name, term, m.group(0), part, sentence, weight * weights[part]))
+            found.append(Occurrence(*where, weight * part.weight))
     return _discount_passing(found, topic)
 
 
@@ -166,8 +186,7 @@ def _discount_passing(found: list[Occurrence], topic: TopicConfig) -> list[Occur
 def score(title: str, text: str, topic: TopicConfig) -> Relevance:
     """Weighted facet score of the counted occurrences; relevant when, for one of the
     topic's ways, every facet reaches its minimum, and the total reaches the threshold."""
-    lead, body = split_lead(text, topic)
-    parts = (title, lead, body)
+    parts = _parts(title, text, topic)
     total = 0.0
     matched: dict[str, tuple[str, ...]] = {}
     facet_scores: dict[str, float] = {}
