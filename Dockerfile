@@ -19,24 +19,24 @@ RUN groupadd --gid "${MONITOR_UID}" monitor \
 
 WORKDIR /opt/monitor
 
-# Optional: pin Airflow's dependency tree with its published constraints file, e.g.
-#   --build-arg AIRFLOW_CONSTRAINTS_URL=https://raw.githubusercontent.com/apache/airflow/constraints-3.3.2/constraints-3.11.txt
-ARG AIRFLOW_CONSTRAINTS_URL=""
-
-# .dockerignore is an allow-list, so this copies exactly pyproject.toml, README.md, src/,
-# dags/, plugins/, config/, seeds/ and sql/ -- and does not fail when a directory is
-# empty and therefore absent from a fresh git clone (plugins/ today).
+# .dockerignore is an allow-list, so this copies exactly pyproject.toml, requirements.lock,
+# README.md, src/, dags/, plugins/, config/, seeds/ and sql/ -- and does not fail when a
+# directory is empty and therefore absent from a fresh git clone (plugins/ today).
 COPY . .
 
-# Installed in place (--editable): monitor.config finds config/monitor.yaml and seeds/
-# relative to the source tree (src/monitor/../../), i.e. under /opt/monitor; a regular
-# wheel install would put the package in site-packages, away from those files.
+# The locked, hashed dependency set (the same file make and CI install from, resolved
+# with Airflow 3.3.2), then the project in place (--editable, --no-deps): monitor.config
+# finds config/monitor.yaml and seeds/ relative to the source tree (src/monitor/../../),
+# i.e. under /opt/monitor. The build then imports every module of the package, as the
+# fresh-venv test does, so a missing distribution fails the build, not the first run.
 # The source stays root-owned and read-only for the runtime user; bytecode is compiled
 # here because that user cannot write __pycache__ next to it.
 RUN mkdir -p dags plugins /opt/airflow/logs /opt/monitor/var \
-    && pip install ${AIRFLOW_CONSTRAINTS_URL:+--constraint "$AIRFLOW_CONSTRAINTS_URL"} \
-        --editable ".[postgres,airflow]" \
+    && pip install --require-hashes -r requirements.lock \
+    && pip install --no-deps --editable . \
     && python -m compileall -q src dags plugins \
+    && python -c "import importlib, pkgutil, monitor; [importlib.import_module(m.name) for m in pkgutil.walk_packages(monitor.__path__, 'monitor.') if m.name != 'monitor.migrations.env']" \
+    && monitor --help > /dev/null \
     && python -c "from monitor.config import load_config; load_config()" \
     && chown -R monitor:monitor /opt/airflow /opt/monitor/var
 

@@ -17,12 +17,15 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__PARALLELISM := 4
 
-.PHONY: setup run demo test lint clean
+.PHONY: setup run demo test lint clean lock
 
-$(BIN)/.installed: pyproject.toml
+# The locked, hashed dependency set first (with the pip the Python ships: no upgrade
+# needed), then the project itself without resolving anything more.
+$(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/python -c "import monitor.pipeline, monitor.cli"
 	touch $@
 
 setup: $(BIN)/.installed
@@ -62,6 +65,15 @@ test: setup
 lint: setup
 	$(BIN)/ruff check src tests dags plugins
 	$(BIN)/mypy
+
+# Re-resolve requirements.lock from pyproject.toml (needs the package index; uv is
+# installed into a throw-away venv for it).
+lock:
+	$(PYTHON) -m venv var/uv && var/uv/bin/pip install --quiet uv
+	var/uv/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11.7 \
+		--python-platform x86_64-unknown-linux-gnu --generate-hashes --no-header -o requirements.lock.new
+	{ head -n 2 requirements.lock; cat requirements.lock.new; } > requirements.lock.tmp
+	mv requirements.lock.tmp requirements.lock && rm requirements.lock.new
 
 clean:
 	rm -rf var

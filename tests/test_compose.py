@@ -275,7 +275,13 @@ def test_dockerfile() -> None:
     assert [line for line in lines if line.startswith("FROM ")] == ["FROM python:3.11-slim"]
     assert "AIRFLOW_HOME=/opt/airflow" in text
     assert "WORKDIR /opt/monitor" in lines
-    assert '".[postgres,airflow]"' in text
+    # The locked, hashed set (Airflow and psycopg included), then the project alone, then
+    # an import of every module: a missing distribution fails the build.
+    assert "pip install --require-hashes -r requirements.lock" in text
+    assert "pip install --no-deps --editable ." in text
+    assert "pkgutil.walk_packages(monitor.__path__" in text
+    lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
+    assert "apache-airflow==3.3.2" in lock and "psycopg==" in lock
     users = [line.split()[1] for line in lines if line.startswith("USER ")]
     assert users and users[-1] not in ("root", "0"), "the image must run as a non-root user"
 
@@ -288,7 +294,17 @@ def test_build_context_is_an_allow_list() -> None:
     ]
     assert rules[0] == "*"
     allowed = {rule[1:].rstrip("/") for rule in rules if rule.startswith("!")}
-    needed = {"pyproject.toml", "README.md", "src", "dags", "plugins", "config", "seeds", "sql"}
+    needed = {
+        "pyproject.toml",
+        "requirements.lock",
+        "README.md",
+        "src",
+        "dags",
+        "plugins",
+        "config",
+        "seeds",
+        "sql",
+    }
     assert needed <= allowed
     assert not {".env", ".venv", ".git", "var", "tests"} & allowed
     for name in ("pyproject.toml", "README.md", "src", "config", "dags"):
