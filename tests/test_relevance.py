@@ -253,6 +253,18 @@ def test_discounts_come_from_the_config():
             "semiconductors under Section 232, with exemptions for US data centers.",
             True,
         ),
+        # The same in Chinese: a levy on chips, the rate between chip and tariff.
+        (
+            "川普：進口晶片將課徵100%關稅",
+            "美國總統川普表示，外國製造的晶片將課徵約100%的關稅，在美國設廠的企業可以豁免。",
+            True,
+        ),
+        # Another country's chips, and a tariff that does not fall on them.
+        (
+            "南韓晶片出口創新高",
+            "南韓半導體出口10月大增，輸往美國的晶片出口不受關稅影響，三星與SK海力士受惠。",
+            False,
+        ),
         # China's probe into US chips is not a US chip tariff.
         (
             "Beijing opens probe into US analog chips",
@@ -270,7 +282,14 @@ def test_discounts_come_from_the_config():
             False,
         ),
     ],
-    ids=["taiwan-tariff-no-chips", "chip-tariff-no-taiwan", "china-probe", "korea-deal"],
+    ids=[
+        "taiwan-tariff-no-chips",
+        "chip-tariff-no-taiwan",
+        "chip-tariff-zh",
+        "korea-chip-exports-zh",
+        "china-probe",
+        "korea-deal",
+    ],
 )
 def test_ways_to_be_on_topic(title, body, relevant):
     result = relevance.score(title, body, CFG.topic)
