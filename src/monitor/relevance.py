@@ -154,13 +154,19 @@ def _facet_occurrences(
         if not part.text:
             continue
         per_term: dict[str, int] = {}
+        # Patterns may overlap ("對半導體課徵關稅" is two ways to say one chip tariff):
+        # the same words count once.
+        pattern_spans: list[_Span] = []
         for term, weight, m in sorted(_matches(facet, part.text), key=lambda t: t[2].start()):
             sentence = _sentence_of(part.sentence_starts, m.start())
             where = (name, term, m.group(0), part.name, sentence)
-            hit = next((d for d in part.discounts if d.start < m.end() and m.start() < d.end), None)
+            discounts = (*part.discounts, *pattern_spans)
+            hit = next((d for d in discounts if d.start < m.end() and m.start() < d.end), None)
             if hit is not None:
                 found.append(Occurrence(*where, 0.0, hit.reason))
                 continue
+            if term in facet.patterns:
+                pattern_spans.append(_Span(m.start(), m.end(), f"same words as '{term}'"))
             per_term[term] = per_term.get(term, 0) + 1
             if per_term[term] > topic.max_hits_per_part:
                 reason = f"more than {topic.max_hits_per_part} hits of the term in the {part.name}"
