@@ -8,8 +8,9 @@ Every route answers the way some real server out there does on a bad day::
         faults.hits("/robots.txt")     # how often a path was asked for
 
 Routes are listed in :data:`ROUTES`; ``/feed/<name>`` serves :attr:`FaultServer.feeds`
-(bytes, content type), ``/page/<name>`` a small article page, and ``/slow-page/<n>``
-an article page after ``delay`` seconds (to count concurrency).
+(bytes, content type) with the extra headers of :attr:`FaultServer.feed_headers`,
+``/page/<name>`` the HTML of :attr:`FaultServer.pages` or else a small article page, and
+``/slow-page/<n>`` an article page after ``delay`` seconds (to count concurrency).
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ def _bomb_blocks() -> tuple[bytes, bytes]:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     owner: FaultServer
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -114,7 +119,7 @@ def _feed(h: _Handler, path: str) -> None:
         _not_found(h, path)
         return
     body, content_type = found
-    h.send(200, body, content_type)
+    h.send(200, body, content_type, **h.server.owner.feed_headers.get(name, {}))
 
 
 def _etag_feed(h: _Handler, path: str) -> None:
@@ -134,8 +139,9 @@ def _etag_feed(h: _Handler, path: str) -> None:
 
 
 def _page(h: _Handler, path: str) -> None:
-    title = path.rsplit("/", 1)[1].replace("-", " ")
-    h.send(200, ARTICLE.format(title=title).encode(), "text/html; charset=utf-8")
+    name = path.rsplit("/", 1)[1]
+    html = h.server.owner.pages.get(name) or ARTICLE.format(title=name.replace("-", " "))
+    h.send(200, html.encode(), "text/html; charset=utf-8")
 
 
 def _slow_page(h: _Handler, path: str) -> None:
@@ -255,11 +261,19 @@ PREFIX_ROUTES: dict[str, Callable[[_Handler, str], None]] = {
 class FaultServer:
     """The server, its request log and its concurrency counter."""
 
-    def __init__(self, *, delay: float = 0.2, robots: str = "User-agent: *\nAllow: /\n") -> None:
+    def __init__(
+        self,
+        *,
+        delay: float = 0.2,
+        robots: str = "User-agent: *\nAllow: /\n",
+        host: str = "127.0.0.1",
+    ) -> None:
         self.delay = delay
         self.robots = robots
         self.robots_status = 200
         self.feeds: dict[str, tuple[bytes, str]] = {}
+        self.feed_headers: dict[str, dict[str, str]] = {}
+        self.pages: dict[str, str] = {}
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._hits: Counter[str] = Counter()
@@ -267,7 +281,10 @@ class FaultServer:
         self.starts: list[tuple[str, float]] = []
         self.in_flight = 0
         self.peak_in_flight = 0
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        # host "::1" serves on the IPv6 loopback (OSError where the machine has none).
+        self.host = host
+        server_class = _Server6 if ":" in host else _Server
+        self._httpd = server_class((host, 0), _Handler)
         self._httpd.owner = self
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -278,7 +295,8 @@ class FaultServer:
         return int(self._httpd.server_address[1])
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{path}"
 
     def hits(self, path: str) -> int:
         with self._lock:

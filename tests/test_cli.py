@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import DAY1, write_config
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from monitor.cli import app
@@ -92,3 +94,103 @@ def test_bad_date_and_unreachable_database(tmp_path, site, runner):
     assert down.exit_code == 2
     assert "error: cannot migrate database" in down.output
     assert "secret" not in down.output and "Traceback" not in down.output
+
+
+# -- every bad input is one line and exit 2, never a traceback ------------------------
+
+
+def _one_line_error(result, *expected: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.output
+    for part in expected:
+        assert part in errors[0], errors[0]
+
+
+def test_config_file_that_is_not_utf8(tmp_path, runner):
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes("timezone: Asia/Taipei\n# Café des Arts\n".encode("latin-1"))
+    ran = runner.invoke(app, ["run", "--config", str(bad)])
+    _one_line_error(ran, str(bad), "not UTF-8 text (byte 0xe9 on line 2)")
+
+
+def test_data_directory_or_sqlite_path_that_cannot_be_made(tmp_path, site, runner):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    cfg = write_config(tmp_path, site).read_text(encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(cfg.replace(f"data_dir: {tmp_path / 'var'}", f"data_dir: {blocker}/var"))
+    ran = runner.invoke(app, ["run", "--config", str(bad), "--date", DAY1])
+    _one_line_error(ran, f"cannot create the folder {blocker}/var for the database")
+    ran = runner.invoke(
+        app,
+        ["init", "--config", str(write_config(tmp_path, site))],
+        env={"MONITOR_DATABASE_URL": f"sqlite:///{blocker}/monitor.db"},
+    )
+    _one_line_error(ran, f"cannot create the folder {blocker} for the database")
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_run_date_out_of_range(tmp_path, site, runner, day):
+    cfg = str(write_config(tmp_path, site))
+    before = len(site.requests)
+    ran = runner.invoke(app, ["run", "--config", cfg, "--date", day])
+    _one_line_error(ran, f"--date {day} is out of range: give a day from 1970-01-01")
+    assert len(site.requests) == before
+
+
+@pytest.mark.parametrize("alert_id", ["99999999999999999999", "2147483648", "-1"])
+def test_resend_an_alert_id_beyond_the_integer_range(tmp_path, site, runner, db_url, alert_id):
+    cfg = str(write_config(tmp_path, site))
+    env = {"MONITOR_DATABASE_URL": db_url}
+    assert runner.invoke(app, ["init", "--config", cfg], env=env).exit_code == 0
+    ran = runner.invoke(app, ["alerts", "resend", "--config", cfg, "--", alert_id], env=env)
+    _one_line_error(ran, f"no alert #{alert_id}: alert ids run from 1 to 2147483647")
+    missing = runner.invoke(app, ["alerts", "resend", "2147483647", "--config", cfg], env=env)
+    _one_line_error(missing, "no alert #2147483647")
+
+
+def test_concurrent_first_runs_on_a_fresh_postgresql_database(tmp_path, site):
+    """Two `monitor run`s at once on an empty database: both register the feeds (an
+    upsert) and migrate in turn (an advisory lock); both succeed, nothing twice."""
+    from conftest import _postgres_database
+
+    cfg = str(write_config(tmp_path, site))
+    command = [sys.executable, "-c", "from monitor.cli import main; main()"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    for trial in range(3):
+        databases = _postgres_database()
+        db_url = next(databases)
+        try:
+            env["MONITOR_DATABASE_URL"] = db_url
+            runs = [
+                subprocess.Popen(
+                    [*command, "run", "--config", cfg, "--date", DAY1],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for _ in range(2)
+            ]
+            outputs = [run.communicate(timeout=180) for run in runs]
+            for run, (out, err) in zip(runs, outputs, strict=True):
+                assert run.returncode == 0, f"trial {trial}: {out}\n{err}"
+                assert "Traceback" not in err
+            engine = create_engine(db_url)
+            try:
+                with engine.connect() as conn:
+                    feeds = conn.execute(text("SELECT count(*), count(DISTINCT url) FROM feeds"))
+                    assert tuple(feeds.one()) == (5, 5)
+                    entries = conn.execute(
+                        text("SELECT count(*), count(DISTINCT (feed_id, guid)) FROM entries")
+                    )
+                    total, distinct = entries.one()
+                    assert total == distinct
+                    seeds = conn.execute(text("SELECT count(*) FROM seed_documents"))
+                    assert seeds.scalar() == 1
+            finally:
+                engine.dispose()
+        finally:
+            databases.close()

@@ -3,6 +3,7 @@ clear errors naming the file, the key and the problem."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,27 @@ def test_monitor_config_env_names_the_user_file(tmp_path: Path):
             "topic.facets.chip_tariff",
             "pattern 'bad'",
         ),
+        (
+            "feeds:\n  - name: X\n    url: http://x.org/" + "a" * 2000 + "\n",
+            "feeds.0.url",
+            "at most 2000 characters",
+        ),
+        (
+            "feeds:\n  - name: X\n    url: http://x.org/\n    language: " + "e" * 21 + "\n",
+            "feeds.0.language",
+            "at most 20 characters",
+        ),
+        (
+            "http:\n  canonical_aliases: [[cna.com.tw, 'https://focustaiwan.tw/']]\n",
+            "http.canonical_aliases",
+            "not a domain name: 'https://focustaiwan.tw/'",
+        ),
+        (
+            "alerts:\n  resend_unknown_after: soon\n",
+            "alerts.resend_unknown_after",
+            "'soon' is not a duration like 12h, 90m, 2d or 30s",
+        ),
+        ("alerts:\n  resend_unknown_after: -60\n", "alerts.resend_unknown_after", "negative"),
     ],
 )
 def test_a_wrong_config_names_file_key_and_problem(tmp_path, yaml_text, key, problem):
@@ -122,6 +144,32 @@ def test_environment_sets_database_and_smtp():
 def test_smtp_urls(url, host, port, ssl, starttls):
     s = parse_smtp_url(url)
     assert (s.host, s.port, s.ssl, s.starttls) == (host, port, ssl, starttls)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("12h", timedelta(hours=12)),
+        ("90m", timedelta(minutes=90)),
+        ("1h 30m", timedelta(minutes=90)),
+        ("2d", timedelta(days=2)),
+        ("0s", timedelta(0)),
+        (3600, timedelta(hours=1)),
+    ],
+)
+def test_resend_unknown_after_reads_durations(tmp_path: Path, value, expected):
+    user = tmp_path / "m.yaml"
+    user.write_text(f"alerts:\n  resend_unknown_after: {value}\n")
+    assert load_config(user, env={}).alerts.resend_unknown_after == expected
+    assert load_config(env={}).alerts.resend_unknown_after == timedelta(hours=12)
+
+
+def test_smtp_url_timeout():
+    assert parse_smtp_url("smtp://h:25?timeout=2.5").timeout_seconds == 2.5
+    assert parse_smtp_url("smtp://h:25").timeout_seconds == 30.0
+    for bad in ("0", "-1", "soon", "inf"):
+        with pytest.raises(ConfigError, match="MONITOR_SMTP_URL: timeout must be a number"):
+            parse_smtp_url(f"smtp://h:25?timeout={bad}")
 
 
 @pytest.mark.parametrize("url", ["http://mail:25", "smtp://", "smtp://host:notaport"])

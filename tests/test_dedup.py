@@ -144,7 +144,7 @@ def _ingest(
 ) -> int:
     entry = FeedEntry(feed, guid, url, title, body[:200], published)
     result = FeedResult(feed, f"http://127.0.0.1/{feed}.xml", "ok", (entry,))
-    (entry_id,) = store.record_feed(result, RUN, "en", [entry])
+    (entry_id,) = store.record_feed(result, RUN, "en", [entry]).entry_ids
     store.save_extraction(
         entry_id,
         page_status="ok",

@@ -232,3 +232,105 @@ def test_extraction_in_processes_gives_the_same_rows(tmp_path, site):
         found.append(_rows(db, columns))
     assert found[0] == found[1]
     assert len(found[0]) == 5
+
+
+def _xml_attacks(base: str) -> dict[str, tuple[str, bytes]]:
+    """(feed kind, body) of the XML attacks beyond the two above; ``base`` is the fault
+    server, so a parser that fetched anything would show up in its log."""
+    item = "<item><title>{title}</title><link>http://example.org/{n}</link></item>"
+    rss = '<rss version="2.0"><channel><title>t</title>' + item + "</channel></rss>"
+    big = "x" * 10_000
+    return {
+        "parameter-entity": (
+            "rss",
+            (
+                f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY % ext SYSTEM "{base}/evil.dtd">'
+                " %ext;]>" + rss.format(title="p", n=1)
+            ).encode(),
+        ),
+        "external-dtd": (
+            "rss",
+            (
+                f'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "{base}/evil.dtd">'
+                + rss.format(title="d", n=2)
+            ).encode(),
+        ),
+        "entity-fetching-a-url": (
+            "rss",
+            (
+                f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "{base}/secret">]>'
+                + rss.format(title="&x;", n=3)
+            ).encode(),
+        ),
+        "quadratic-blowup": (
+            "rss",
+            (
+                f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "{big}">]>'
+                + rss.format(title="&a;" * 1000, n=4)
+            ).encode(),
+        ),
+        "xinclude": (
+            "rss",
+            (
+                b'<?xml version="1.0"?><rss version="2.0" '
+                b'xmlns:xi="http://www.w3.org/2001/XInclude"><channel><title>t</title>'
+                b'<item><title><xi:include href="file:///etc/passwd" parse="text"/></title>'
+                b"<link>http://example.org/5</link></item></channel></rss>"
+            ),
+        ),
+        "atom-xxe": (
+            "rss",
+            (
+                b'<?xml version="1.0"?><!DOCTYPE feed [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry>'
+                b'<title>&x;</title><link href="http://example.org/6"/><id>6</id></entry></feed>'
+            ),
+        ),
+        "utf16-laughs": (
+            "rss",
+            BILLION_LAUGHS.decode().replace('"1.0"?', '"1.0" encoding="utf-16"?').encode("utf-16"),
+        ),
+        "sitemap-xxe": (
+            "sitemap",
+            (
+                '<?xml version="1.0"?><!DOCTYPE urlset [<!ENTITY x SYSTEM "file:///etc/passwd">'
+                f'<!ENTITY y SYSTEM "{base}/secret">]>'
+                '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+                'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+                "<url><loc>http://example.org/7</loc><news:news><news:title>&x;&y;</news:title>"
+                "</news:news></url></urlset>"
+            ).encode(),
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "parameter-entity",
+        "external-dtd",
+        "entity-fetching-a-url",
+        "quadratic-blowup",
+        "xinclude",
+        "atom-xxe",
+        "utf16-laughs",
+        "sitemap-xxe",
+    ],
+)
+def test_xml_attacks_expand_nothing_and_fetch_nothing(faults, attack):
+    kind, body = _xml_attacks(faults.url(""))[attack]
+    name = f"attack-{attack}.xml"
+    faults.feeds[name] = (body, "application/xml")
+    feed = FeedConfig(name=name, url=faults.url(f"/feed/{name}"), kind=kind)
+    tracemalloc.start()
+    try:
+        with PoliteFetcher(_http()) as fetcher:
+            result = feeds.fetch_feed(feed, fetcher)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.status in ("ok", "failed")
+    texts = [f"{e.title} {e.summary}" for e in result.entries]
+    assert not any("root:" in t or "lollol" in t or "x" * 20_000 in t for t in texts), texts
+    assert faults.hits("/evil.dtd") == 0 and faults.hits("/secret") == 0
+    assert peak < 5_000_000

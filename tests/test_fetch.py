@@ -672,3 +672,93 @@ def test_bad_urls_are_results_not_exceptions(fetcher: Fetcher) -> None:
         blocked.error
         == "refused: scheme 'javascript' in 'javascript:alert(1)' is not http or https"
     )
+
+
+# --- the SSRF forms an attacker tries, each aimed at a live local port -----------------
+
+# (URL with {port}, what the refusal names). Other spellings of the same addresses are
+# above: the plain literals, localhost and 2130706433, the bad schemes.
+SSRF_FORMS = [
+    ("http://0x7f000001:{port}/", "0x7f000001 resolves to 127.0.0.1 (loopback)"),
+    ("http://017700000001:{port}/", "017700000001 resolves to 127.0.0.1 (loopback)"),
+    ("http://0x7f.0x0.0x0.0x1:{port}/", "0x7f.0x0.0x0.0x1 resolves to 127.0.0.1 (loopback)"),
+    ("http://127.1:{port}/", "127.1 resolves to 127.0.0.1 (loopback)"),
+    ("http://127.0.1:{port}/", "127.0.1 resolves to 127.0.0.1 (loopback)"),
+    ("http://0:{port}/", "0 resolves to 0.0.0.0 (unspecified)"),
+    ("http://0177.0.0.1:{port}/", "malformed URL"),
+    ("http://127.000.000.001:{port}/", "malformed URL"),
+    ("http://127.127.127.127:{port}/", "127.127.127.127 (loopback)"),
+    ("http://0.0.0.0:{port}/", "0.0.0.0 (unspecified)"),
+    ("http://LOCALHOST:{port}/", "localhost resolves to 127.0.0.1 (loopback)"),
+    ("HTTP://127.0.0.1:{port}/", "127.0.0.1 (loopback)"),
+    ("http://user:pass@127.0.0.1:{port}/", "127.0.0.1 (loopback)"),
+    ("http://example.org@127.0.0.1:{port}/", "127.0.0.1 (loopback)"),
+    ("http://127.0.0.1:{port}#@example.org/", "127.0.0.1 (loopback)"),
+    ("http://127.0.0.1%2f:{port}/", "(loopback)"),
+    ("http://[::]:{port}/", ":: (unspecified)"),
+    ("http://[0:0:0:0:0:0:0:1]:{port}/", "0:0:0:0:0:0:0:1 (loopback)"),
+    ("http://[::ffff:7f00:1]:{port}/", "IPv4-mapped 127.0.0.1, loopback"),
+    ("http://[0:0:0:0:0:ffff:127.0.0.1]:{port}/", "IPv4-mapped 127.0.0.1, loopback"),
+    ("http://[::ffff:0:7f00:1]:{port}/", "(reserved)"),
+    ("http://[::127.0.0.1]:{port}/", "(reserved)"),
+    ("http://[64:ff9b::7f00:1]:{port}/", "NAT64 of 127.0.0.1, loopback"),
+    ("http://[::ffff:169.254.169.254]:{port}/", "IPv4-mapped 169.254.169.254, link-local"),
+    ("http://[::ffff:a9fe:a9fe]:{port}/", "IPv4-mapped 169.254.169.254, link-local"),
+    ("http://[64:ff9b::a9fe:a9fe]:{port}/", "NAT64 of 169.254.169.254, link-local"),
+    ("http://[2002:a9fe:a9fe::]:{port}/", "6to4 tunnel address embedding 169.254.169.254"),
+    ("http://0xa9fea9fe:{port}/", "0xa9fea9fe resolves to 169.254.169.254 (link-local)"),
+    ("http://2852039166:{port}/", "2852039166 resolves to 169.254.169.254 (link-local)"),
+    ("http://0251.0376.0251.0376:{port}/", "malformed URL"),
+    ("http://[fd00:ec2::254]:{port}/", "fd00:ec2::254 (unique local)"),
+    ("http://[fe80::1%25eth0]:{port}/", "(link-local)"),
+    ("http://[ff02::1]:{port}/", "ff02::1 (multicast)"),
+    ("http://[fec0::1]:{port}/", "fec0::1 (site-local)"),
+    ("http://[::ffff:10.0.0.1]:{port}/", "IPv4-mapped 10.0.0.1, private"),
+    ("http://10.255.255.255:{port}/", "10.255.255.255 (private)"),
+    ("https://172.31.255.255:{port}/", "172.31.255.255 (private)"),
+    ("http://192.168.0.1:{port}/", "192.168.0.1 (private)"),
+    ("http://100.127.255.255:{port}/", "100.127.255.255 (carrier-grade NAT)"),
+    ("http://198.18.0.1:{port}/", "198.18.0.1 (private)"),
+    ("http://192.0.2.1:{port}/", "192.0.2.1 (private)"),
+    ("http://192.0.0.1:{port}/", "192.0.0.1 (private)"),
+    ("http://255.255.255.255:{port}/", "255.255.255.255 (reserved)"),
+    ("http://①②⑦.0.0.1:{port}/", "malformed URL"),
+    ("http://１２７.０.０.１:{port}/", "malformed URL"),
+    ("gopher://127.0.0.1:{port}/_INFO", "scheme 'gopher'"),
+    ("dict://127.0.0.1:{port}/stat", "scheme 'dict'"),
+    ("ldap://127.0.0.1:{port}/", "scheme 'ldap'"),
+    ("jar:http://127.0.0.1:{port}!/", "scheme 'jar'"),
+    ("//127.0.0.1:{port}/", "scheme '(none)'"),
+]
+
+
+@pytest.mark.parametrize(("form", "named"), SSRF_FORMS)
+def test_every_ssrf_form_is_blocked_before_a_connection(
+    listener: socket.socket, form: str, named: str
+) -> None:
+    url = form.format(port=listener.getsockname()[1])
+    with Fetcher(_config(allow_private_addresses=False)) as f:
+        result = f.get(url)
+    assert result.status == "blocked", result
+    assert result.error is not None and result.error.startswith("refused: ")
+    assert named in result.error
+    assert _arrivals(listener, wait=0.05) == 0
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "http://169.254.169.254.:{port}/",
+        "http://localhost.:{port}/",
+        "http://%31%32%37.0.0.1:{port}/",
+    ],
+)
+def test_names_the_resolver_does_not_know_go_nowhere(listener: socket.socket, form: str) -> None:
+    with Fetcher(_config(allow_private_addresses=False)) as f:
+        result = f.get(form.format(port=listener.getsockname()[1]))
+    # Unresolvable here; a resolver that did know the name would answer loopback,
+    # which the guard refuses. Either way nothing is sent.
+    expected = {"network_error": "cannot resolve host ", "blocked": "refused: "}
+    assert result.status in expected
+    assert (result.error or "").startswith(expected[result.status])
+    assert _arrivals(listener, wait=0.05) == 0

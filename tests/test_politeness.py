@@ -3,6 +3,7 @@ at the server, retries, Retry-After, robots.txt and the User-Agent."""
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Iterator
@@ -173,3 +174,32 @@ def test_user_agent_is_honest_and_names_the_contact(faults):
         fetcher.get(faults.url("/page/x"))
     sent = {k.lower(): v for k, v in faults.request_headers[-1].items()}
     assert sent["user-agent"] == "chip-trade-monitor/0.1 (+https://monitor.example.org/about)"
+
+
+@pytest.fixture
+def faults_v6() -> Iterator[FaultServer]:
+    """The fault server on the IPv6 loopback; skipped where the machine has none
+    (a failure under CI=true, where the test must run)."""
+    try:
+        server = FaultServer(host="::1")
+    except OSError as exc:
+        message = f"no IPv6 loopback on this machine ({exc}); the [::1] robots test needs one"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with server:
+        yield server
+
+
+def test_robots_txt_of_an_ipv6_literal_host_is_read(faults_v6):
+    faults_v6.robots = "User-agent: *\nDisallow: /private/\n"
+    origin = f"http://[::1]:{faults_v6.port}"
+    assert origin_of(faults_v6.url("/page/a")) == origin
+    with PoliteFetcher(_http()) as fetcher:
+        allowed = fetcher.get(faults_v6.url("/page/a"), robots=True)
+        refused = fetcher.get(faults_v6.url("/private/b"), robots=True)
+    assert allowed.status == "ok", allowed.error
+    assert refused.status == "robots_disallowed"
+    assert refused.error == f"robots.txt of {origin} disallows this URL for chip-trade-monitor"
+    assert faults_v6.hits("/robots.txt") == 1
+    assert faults_v6.hits("/private/b") == 0

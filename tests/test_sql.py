@@ -38,6 +38,9 @@ def test_every_sql_file_runs(tmp_path, site, db_url):
     health = {r[0]: (r[2], r[3]) for r in results["feed_health.sql"]}
     assert health["Dead feed"] == ("failed", 2) and health["Formosa Wire"] == ("ok", 0)
     assert results["pending_alerts.sql"] == []  # everything went to the outbox
+    # One digest a day, each written to the outbox (no SMTP server, so no recipients).
+    emails = [(r[2], r[3], r[4], r[7]) for r in results["alert_emails.sql"]]
+    assert emails == [("digest", "sent", 1, None), ("digest", "sent", 1, None)]
     by_source = {(r[0], r[1]): r[2] for r in results["articles_by_source.sql"]}
     assert by_source[("2026-11-03", "Formosa Wire")] == 2
     assert by_source[("2026-11-02", "Formosa Wire")] == 1

@@ -9,7 +9,9 @@ import pytest
 from monitor.urls import (
     canonicalize,
     choose_canonical,
+    judge_canonical,
     publisher_from_google_page,
+    registrable_domain,
     resolve_google_news,
 )
 
@@ -134,3 +136,78 @@ def test_publisher_read_from_a_google_news_page() -> None:
     refresh = '<meta http-equiv="refresh" content="0;url=https://www.cna.com.tw/n/1">'
     assert publisher_from_google_page(refresh, page) == "https://www.cna.com.tw/n/1"
     assert publisher_from_google_page(html, "https://example.com/a") is None
+
+
+@pytest.mark.parametrize(
+    ("url", "domain"),
+    [
+        ("https://news.bbc.co.uk/a", "bbc.co.uk"),
+        ("https://www.cna.com.tw/news/1", "cna.com.tw"),
+        ("https://focustaiwan.tw/business/2", "focustaiwan.tw"),
+        ("https://one.example.github.io/", "example.github.io"),  # a private suffix
+        ("https://中央社.tw/x", "xn--fiq11yt2z.tw"),
+        ("http://127.0.0.1:8080/x", "127.0.0.1"),
+        ("http://[::1]:8080/x", "::1"),
+        ("http://localhost/x", "localhost"),
+        ("mailto:desk@example.org", ""),
+    ],
+)
+def test_registrable_domain(url: str, domain: str) -> None:
+    assert registrable_domain(url) == domain
+
+
+ALIASES = (("cna.com.tw", "focustaiwan.tw"),)
+
+
+@pytest.mark.parametrize(
+    ("fetched", "declared", "trusted", "expected", "ignored"),
+    [
+        # Same registrable domain, another subdomain: used.
+        (
+            "https://www.bbc.co.uk/a",
+            "https://news.bbc.co.uk/a",
+            (),
+            "https://news.bbc.co.uk/a",
+            None,
+        ),
+        # Another outlet's URL: ignored, and why.
+        (
+            "https://rival.com.tw/copy",
+            "https://www.cna.com.tw/news/1",
+            (),
+            "https://rival.com.tw/copy",
+            "declared canonical https://www.cna.com.tw/news/1 ignored: cna.com.tw is not "
+            "the page's domain (rival.com.tw) nor an alias of it (http.canonical_aliases)",
+        ),
+        # Sharing a public suffix is not sharing a domain.
+        (
+            "https://one.github.io/a",
+            "https://two.github.io/a",
+            (),
+            "https://one.github.io/a",
+            "declared canonical https://two.github.io/a ignored: two.github.io is not the "
+            "page's domain (one.github.io) nor an alias of it (http.canonical_aliases)",
+        ),
+        # The feed's domain is trusted.
+        (
+            "https://cdn.wirehost.net/s/1",
+            "https://wire.example/s/1",
+            ("https://feeds.wire.example/rss",),
+            "https://wire.example/s/1",
+            None,
+        ),
+        # An alias group of the page's domain.
+        ("https://cna.com.tw/a", "https://focustaiwan.tw/b", (), "https://focustaiwan.tw/b", None),
+        (
+            "https://cna.com.tw/a",
+            "ftp://cna.com.tw/b",
+            (),
+            "https://cna.com.tw/a",
+            "declared canonical 'ftp://cna.com.tw/b' is no http(s) URL; ignored",
+        ),
+    ],
+)
+def test_judge_canonical(
+    fetched: str, declared: str, trusted: tuple[str, ...], expected: str, ignored: str | None
+) -> None:
+    assert judge_canonical(fetched, declared, trusted, ALIASES) == (expected, ignored)

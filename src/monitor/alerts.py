@@ -2,10 +2,13 @@
 
 :func:`compose` turns the run's alerts into one ``multipart/alternative`` message (a
 plain-text part and an HTML part, both rendered from the Jinja2 templates next to this
-module). :func:`deliver` sends it through the configured SMTP server, or, when no server
-is configured, writes it as an ``.eml`` file into the outbox so a run without mail still
-leaves something to read. A failure to send raises :class:`~monitor.errors.DeliveryError`
-naming the server (never the password).
+module), with a Message-ID derived from the alerts it carries (:func:`digest_message_id`:
+the same alerts give the same Message-ID in any process, so a copy sent again after an
+unknown outcome is recognisably the same message). :func:`deliver` sends it through the
+configured SMTP server (:mod:`monitor.smtp`), or, when no server is configured, writes it
+as an ``.eml`` file into the outbox so a run without mail still leaves something to read.
+A failure to send raises :class:`~monitor.errors.DeliveryError` naming the server (never
+the password). The pipeline's sending, with its states, is ``pipeline.send_alerts``.
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import smtplib
-import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
+from monitor import smtp as smtp_client
 from monitor.charts import Trend, render_png
 from monitor.config import AlertsConfig, SmtpSettings
 from monitor.errors import DeliveryError
@@ -104,7 +106,7 @@ def compose(
         raise ValueError("compose() needs at least one alert; there is nothing to send")
     ordered = _prioritized(alerts)
     sent_at = _aware(now or datetime.now(UTC))
-    message_id = make_msgid(domain=_domain_of(cfg.sender))
+    message_id = digest_message_id(ordered, cfg.sender, run_date)
 
     chart: bytes | None = None
     chart_cid = ""
@@ -178,12 +180,40 @@ def deliver(message: EmailMessage, *, smtp: SmtpSettings | None, outbox_dir: Pat
     """Send ``message`` through ``smtp``, or write it to ``outbox_dir`` when that is None.
 
     Raises :class:`DeliveryError` when the server cannot be reached, refuses the login or
-    every recipient, or the outbox file cannot be written.
+    every recipient, does not answer once the message is sent, or the outbox file cannot
+    be written. Recipients refused while others were accepted are logged.
     """
     if smtp is None:
-        return _write_outbox(message, outbox_dir)
-    _send(message, smtp)
+        return write_outbox(message, outbox_dir)
+    mail_from, rcpt_tos = smtp_client.envelope(message)
+    outcome = smtp_client.transmit(smtp_client.wire_bytes(message), mail_from, rcpt_tos, smtp)
+    if outcome.status in ("refused", "unknown"):
+        raise DeliveryError(outcome.error or f"cannot send alert email via {outcome.via}")
+    if outcome.refused:
+        LOGGER.warning("alert email %s: %s", message["Message-ID"], outcome.error)
+    LOGGER.info("sent alert email %s via %s", message["Message-ID"], outcome.via)
     return Delivery("smtp", smtp.describe())
+
+
+def digest_message_id(alerts: Sequence[AlertView], sender: str, run_date: date) -> str:
+    """The Message-ID of the digest carrying ``alerts``: a hash of each alert's id and
+    creation time (the same alerts give the same id in any process and on any rerun; a
+    digest without alerts is named by its run date), at the sender's domain."""
+    if alerts:
+        basis = "\n".join(
+            sorted(
+                f"alert:{a.id}:{_aware(a.created_at).astimezone(UTC).isoformat()}" for a in alerts
+            )
+        )
+    else:
+        basis = f"digest:{run_date.isoformat()}"
+    digest = hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+    return f"<chip-trade.{digest}@{_domain_of(sender)}>"
+
+
+def new_message_id(sender: str) -> str:
+    """A Message-ID never used before (an operator's explicit resend is a new message)."""
+    return make_msgid(idstring="resend", domain=_domain_of(sender))
 
 
 def smtp_from_connection(
@@ -222,43 +252,8 @@ def smtp_from_connection(
     )
 
 
-def _send(message: EmailMessage, smtp: SmtpSettings) -> None:
-    where = smtp.describe()
-    if not message.get_all("To") and not message.get_all("Cc") and not message.get_all("Bcc"):
-        raise DeliveryError(f"cannot send alert email via {where}: the message has no recipients")
-    try:
-        client: smtplib.SMTP
-        if smtp.ssl:
-            client = smtplib.SMTP_SSL(
-                smtp.host,
-                smtp.port,
-                timeout=smtp.timeout_seconds,
-                context=ssl.create_default_context(),
-            )
-        else:
-            client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
-        with client:
-            if smtp.starttls and not smtp.ssl:
-                client.starttls(context=ssl.create_default_context())
-            if smtp.username:
-                client.login(smtp.username, smtp.password or "")
-            refused = client.send_message(message)
-    except (smtplib.SMTPException, OSError) as exc:
-        reason = _scrub(f"{type(exc).__name__}: {exc}", smtp.password)
-        # `from None`: the chained exception would print the server's raw reply, which
-        # this message already carries with any echo of the password removed.
-        raise DeliveryError(f"cannot send alert email via {where}: {reason}") from None
-    if refused:
-        LOGGER.warning(
-            "alert email %s: %s refused recipients %s",
-            message["Message-ID"],
-            where,
-            ", ".join(sorted(refused)),
-        )
-    LOGGER.info("sent alert email %s via %s", message["Message-ID"], where)
-
-
-def _write_outbox(message: EmailMessage, outbox_dir: Path) -> Delivery:
+def write_outbox(message: EmailMessage, outbox_dir: Path) -> Delivery:
+    """Write ``message`` as a new ``.eml`` file in ``outbox_dir`` (never replacing one)."""
     stamp = _message_time(message).strftime("%Y%m%dT%H%M%S")
     key = str(message.get("Message-ID") or "").encode("utf-8") or message.as_bytes()
     short = hashlib.sha256(key).hexdigest()[:10]
@@ -398,7 +393,3 @@ def _aware(moment: datetime) -> datetime:
 def _domain_of(address: str) -> str:
     domain = parseaddr(address)[1].rpartition("@")[2].strip()
     return domain or "localhost"
-
-
-def _scrub(text: str, secret: str | None) -> str:
-    return text.replace(secret, "***") if secret else text

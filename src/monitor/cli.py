@@ -2,7 +2,9 @@
 
 Errors become messages here and only here: a wrong config or a broken database prints
 one clear line and exits 2; a run that completed with failed feeds exits 0; a run whose
-alert email could not be sent exits 3 (the alerts stay pending for the next run).
+alert email was not cleanly delivered exits 3: refused (the alerts stay pending for the
+next run), partial (some recipients refused, named) or unknown (no answer once the
+message went out; it goes again after ``alerts.resend_unknown_after``).
 """
 
 from __future__ import annotations
@@ -41,7 +43,12 @@ def _load(config: Path | None) -> Config:
 
 
 def _fail(exc: MonitorError) -> typer.Exit:
-    typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+    return _usage(str(exc))
+
+
+def _usage(message: str) -> typer.Exit:
+    """One line on stderr, exit 2: what every bad input gets."""
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(2)
 
 
@@ -69,13 +76,24 @@ def init(config: ConfigOption = None) -> None:
     )
 
 
+# Run dates the monitor can work with: its windows and baselines reach months back
+# and days ahead of the run date, and nothing in it is older than 1970.
+FIRST_RUN_DATE = date(1970, 1, 1)
+LAST_RUN_DATE = date(9998, 12, 31)
+
+
 def _parse_date(value: str | None) -> date:
     if value is None:
         return datetime.now(UTC).date()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date like 2026-11-02") from None
+        raise _usage(f"--date {value!r} is not a date like 2026-11-02") from None
+    if not FIRST_RUN_DATE <= day <= LAST_RUN_DATE:
+        raise _usage(
+            f"--date {value} is out of range: give a day from {FIRST_RUN_DATE} to {LAST_RUN_DATE}"
+        )
+    return day
 
 
 def print_summary(summary: pipeline.RunSummary) -> None:
@@ -94,8 +112,20 @@ def print_summary(summary: pipeline.RunSummary) -> None:
     typer.echo(f"  alerts       {s.alerts_raised} raised, {s.alerts_sent} sent")
     if s.delivery:
         typer.echo(f"  email        {s.delivery}")
-    if s.delivery_error:
+    if s.delivery_error and s.delivery_status == "partial":
+        typer.echo(f"  email PARTIAL {s.delivery_error}")
+    elif s.delivery_error and s.delivery_status == "unknown":
+        typer.echo(f"  email UNKNOWN {s.delivery_error}")
+    elif s.delivery_error:
         typer.echo(f"  email FAILED {s.delivery_error} (alerts stay pending)")
+    for refused in s.refused_recipients:
+        typer.echo(f"    ✗ refused {refused}")
+    if s.alerts_unknown:
+        typer.echo(
+            f"  unknown      {s.alerts_unknown} alerts in an email the server never confirmed: "
+            "sent again with the same Message-ID after alerts.resend_unknown_after, "
+            "or `monitor alerts confirm ID` once you see it arrived"
+        )
     if s.feeds_ok == 0 and s.feeds_failed:
         typer.echo("No feed was reachable. Check the network, or try the offline demo: make demo")
 
@@ -188,8 +218,11 @@ ALERT_COLUMNS = ["id", "run_date", "status", "rule", "keyword", "summary", "atte
 
 @alerts_app.callback()
 def alerts(ctx: typer.Context, config: ConfigOption = None) -> None:
-    """List alerts: id, run date, status (pending/sent/failed/suppressed), rule, keyword,
-    summary, send attempts, last error."""
+    """List alerts: id, run date, status, rule, keyword, summary, send attempts, last error.
+
+    Status: pending, sending (a run is handing it over), sent, partial (some recipients
+    refused: named in the last error), unknown (the server never confirmed: sent again
+    after alerts.resend_unknown_after with the same Message-ID), failed, suppressed."""
     if ctx.invoked_subcommand is None:
         _show(config, "v_alerts", ALERT_COLUMNS, "id")
 
@@ -199,15 +232,50 @@ def alerts_resend(
     alert_id: Annotated[int, typer.Argument(help="The alert's id, as `monitor alerts` shows.")],
     config: ConfigOption = None,
 ) -> None:
-    """Send one alert again now, in an email of its own, whatever its state."""
+    """Send one alert again now, in an email of its own (a new Message-ID), whatever its
+    state."""
     try:
         result = pipeline.resend_alert(_load(config), alert_id)
     except MonitorError as exc:
         raise _fail(exc) from None
+    if result.status == "partial":
+        typer.secho(
+            f"alert #{alert_id} sent, partly: {result.error}", err=True, fg=typer.colors.RED
+        )
+        raise typer.Exit(3)
+    if result.status == "unknown":
+        typer.secho(
+            f"alert #{alert_id} may or may not have arrived: {result.error} "
+            "(it goes again after alerts.resend_unknown_after; see `monitor alerts`)",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        raise typer.Exit(3)
     if result.error:
         typer.secho(f"alert #{alert_id} not sent: {result.error}", err=True, fg=typer.colors.RED)
         raise typer.Exit(3)
     typer.echo(f"alert #{alert_id} sent: {result.method}: {result.detail}")
+
+
+@alerts_app.command("confirm")
+def alerts_confirm(
+    alert_id: Annotated[int, typer.Argument(help="The alert's id, as `monitor alerts` shows.")],
+    config: ConfigOption = None,
+) -> None:
+    """Mark the email carrying an `unknown` alert as delivered (you found it in the
+    mailbox), so it is not sent again. Exits 1 when the alert is not unknown."""
+    try:
+        done = pipeline.confirm_alert(_load(config), alert_id)
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    if done is None:
+        typer.secho(
+            f"alert #{alert_id} is not waiting on an email of unknown fate; nothing to confirm",
+            err=True,
+        )
+        raise typer.Exit(1)
+    ids = ", ".join(f"#{i}" for i in done.alert_ids)
+    typer.echo(f"email {done.message_id} marked sent, with alerts {ids}")
 
 
 @app.command()
@@ -300,6 +368,12 @@ def feeds_table(ctx: typer.Context, config: ConfigOption = None) -> None:
         h = rows.get(feed.url)
         if h is not None and h.last_error:
             typer.echo(f"  {feed.name}: {h.last_error}")
+        if h is not None and h.failed_items:
+            items = "item" if h.failed_items == 1 else "items"
+            typer.echo(
+                f"  {feed.name}: {h.failed_items} {items} could not be stored; "
+                f"last: {h.last_item_error}"
+            )
 
 
 @feeds_app.command("check")

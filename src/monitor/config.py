@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -29,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor import limits
 from monitor.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -47,9 +49,10 @@ class _Strict(BaseModel):
 
 
 class FeedConfig(_Strict):
-    name: str = Field(min_length=1)
-    url: str
-    language: str | None = None
+    # No longer than the database keeps them: a feed is known by its stored URL.
+    name: str = Field(min_length=1, max_length=limits.NAME)
+    url: str = Field(max_length=limits.URL)
+    language: str | None = Field(default=None, max_length=limits.LANGUAGE)
     # rss: any RSS 0.9x/1.0/2.0, Atom or JSON Feed (Google News search feeds included);
     # sitemap: a news sitemap (<news:news> entries).
     kind: Literal["rss", "sitemap"] = "rss"
@@ -85,6 +88,23 @@ class HttpConfig(_Strict):
     recheck_articles: bool = False
     extract_processes: int = Field(default=0, ge=0)
     archive_pages: bool = True
+    # Groups of registrable domains that are one outlet ([[cna.com.tw, focustaiwan.tw]]):
+    # a page on one may name a URL on another as its canonical. Otherwise a canonical
+    # off the page's (or its feed's) domain is ignored.
+    canonical_aliases: list[list[str]] = Field(default_factory=list)
+
+    @field_validator("canonical_aliases")
+    @classmethod
+    def _domains(cls, value: list[list[str]]) -> list[list[str]]:
+        for group in value:
+            for name in group:
+                if not name or "/" in name or ":" in name or name.strip() != name:
+                    raise ValueError(f"not a domain name: {name!r} (write cna.com.tw)")
+        return [[name.lower() for name in group] for group in value]
+
+    @property
+    def alias_groups(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(group) for group in self.canonical_aliases)
 
     @property
     def user_agent_header(self) -> str:
@@ -227,9 +247,49 @@ class WatchKeyword(_Strict):
         return value
 
 
+# The units the figure reader produces: percentages, and money normalized to billions of
+# one currency, so "2,500億美元" and "US$250 billion" compare.
+FIGURE_UNITS = ("%", "US$ billion", "NT$ billion")
+
+
+class TrackedFigure(_Strict):
+    """One figure the monitor follows: what is measured, of whom, and what it is not.
+
+    A number is this item's when a ``measure`` alias (tariff, 關稅…) stands in its sentence
+    and a ``subject`` alias (Taiwan, 台灣…) is nearer to it than any ``exclude`` cue
+    (Section 232, Japan, "on U.S. goods"…). Aliases are whole words for Latin text, plain
+    substrings for Chinese; capitalised aliases (``US``, ``TSMC``) match case-sensitively.
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+    unit: str
+    subject: list[str] = Field(min_length=1)
+    measure: list[str] = Field(min_length=1)
+    exclude: list[str] = Field(default_factory=list)
+    # The watched keyword whose alerts this figure feeds (its figure_change rule).
+    keyword: str = Field(min_length=1)
+
+    @field_validator("unit")
+    @classmethod
+    def _known_unit(cls, value: str) -> str:
+        if value not in FIGURE_UNITS:
+            raise ValueError(f"unit must be one of {', '.join(FIGURE_UNITS)}, got {value!r}")
+        return value
+
+    @field_validator("subject", "measure", "exclude")
+    @classmethod
+    def _no_blank_alias(cls, value: list[str]) -> list[str]:
+        for alias in value:
+            if not alias.strip() or alias != alias.strip():
+                raise ValueError(f"an alias must be non-empty text without outer spaces: {alias!r}")
+        return value
+
+
 class WatchConfig(_Strict):
     keywords: list[WatchKeyword] = Field(min_length=1)
     figure_window_words: int = Field(default=8, ge=1)
+    tracked: list[TrackedFigure] = Field(default_factory=list)
     rules: list[str] = Field(default_factory=lambda: list(RULE_NAMES))
     first_mention: FirstMentionRule = FirstMentionRule()
     spike: SpikeRule = SpikeRule()
@@ -253,6 +313,20 @@ class WatchConfig(_Strict):
                         f"keyword {keyword.name!r}: co_occurs_with names {other!r}, "
                         "which is not another watched keyword"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _tracked_are_unique_and_fed(self) -> WatchConfig:
+        names = {k.name for k in self.keywords}
+        seen: set[str] = set()
+        for item in self.tracked:
+            if item.id in seen:
+                raise ValueError(f"tracked figure id {item.id!r} is listed twice")
+            seen.add(item.id)
+            if item.keyword not in names:
+                raise ValueError(
+                    f"tracked figure {item.id!r}: keyword {item.keyword!r} is not a watched keyword"
+                )
         return self
 
     def rules_of(self, keyword: WatchKeyword) -> list[str]:
@@ -301,6 +375,23 @@ class AlertsConfig(_Strict):
     chart: bool = True
     # New stories listed in the digest at most.
     max_stories: int = Field(default=20, ge=0)
+    # A send whose outcome is unknown (the connection dropped or timed out after the
+    # message was handed over, or the run died mid-send) is not retried before this long
+    # after the attempt began; then it goes again, byte for byte, with the same
+    # Message-ID. Shorter than the daily schedule, so the next day's run sends it.
+    resend_unknown_after: timedelta = timedelta(hours=12)
+
+    @field_validator("resend_unknown_after", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("resend_unknown_after")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("must not be negative")
+        return value
 
     @field_validator("recipients")
     @classmethod
@@ -311,6 +402,21 @@ class AlertsConfig(_Strict):
         return value
 
 
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?\s*[smhd]\s*)+", re.IGNORECASE)
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])", re.IGNORECASE)
+_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(value: str) -> timedelta:
+    """``"12h"``, ``"90m"``, ``"2d"``, ``"30s"`` or ``"1h 30m"`` as a timedelta."""
+    if not _DURATION.fullmatch(value.strip()):
+        raise ValueError(f"{value!r} is not a duration like 12h, 90m, 2d or 30s")
+    total = timedelta(0)
+    for number, unit in _DURATION_PART.findall(value):
+        total += timedelta(**{_DURATION_UNITS[unit.lower()]: float(number)})
+    return total
+
+
 class SmtpSettings(_Strict):
     host: str
     port: int
@@ -318,7 +424,7 @@ class SmtpSettings(_Strict):
     password: str | None = Field(default=None, repr=False)
     ssl: bool = False
     starttls: bool = False
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = Field(default=30.0, gt=0)
 
     def describe(self) -> str:
         """Where mail goes, without the password."""
@@ -364,7 +470,8 @@ class Config(_Strict):
 
 
 def parse_smtp_url(url: str) -> SmtpSettings:
-    """``smtp://[user:pass@]host:port``, ``smtps://`` for implicit TLS, ``?starttls=true``."""
+    """``smtp://[user:pass@]host:port``, ``smtps://`` for implicit TLS, ``?starttls=true``,
+    ``?timeout=SECONDS`` for the client's wait on each reply (default 30)."""
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps"):
         raise ConfigError(f"MONITOR_SMTP_URL: scheme must be smtp or smtps, got {parts.scheme!r}")
@@ -377,6 +484,17 @@ def parse_smtp_url(url: str) -> SmtpSettings:
     query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
     starttls = query.get("starttls", "false") in ("1", "true", "yes")
     ssl = parts.scheme == "smtps"
+    timeout = 30.0
+    if "timeout" in query:
+        try:
+            timeout = float(query["timeout"])
+        except ValueError:
+            timeout = -1.0
+        if not 0 < timeout < float("inf"):
+            raise ConfigError(
+                f"MONITOR_SMTP_URL: timeout must be a number of seconds above 0, "
+                f"got {query['timeout']!r}"
+            )
     return SmtpSettings(
         host=parts.hostname,
         port=port or (465 if ssl else 25),
@@ -384,6 +502,7 @@ def parse_smtp_url(url: str) -> SmtpSettings:
         password=unquote(parts.password) if parts.password else None,
         ssl=ssl,
         starttls=starttls,
+        timeout_seconds=timeout,
     )
 
 
@@ -402,6 +521,12 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line {line}); "
+            "save the file as UTF-8"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -10,6 +10,7 @@ short (also what :func:`monitor.pipeline.reextract` writes).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import (
@@ -21,15 +22,18 @@ from concurrent.futures import (
     wait,
 )
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from monitor import language, pages
 from monitor.config import Config
+from monitor.errors import RejectedItemError
 from monitor.politeness import PoliteFetcher
 from monitor.records import ExtractedPage, FetchResult
 from monitor.storage import PendingEntry, Store
-from monitor.urls import choose_canonical
+from monitor.urls import judge_canonical
 
+LOGGER = logging.getLogger(__name__)
 MIN_PAGE_TEXT = 200  # characters; less than this and the feed summary is the better text
 
 
@@ -88,14 +92,7 @@ def fetch_and_extract(
                         continue
                     stats["pages_ok"] += 1
                     if cfg.http.archive_pages:
-                        store.archive_page(
-                            result.url,
-                            result.final_url,
-                            result.http_status,
-                            dict(result.headers),
-                            result.body,
-                            outcome.fetched_at,
-                        )
+                        _archive(store, result, outcome.fetched_at)
                     if extractor is None:
                         save(link, result, outcome.page)
                         continue
@@ -108,16 +105,47 @@ def fetch_and_extract(
                 extractor.shutdown(cancel_futures=True)
 
 
+def _archive(store: Store, result: FetchResult, fetched_at: datetime) -> None:
+    """Keep the page for ``reextract``; one the database refuses is only not archived."""
+    try:
+        with store.item(f"archived page {result.final_url[:200]}"):
+            store.archive_page(
+                result.url,
+                result.final_url,
+                result.http_status,
+                dict(result.headers),
+                result.body,
+                fetched_at,
+            )
+    except RejectedItemError as exc:
+        LOGGER.warning("%s", exc)
+
+
 def page_values(
-    page: ExtractedPage | None, fallback: str, declared: str | None, final_url: str, link: str
+    page: ExtractedPage | None,
+    fallback: str,
+    declared: str | None,
+    final_url: str,
+    link: str,
+    *,
+    trusted: tuple[str, ...] = (),
+    aliases: tuple[tuple[str, ...], ...] = (),
 ) -> dict[str, Any]:
-    """The extraction columns of an entry from a page (or the feed summary)."""
+    """The extraction columns of an entry from a page (or the feed summary).
+
+    The page's declared canonical URL counts only on the page's own registrable domain,
+    a ``trusted`` URL's (the feed's) or an alias of one (:func:`judge_canonical`); when
+    it is ignored, why is the entry's ``page_error``."""
     use_page = page is not None and len(page.text) >= MIN_PAGE_TEXT
     text = page.text if page is not None and use_page else fallback
+    canonical, ignored = link, None
+    if page is not None:
+        canonical, ignored = judge_canonical(final_url, page.canonical_url, trusted, aliases)
+        if ignored is not None:
+            LOGGER.info("page %s: %s", final_url, ignored)
     return {
-        "canonical_url": (
-            choose_canonical(final_url, page.canonical_url) if page is not None else link
-        ),
+        "canonical_url": canonical,
+        "page_error": ignored,
         "page_title": page.title if page is not None else None,
         "text": text,
         "text_source": "page" if use_page else "feed_summary",
@@ -135,11 +163,18 @@ def save_page(
     result: FetchResult,
     page: ExtractedPage | None,
     link_url: str,
+    *,
+    trusted: tuple[str, ...] = (),
+    aliases: tuple[tuple[str, ...], ...] = (),
 ) -> None:
-    store.save_extraction(
-        entry.id,
-        page_status=result.status,
-        page_error=result.error,
-        page_url=result.final_url,
-        **page_values(page, entry.summary, entry.language, result.final_url, link_url),
+    values = page_values(
+        page,
+        entry.summary,
+        entry.language,
+        result.final_url,
+        link_url,
+        trusted=trusted,
+        aliases=aliases,
     )
+    values["page_error"] = result.error or values["page_error"]
+    store.save_extraction(entry.id, page_status=result.status, page_url=result.final_url, **values)

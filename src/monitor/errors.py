@@ -6,6 +6,8 @@ exception. Exceptions are for what stops a run: a broken config or database.
     MonitorError                  root of everything the monitor raises on purpose
     ├── ConfigError               the config file, a key in it, or an env variable is wrong
     ├── StorageError              the database cannot be reached, migrated or written
+    │   └── RejectedItemError     the database refused one item's values: that item
+    │                             fails alone (its reason recorded), the run goes on
     ├── DeliveryError             the alert email could not be handed to SMTP
     ├── AlertNotFoundError        an operator named an alert id that does not exist
     └── UnsafeURLError            a URL is refused by the SSRF guard (raised inside fetch,
@@ -25,6 +27,10 @@ class ConfigError(MonitorError):
 
 class StorageError(MonitorError):
     """The database cannot be reached, migrated or written."""
+
+
+class RejectedItemError(StorageError):
+    """The database refused the values of one item (a feed, an entry, an article)."""
 
 
 class DeliveryError(MonitorError):

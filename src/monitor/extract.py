@@ -163,7 +163,10 @@ def parse_datetime(value: str | None) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # "9999-12-31T23:00-05:00" is past the last year there is
+        return None
 
 
 def _meta(soup: BeautifulSoup, *names: str) -> str | None:

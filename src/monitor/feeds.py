@@ -32,6 +32,7 @@ import feedparser
 from bs4 import BeautifulSoup
 from lxml import etree
 
+from monitor import limits
 from monitor.config import FeedConfig
 from monitor.extract import parse_datetime, sniff_charset
 from monitor.records import FeedEntry, FeedResult, FeedState, FetchResult
@@ -112,6 +113,26 @@ def _fetchable(link: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
+def _too_long(link: str, skipped: list[str]) -> bool:
+    """Whether ``link`` is longer than a stored link may be; if so, say so in
+    ``skipped``. Cut short it would point somewhere else."""
+    if len(link) <= limits.URL:
+        return False
+    skipped.append(
+        f"item skipped: link of {len(link)} characters is longer than {limits.URL} ({link[:80]}…)"
+    )
+    return True
+
+
+def _validator(value: str | None, limit: int, name: str, url: str) -> str | None:
+    """An ETag or Last-Modified to keep for the next conditional GET, or None when it
+    could not be sent back as it came (too long, control characters)."""
+    if limits.fits(value, limit):
+        return value
+    LOGGER.warning("feed %s: %s of %d characters not kept", url, name, len(value or ""))
+    return None
+
+
 def _when(entry: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
@@ -141,6 +162,7 @@ def parse_json_feed(body: bytes, feed: FeedConfig) -> FeedResult:
     items = data.get("items") if isinstance(data.get("items"), list) else []
     language = data.get("language") if isinstance(data.get("language"), str) else None
     entries: list[FeedEntry] = []
+    skipped: list[str] = []
     for item in items:
         if not isinstance(item, dict):
             continue
@@ -149,7 +171,7 @@ def parse_json_feed(body: bytes, feed: FeedConfig) -> FeedResult:
             continue
         link = urljoin(feed.url, link.strip())
         link = resolve_google_news(link) or link
-        if not _fetchable(link):
+        if not _fetchable(link) or _too_long(link, skipped):
             continue
         guid = str(item.get("id") or link)
         if len(guid) > 1500:
@@ -167,7 +189,9 @@ def parse_json_feed(body: bytes, feed: FeedConfig) -> FeedResult:
                 language=feed.language or item.get("language") or language,
             )
         )
-    return FeedResult(feed.name, feed.url, "ok", entries=tuple(entries), format=fmt)
+    return FeedResult(
+        feed.name, feed.url, "ok", entries=tuple(entries), format=fmt, skipped=tuple(skipped)
+    )
 
 
 def parse_feed(body: bytes, feed: FeedConfig, content_type: str | None = None) -> FeedResult:
@@ -189,6 +213,7 @@ def parse_feed(body: bytes, feed: FeedConfig, content_type: str | None = None) -
             detail += f" ({defused})"
         return FeedResult(feed.name, feed.url, "failed", error=f"{what}{detail}")
     entries: list[FeedEntry] = []
+    skipped: list[str] = []
     for item in parsed.entries:
         link = item.get("link") or ""
         if not link:
@@ -202,6 +227,8 @@ def parse_feed(body: bytes, feed: FeedConfig, content_type: str | None = None) -
         link = resolve_google_news(link) or link
         if not _fetchable(link):
             continue  # javascript:, mailto:, data:… nothing a page fetch could use
+        if _too_long(link, skipped):
+            continue
         title = normalize_line(item.get("title") or "")
         guid = item.get("id") or link
         if len(guid) > 1500:
@@ -223,7 +250,13 @@ def parse_feed(body: bytes, feed: FeedConfig, content_type: str | None = None) -
         problems.append(f"parsed with problems: {parsed.get('bozo_exception')}")
     warning = "; ".join(problems) or None
     return FeedResult(
-        feed.name, feed.url, "ok", entries=tuple(entries), error=warning, format=version
+        feed.name,
+        feed.url,
+        "ok",
+        entries=tuple(entries),
+        error=warning,
+        format=version,
+        skipped=tuple(skipped),
     )
 
 
@@ -244,11 +277,14 @@ def parse_sitemap(body: bytes, feed: FeedConfig) -> FeedResult:
         return FeedResult(feed.name, feed.url, "failed", error="not a sitemap: no <urlset>")
     ns = {"s": SITEMAP_NS, "n": NEWS_NS}
     entries: list[FeedEntry] = []
+    skipped: list[str] = []
     for url in root.iterfind("s:url", ns):
         loc = _text(url, f"{{{SITEMAP_NS}}}loc")
         if not loc:
             continue
         link = urljoin(feed.url, loc)
+        if _too_long(link, skipped):
+            continue
         news = url.find("n:news", ns)
         title = _text(news, f"{{{NEWS_NS}}}title") if news is not None else ""
         when = _text(news, f"{{{NEWS_NS}}}publication_date") if news is not None else ""
@@ -270,7 +306,13 @@ def parse_sitemap(body: bytes, feed: FeedConfig) -> FeedResult:
             )
         )
     return FeedResult(
-        feed.name, feed.url, "ok", entries=tuple(entries), error=defused, format="news-sitemap"
+        feed.name,
+        feed.url,
+        "ok",
+        entries=tuple(entries),
+        error=defused,
+        format="news-sitemap",
+        skipped=tuple(skipped),
     )
 
 
@@ -303,8 +345,10 @@ def fetch_feed(feed: FeedConfig, fetcher: Getter, state: FeedState | None = None
             http_status=result.http_status,
         )
     digest = hashlib.sha256(result.body).hexdigest()
-    etag = result.headers.get("etag")
-    modified = result.headers.get("last-modified")
+    etag = _validator(result.headers.get("etag"), limits.ETAG, "ETag", feed.url)
+    modified = _validator(
+        result.headers.get("last-modified"), limits.LAST_MODIFIED, "Last-Modified", feed.url
+    )
     if state is not None and state.body_hash == digest:
         return FeedResult(
             feed.name,
@@ -332,4 +376,5 @@ def fetch_feed(feed: FeedConfig, fetcher: Getter, state: FeedState | None = None
         etag=etag,
         last_modified=modified,
         body_hash=digest,
+        skipped=parsed.skipped,
     )

@@ -1,10 +1,10 @@
 """What the store stage makes of one extracted entry (:func:`monitor.pipeline.store_articles`).
 
-Exact rules first: the same canonical URL (a changed text there is a new version of the
-article), the same feed GUID, the same content hash. Then near-duplicates of seeds or
-stored articles through the persisted LSH bands, then the same normalized title from the
-same outlet. Whatever is stored joins a story. Also keeps the persisted LSH index current
-(:func:`index_documents`, run by ``init``).
+Exact rules first: the same canonical URL (a changed text fetched from that URL itself
+is a new version of the article), the same feed GUID, the same content hash. Then
+near-duplicates of seeds or stored articles through the persisted LSH bands, then the
+same normalized title from the same outlet. Whatever is stored joins a story. Also keeps
+the persisted LSH index current (:func:`index_documents`, run by ``init``).
 """
 
 from __future__ import annotations
@@ -152,7 +152,15 @@ def store_one(
     known = store.article_by_url(url)
     if known is not None:
         facts = dstore.article(known)
-        if facts is not None and facts.content_hash != digest and entry.text_source == "page":
+        # Only a fetch of the article's own URL may change it: a page elsewhere that
+        # names it as its canonical is a copy at most.
+        own = url in {canonicalize(u) for u in (entry.page_url, entry.link) if u}
+        if (
+            facts is not None
+            and facts.content_hash != digest
+            and entry.text_source == "page"
+            and own
+        ):
             decision = store_update(cfg, dstore, entry, known, digest)
             store.close_entry(entry.id, "stored", decision, known)
             return "updated", known

@@ -14,7 +14,9 @@
                     (monitor.changes): first mention, spike, drop, figure change,
                     co-occurrence; natural keys and a cool-down per keyword and rule
     send_alerts     one digest (or an .eml in the outbox) with every pending alert, the
-                    day's new stories and a trend chart; failed sends stay pending
+                    day's new stories and a trend chart, sent at most once: alerts are
+                    marked sending first; refused sends stay pending, sends of unknown
+                    fate go again after alerts.resend_unknown_after, same Message-ID
     run_day         all of the above, with a summary
     reextract       (by hand) extraction re-run over the archived pages, no network
 
@@ -22,7 +24,8 @@ Airflow tasks call one stage each and pass ids and counts, never bodies. Each st
 works from rows in the database, so a retried or rerun stage never duplicates anything.
 The work behind a stage lives in the module named for it: :mod:`monitor.crawl` fetches and
 extracts pages in bulk, :mod:`monitor.keep` decides what each extracted entry is,
-:mod:`monitor.storage` holds every query.
+:mod:`monitor.sending` sends alert emails at most once, :mod:`monitor.storage` holds every
+query.
 """
 
 from __future__ import annotations
@@ -37,10 +40,22 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor import alerts, changes, crawl, dedup, feeds, health, keep, pages, signals
+from monitor import (
+    alerts,
+    changes,
+    crawl,
+    dedup,
+    feeds,
+    health,
+    keep,
+    limits,
+    pages,
+    sending,
+    signals,
+)
 from monitor.charts import Trend
 from monitor.config import Config, FeedConfig
-from monitor.errors import AlertNotFoundError, DeliveryError
+from monitor.errors import AlertNotFoundError, DeliveryError, RejectedItemError
 from monitor.politeness import PoliteFetcher
 from monitor.records import AlertView, ExtractedPage, FeedEntry, FeedResult, FetchResult
 from monitor.storage import DedupStore, PendingEntry, Store
@@ -65,32 +80,36 @@ def init(cfg: Config) -> InitStats:
     """Create or migrate the database and load every file of the seed folder."""
     store = open_store(cfg)
     try:
-        store.migrate()
-        dstore = DedupStore(store, dedup.BandLayout.for_config(cfg.dedup))
-        keep.index_documents(cfg, dstore)
-        files = sorted(p for p in Path(cfg.seeds_dir).glob("*") if p.is_file())
-        loaded = 0
-        for path in files:
-            raw = normalize_text(path.read_text(encoding="utf-8", errors="replace"))
-            if not raw:
-                LOGGER.warning("seed %s is empty; skipped", path)
-                continue
-            title = normalize_line(raw.split("\n", 1)[0])[:500]
-            sig = dedup.fingerprint(
-                raw, num_perm=cfg.dedup.num_perm, shingle_words=cfg.dedup.shingle_words
-            )
-            seed_id, created = store.add_seed(
-                path.name, title, raw, content_hash(raw), sig.to_bytes()
-            )
-            if created:
-                dstore.add_signature("seed", seed_id, None, sig)
-            doc_key = f"seed:{seed_id}"
-            if created or not store.has_mentions(doc_key):
-                _record_signals(store, cfg, raw, doc_key, None, SEED_EPOCH, seed_id=seed_id)
-                loaded += 1
-        return InitStats(seeds_loaded=loaded, seeds_total=len(files))
+        with store.exclusive("migrate"):
+            return _init(cfg, store)
     finally:
         store.close()
+
+
+def _init(cfg: Config, store: Store) -> InitStats:
+    """What :func:`init` does, holding the lock that makes concurrent inits take turns."""
+    store.migrate()
+    dstore = DedupStore(store, dedup.BandLayout.for_config(cfg.dedup))
+    keep.index_documents(cfg, dstore)
+    files = sorted(p for p in Path(cfg.seeds_dir).glob("*") if p.is_file())
+    loaded = 0
+    for path in files:
+        raw = normalize_text(path.read_text(encoding="utf-8", errors="replace"))
+        if not raw:
+            LOGGER.warning("seed %s is empty; skipped", path)
+            continue
+        title = normalize_line(raw.split("\n", 1)[0])[:500]
+        sig = dedup.fingerprint(
+            raw, num_perm=cfg.dedup.num_perm, shingle_words=cfg.dedup.shingle_words
+        )
+        seed_id, created = store.add_seed(path.name, title, raw, content_hash(raw), sig.to_bytes())
+        if created:
+            dstore.add_signature("seed", seed_id, None, sig)
+        doc_key = f"seed:{seed_id}"
+        if created or not store.has_mentions(doc_key):
+            _record_signals(store, cfg, raw, doc_key, None, SEED_EPOCH, seed_id=seed_id)
+            loaded += 1
+    return InitStats(seeds_loaded=loaded, seeds_total=len(files))
 
 
 def _window(cfg: Config, run_date: date) -> tuple[datetime, datetime]:
@@ -146,14 +165,23 @@ def collect_feeds(cfg: Config, run_date: date) -> dict[str, Any]:
             later = any(e.published_at and e.published_at >= end for e in result.entries)
             complete = not later and len(accepted) <= cfg.http.max_entries_per_feed
             accepted = accepted[: cfg.http.max_entries_per_feed]
-            new_ids += store.record_feed(
-                result,
-                run_date,
-                feed.language,
-                accepted,
-                keep_validators=complete,
-                max_backoff_days=cfg.feed_health.max_backoff_days,
-            )
+            try:
+                with store.item(f"feed {feed.name}"):
+                    recorded = store.record_feed(
+                        result,
+                        run_date,
+                        feed.language,
+                        accepted,
+                        keep_validators=complete,
+                        max_backoff_days=cfg.feed_health.max_backoff_days,
+                    )
+            except RejectedItemError as exc:
+                stats["feeds_failed"] += 1
+                stats["failures"].append({"feed": feed.name, "error": str(exc)})
+                continue
+            new_ids += recorded.entry_ids
+            left_out = [*result.skipped, *recorded.rejected]
+            stats["failures"] += [{"feed": feed.name, "error": why} for why in left_out]
             if result.status in ("ok", "unchanged"):
                 stats["feeds_ok"] += 1
                 stats["feeds_unchanged"] += result.status == "unchanged"
@@ -185,7 +213,7 @@ def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[
     ``http.recheck_articles``); entries of one run sharing a canonical URL share one
     fetch. Every page fetched is archived (``http.archive_pages``) for ``reextract``.
     """
-    stats: dict[str, Any] = {"pages_ok": 0, "pages_failed": 0, "known_urls": 0}
+    stats: dict[str, Any] = {"pages_ok": 0, "pages_failed": 0, "known_urls": 0, "failures": []}
     done: list[int] = []
     store = open_store(cfg)
     try:
@@ -209,9 +237,25 @@ def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[
                     continue
             groups.setdefault(link_url, []).append(entry)
 
+        feed_urls = {feed.name: feed.url for feed in cfg.feeds}
+
         def save(link_url: str, result: FetchResult, page: ExtractedPage | None) -> None:
             for entry in groups[link_url]:
-                crawl.save_page(store, entry, result, page, link_url)
+                feed_url = feed_urls.get(entry.feed_name)
+                try:
+                    with store.item(f"entry #{entry.id} ({entry.link[:200]})"):
+                        crawl.save_page(
+                            store,
+                            entry,
+                            result,
+                            page,
+                            link_url,
+                            trusted=(feed_url,) if feed_url else (),
+                            aliases=cfg.http.alias_groups,
+                        )
+                except RejectedItemError as exc:
+                    _fail_entry(store, stats, entry.id, entry.feed_name, exc)
+                    continue
                 done.append(entry.id)
 
         targets = {link_url: group[0].link for link_url, group in groups.items()}
@@ -220,6 +264,15 @@ def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[
         store.close()
     stats["entry_ids"] = done
     return stats
+
+
+def _fail_entry(
+    store: Store, stats: dict[str, Any], entry_id: int, feed: str, exc: RejectedItemError
+) -> None:
+    """The database refused one entry's values: that entry is ``failed`` with why, and
+    the run's summary lists it; the run goes on."""
+    store.fail_entry(entry_id, str(exc))
+    stats["failures"].append({"feed": feed, "error": str(exc)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,11 +292,21 @@ def reextract(cfg: Config) -> ReextractStats:
         archived = store.archived_entries()
         for item in archived:
             page = pages.read_page(item.body, item.headers, item.final_url)
-            values = crawl.page_values(page, "", None, item.final_url, canonicalize(item.final_url))
+            values = crawl.page_values(
+                page,
+                "",
+                None,
+                item.final_url,
+                canonicalize(item.final_url),
+                trusted=(item.feed_url,),
+                aliases=cfg.http.alias_groups,
+            )
             if values["text_source"] != "page":
                 continue  # the stored feed summary stays the better text
             article: dict[str, Any] = {}
-            if item.article_id is not None:
+            # Only the page an article was made from may change it: a duplicate's page
+            # is another outlet's text.
+            if item.article_id is not None and item.owns_article:
                 article = {
                     "text": values["text"],
                     "content_hash": content_hash(values["text"]),
@@ -270,6 +333,7 @@ def store_articles(
     then the same normalized title from the same outlet. Every article joins a story.
     """
     counts = {"kept": 0, "duplicate": 0, "near_duplicate": 0, "off_topic": 0, "updated": 0}
+    problems: dict[str, Any] = {"failures": []}
     kept: list[int] = []
     updated: list[int] = []
     store = open_store(cfg)
@@ -277,7 +341,12 @@ def store_articles(
         dstore = DedupStore(store, dedup.BandLayout.for_config(cfg.dedup))
         start, _end = _window(cfg, run_date)
         for entry in store.extracted_entries(entry_ids):
-            outcome, article_id = keep.store_one(store, dstore, cfg, entry, run_date, start)
+            try:
+                with store.item(f"entry #{entry.id} ({entry.link[:200]})"):
+                    outcome, article_id = keep.store_one(store, dstore, cfg, entry, run_date, start)
+            except RejectedItemError as exc:
+                _fail_entry(store, problems, entry.id, entry.feed_name, exc)
+                continue
             counts[outcome] += 1
             if outcome == "kept" and article_id is not None:
                 kept.append(article_id)
@@ -293,6 +362,7 @@ def store_articles(
         "updated": counts["updated"],
         "article_ids": kept,
         "updated_article_ids": updated,
+        "failures": problems["failures"],
     }
 
 
@@ -389,37 +459,26 @@ def detect_changes(
     return {"alerts": len(new_alerts), "alert_ids": new_alerts}
 
 
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    alerts_sent: int
-    method: str | None
-    detail: str | None
-    error: str | None = None
-
-
-def send_alerts(cfg: Config, run_date: date) -> SendResult:
+def send_alerts(cfg: Config, run_date: date) -> sending.SendResult:
     """Send every pending alert in one digest (with the run's new stories and the trend
-    chart); on failure they stay pending, and turn ``failed`` after
-    ``alerts.max_attempts`` failed sends."""
+    chart), at most once (:mod:`monitor.sending`).
+
+    First, emails a killed run left ``sending`` become ``unknown``, and emails of unknown
+    fate whose first uncertain attempt began ``alerts.resend_unknown_after`` ago go
+    again, byte for byte (same Message-ID). Then the digest: its alerts are marked
+    ``sending`` in a committed transaction before the server sees a byte, and end
+    ``sent``, ``partial`` (some recipients refused), ``unknown`` (no answer after the
+    message went out) or ``pending`` again when the server refused it before taking it
+    (``failed`` after ``alerts.max_attempts`` attempts).
+    """
     store = open_store(cfg)
     try:
+        attempts = sending.recover(store, cfg)
         pending = store.pending_alerts()
-        if not pending and not cfg.alerts.daily_digest:
-            return SendResult(0, None, None)
-        message = _digest(store, cfg, run_date, pending)
-        ids = [a.id for a in pending]
-        try:
-            delivery = alerts.deliver(message, smtp=cfg.smtp, outbox_dir=cfg.outbox_dir)
-        except DeliveryError as exc:
-            if ids:
-                store.mark_alerts(
-                    ids, sent=False, error=str(exc), max_attempts=cfg.alerts.max_attempts
-                )
-            LOGGER.error("%s; %d alerts stay pending", exc, len(ids))
-            return SendResult(0, None, None, error=str(exc))
-        if ids:
-            store.mark_alerts(ids, sent=True)
-        return SendResult(len(ids), delivery.method, delivery.detail)
+        if pending or cfg.alerts.daily_digest:
+            message = _digest(store, cfg, run_date, pending)
+            attempts += sending.send_digest(store, cfg, message, [a.id for a in pending], run_date)
+        return sending.summarize(attempts, store.alerts_in_state("unknown"))
     finally:
         store.close()
 
@@ -447,22 +506,29 @@ def _digest(
     )
 
 
-def resend_alert(cfg: Config, alert_id: int) -> SendResult:
+def resend_alert(cfg: Config, alert_id: int) -> sending.SendResult:
     """Send one alert again, alone, whatever its state (the operator's
-    ``monitor alerts resend ID``); it is marked sent, or keeps its state with the error."""
+    ``monitor alerts resend ID``), as a new message with a Message-ID of its own; it ends
+    sent, partial or unknown, or keeps its earlier state with the error."""
+    if not 0 < alert_id <= limits.ROW_ID:
+        raise AlertNotFoundError(f"no alert #{alert_id}: alert ids run from 1 to {limits.ROW_ID}")
     store = open_store(cfg)
     try:
         alert = store.alert(alert_id)
         if alert is None:
             raise AlertNotFoundError(f"no alert #{alert_id}")
-        message = alerts.compose([alert], cfg.alerts, run_date=alert.run_date)
-        try:
-            delivery = alerts.deliver(message, smtp=cfg.smtp, outbox_dir=cfg.outbox_dir)
-        except DeliveryError as exc:
-            store.mark_alerts([alert_id], sent=False, error=str(exc))
-            return SendResult(0, None, None, error=str(exc))
-        store.mark_alerts([alert_id], sent=True)
-        return SendResult(1, delivery.method, delivery.detail)
+        return sending.resend(store, cfg, alert)
+    finally:
+        store.close()
+
+
+def confirm_alert(cfg: Config, alert_id: int) -> sending.Confirmation | None:
+    """The operator found the email carrying ``alert_id`` delivered (``monitor alerts
+    confirm ID``): it and its alerts of unknown fate are marked sent, so it is not sent
+    again. None when the alert is not waiting on an email of unknown fate."""
+    store = open_store(cfg)
+    try:
+        return sending.confirm(store, alert_id)
     finally:
         store.close()
 
@@ -486,6 +552,11 @@ class RunSummary:
     delivery: str | None = None
     delivery_error: str | None = None
     failures: list[dict[str, Any]] = field(default_factory=list)
+    # sent | partial | unknown | refused (None: no email); refused addresses with the
+    # server's reply; alerts whose email may or may not have arrived.
+    delivery_status: str | None = None
+    refused_recipients: list[str] = field(default_factory=list)
+    alerts_unknown: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -513,8 +584,10 @@ def send_and_report(
 ) -> dict[str, Any]:
     """Send the pending alerts, record the run's summary, and return it.
 
-    With ``raise_on_delivery_error`` (Airflow) a failed send raises after the summary is
-    recorded, so the task is retried; the alerts stay pending either way.
+    With ``raise_on_delivery_error`` (Airflow) a send that was not a clean success
+    (refused, partial, unknown) raises after the summary is recorded, so the task is
+    marked failed and retried; the retry cannot duplicate anything (refused alerts are
+    pending, partial ones are done, unknown ones wait for ``resend_unknown_after``).
     """
     sent = send_alerts(cfg, run_date)
     summary = RunSummary(
@@ -534,7 +607,14 @@ def send_and_report(
         alerts_sent=sent.alerts_sent,
         delivery=f"{sent.method}: {sent.detail}" if sent.method else None,
         delivery_error=sent.error,
-        failures=collected["failures"],
+        failures=[
+            *collected["failures"],
+            *fetched.get("failures", []),
+            *stored.get("failures", []),
+        ],
+        delivery_status=sent.status,
+        refused_recipients=list(sent.refused_recipients),
+        alerts_unknown=sent.alerts_unknown,
     )
     record_run(cfg, summary)
     if sent.error and raise_on_delivery_error:

@@ -49,13 +49,16 @@ MAX_CRAWL_DELAY = 30.0
 
 
 def origin_of(url: str) -> str:
-    """``scheme://host:port`` of a URL, the unit of politeness; ``""`` if unparsable."""
+    """``scheme://host:port`` of a URL, the unit of politeness and the base of its
+    robots.txt URL (an IPv6 host in brackets: ``http://[::1]:8080``); ``""`` if
+    unparsable."""
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError):
         return ""
     port = parsed.port or {"http": 80, "https": 443}.get(parsed.scheme, 0)
-    return f"{parsed.scheme}://{parsed.host}:{port}"
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    return f"{parsed.scheme}://{host}:{port}"
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

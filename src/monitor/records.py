@@ -52,7 +52,8 @@ class FeedEntry:
 class FeedResult:
     """One feed's fetch-and-parse outcome: ``ok``, ``unchanged`` (304, or the same body
     as last time: not parsed) or ``failed`` with a reason. ``etag``, ``last_modified``
-    and ``body_hash`` are what to send and compare next time."""
+    and ``body_hash`` are what to send and compare next time; ``skipped`` names the
+    items that could not be taken."""
 
     name: str
     url: str
@@ -64,6 +65,7 @@ class FeedResult:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    skipped: tuple[str, ...] = ()  # items left out, each with why (a link too long…)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,8 @@ class FeedHealth:
     items_until_now: int = 0
     first_success_run: date | None = None
     latest_run: date | None = None
+    failed_items: int = 0  # entries whose page or article the database refused
+    last_item_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,3 +244,36 @@ class StoryView:
     lead: str
     other_outlets: int  # outlets that carried a copy of it
     published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientReply:
+    """What the SMTP server answered to one ``RCPT TO``: accepted (250/251) or not."""
+
+    address: str
+    accepted: bool
+    code: int | None
+    reply: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """How far one attempt to hand an alert email over got (:mod:`monitor.smtp`).
+
+    ``status``: ``sent`` (the server took the message for every recipient), ``partial``
+    (it took the message, some recipients were refused), ``refused`` (nothing was handed
+    over, or the server said no to the message: safe to send again) or ``unknown`` (the
+    whole message went out and no answer came: the server may have it). ``via`` is the
+    server without its password, or the outbox file; ``reply`` the server's answer to the
+    message; ``error`` why it is not ``sent``.
+    """
+
+    status: str
+    via: str
+    reply: str | None = None
+    error: str | None = None
+    recipients: tuple[RecipientReply, ...] = ()
+
+    @property
+    def refused(self) -> tuple[RecipientReply, ...]:
+        return tuple(r for r in self.recipients if not r.accepted)

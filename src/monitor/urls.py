@@ -9,7 +9,11 @@ case, spaces and non-ASCII encoded) and sorts the remaining query. The path's ca
 kept: servers may tell ``/A`` from ``/a``.
 
 A page's own ``rel=canonical`` (or ``og:url``) wins over the link it was reached by,
-when it is an absolute http(s) URL (:func:`choose_canonical`).
+when it is an http(s) URL on the page's own registrable domain, its feed's, or one of
+``http.canonical_aliases`` (:func:`choose_canonical`): anyone can write any URL in that
+tag, and a canonical taken on trust would let one site pose as another outlet's
+article. The registrable domain (``news.bbc.co.uk`` → ``bbc.co.uk``) comes from the
+Public Suffix List snapshot that the ``tld`` package ships; nothing is fetched.
 
 Google News feed links point at ``news.google.com``; :func:`resolve_google_news` reads
 the publisher's URL out of the older link format (a base64 protobuf that carries it).
@@ -24,6 +28,9 @@ import re
 from urllib.parse import parse_qsl, quote, unquote, urljoin, urlsplit, urlunsplit
 
 from bs4 import BeautifulSoup, Tag
+from tld import get_fld
+
+from monitor import limits
 
 TRACKING_PREFIXES = ("utm_",)
 TRACKING_PARAMS = frozenset(
@@ -111,13 +118,72 @@ def canonicalize(url: str) -> str:
     return urlunsplit((scheme, netloc, _path(parts.path), encoded, ""))
 
 
-def choose_canonical(fetched_url: str, declared: str | None) -> str:
-    """The page's declared canonical URL if usable, else the URL it was fetched from."""
-    if declared:
-        absolute = urljoin(fetched_url, declared.strip())
-        if urlsplit(absolute).scheme in DEFAULT_PORTS and urlsplit(absolute).hostname:
-            return canonicalize(absolute)
-    return canonicalize(fetched_url)
+def registrable_domain(url: str) -> str:
+    """The registrable domain of a URL's host, lower case (``www.cna.com.tw`` →
+    ``cna.com.tw``); for an IP address the address, for a name under no public suffix
+    the list knows its last two labels (``localhost`` as it is); ``""`` when the URL has
+    no host."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if not host:
+        return ""
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        pass  # not a valid IDN: compared as written
+    found = get_fld(host, fix_protocol=True, fail_silently=True)
+    if isinstance(found, str):
+        return found.lower()
+    if ":" in host or host.replace(".", "").isdigit():
+        return host  # an IP address is its own domain
+    # Under no public suffix the list knows (".example", ".internal"): its last two labels.
+    return ".".join(host.split(".")[-2:])
+
+
+def choose_canonical(
+    fetched_url: str,
+    declared: str | None,
+    trusted: tuple[str, ...] = (),
+    aliases: tuple[tuple[str, ...], ...] = (),
+) -> str:
+    """The page's declared canonical URL if it may be used, else the URL it was
+    fetched from (both canonicalized). See :func:`judge_canonical`."""
+    return judge_canonical(fetched_url, declared, trusted, aliases)[0]
+
+
+def judge_canonical(
+    fetched_url: str,
+    declared: str | None,
+    trusted: tuple[str, ...] = (),
+    aliases: tuple[tuple[str, ...], ...] = (),
+) -> tuple[str, str | None]:
+    """(canonical URL, why the page's declared one was ignored, or None).
+
+    The declared URL is used when it is an http(s) URL no longer than a stored link
+    whose registrable domain is the fetched page's, one of the ``trusted`` URLs' (the
+    feed's), or in one group of ``aliases`` with one of those.
+    """
+    fetched = canonicalize(fetched_url)
+    if not declared or not declared.strip():
+        return fetched, None
+    absolute = urljoin(fetched_url, declared.strip())
+    parts = urlsplit(absolute)
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+        return fetched, f"declared canonical {declared[:200]!r} is no http(s) URL; ignored"
+    if len(absolute) > limits.URL:
+        return fetched, f"declared canonical of {len(absolute)} characters; ignored"
+    domain = registrable_domain(absolute)
+    own = {registrable_domain(fetched_url), *(registrable_domain(u) for u in trusted)} - {""}
+    allowed = set(own)
+    for group in aliases:
+        names = {name.lower() for name in group}
+        if names & own:
+            allowed |= names
+    if domain in allowed:
+        return canonicalize(absolute), None
+    return fetched, (
+        f"declared canonical {absolute[:200]} ignored: {domain} is not the page's domain "
+        f"({', '.join(sorted(own))}) nor an alias of it (http.canonical_aliases)"
+    )
 
 
 # -- Google News -----------------------------------------------------------------------

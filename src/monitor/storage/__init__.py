@@ -9,6 +9,7 @@ migrates it and composes the queries, one mixin module per concern::
     articles.py   seed documents and articles
     alerts.py     keyword mentions and figures, alerts, story counts, the digest's stories
     dedup.py      stories, versions, overrides; DedupStore adds the LSH index
+    emails.py     alert emails: claimed before sending, finished after, per-recipient replies
 
 The Alembic migrations stay in ``monitor/migrations``. Every timestamp is stored as
 naive UTC and read back as an aware UTC datetime.
@@ -19,9 +20,11 @@ from __future__ import annotations
 from monitor.storage.alerts import STORY_KEY, Evidence, KnownFigure
 from monitor.storage.articles import StoredArticle
 from monitor.storage.dedup import ArticleFacts, DedupStore, EntryFacts, StoryFacts, VersionFacts
-from monitor.storage.feeds import ArchivedPage, ExtractedEntry, PendingEntry
+from monitor.storage.feeds import ArchivedPage, ExtractedEntry, PendingEntry, RecordedFeed
 from monitor.storage.models import (
     AlertArticleRow,
+    AlertEmailRecipientRow,
+    AlertEmailRow,
     AlertRow,
     ArticleRow,
     ArticleVersionRow,
@@ -47,6 +50,8 @@ __all__ = [
     "MIGRATIONS",
     "STORY_KEY",
     "AlertArticleRow",
+    "AlertEmailRecipientRow",
+    "AlertEmailRow",
     "AlertRow",
     "ArchivedPage",
     "ArticleFacts",
@@ -68,6 +73,7 @@ __all__ = [
     "MentionRow",
     "PageArchiveRow",
     "PendingEntry",
+    "RecordedFeed",
     "RunRow",
     "SeedRow",
     "Store",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -24,7 +24,6 @@ from monitor.storage.models import (
     FigureRow,
     MentionRow,
     StoryRow,
-    utcnow,
 )
 
 
@@ -258,32 +257,6 @@ class AlertQueries(Queries):
         with self.session() as s:
             found = self._alert_views(s, AlertRow.id == alert_id)
             return found[0] if found else None
-
-    def mark_alerts(
-        self,
-        ids: Sequence[int],
-        *,
-        sent: bool,
-        error: str | None = None,
-        max_attempts: int | None = None,
-    ) -> None:
-        """Count one send attempt: sent, or still pending with the error (``failed`` once
-        ``max_attempts`` attempts have failed)."""
-        with self.session() as s:
-            values: dict[str, Any] = {"attempts": AlertRow.attempts + 1, "last_error": error}
-            if sent:
-                values.update(status="sent", sent_at=utcnow())
-            s.execute(update(AlertRow).where(AlertRow.id.in_(list(ids))).values(**values))
-            if not sent and max_attempts is not None:
-                s.execute(
-                    update(AlertRow)
-                    .where(
-                        AlertRow.id.in_(list(ids)),
-                        AlertRow.status == "pending",
-                        AlertRow.attempts >= max_attempts,
-                    )
-                    .values(status="failed")
-                )
 
     # -- counting stories -------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from monitor.errors import StorageError
+from monitor.errors import RejectedItemError
 from monitor.storage.base import Queries
 from monitor.storage.models import ArticleRow, EntryRow, SeedRow
 
@@ -90,7 +90,10 @@ class ArticleQueries(Queries):
             try:
                 s.flush()
             except IntegrityError as exc:
-                raise StorageError(f"article {values.get('canonical_url')} stored twice") from exc
+                detail = " ".join(str(exc.orig).split())[:300]
+                raise RejectedItemError(
+                    f"article {values.get('canonical_url')} could not be stored: {detail}"
+                ) from exc
             return row.id
 
     def articles(self, ids: Sequence[int]) -> list[StoredArticle]:

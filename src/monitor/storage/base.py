@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 
@@ -17,3 +18,17 @@ class Queries:
 
     def session(self) -> AbstractContextManager[Session]:
         raise NotImplementedError
+
+
+def rejected(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database (or a column type) refusing one item's values,
+    as opposed to a database that is down or broken."""
+    if isinstance(exc, DBAPIError):
+        # DataError: too long, out of range, bad characters; IntegrityError: a
+        # constraint. An OperationalError or any other is about the database itself.
+        return isinstance(exc, DataError | IntegrityError)
+    # A StatementError that is no DBAPIError was raised binding a value in Python (a
+    # column type refusing it); anything else there is a bug, not a bad value.
+    return isinstance(exc, StatementError) and isinstance(
+        exc.orig, ValueError | TypeError | OverflowError
+    )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from monitor import limits
 from monitor.dedup import BandLayout, Candidate, Fingerprint
 from monitor.storage.base import Queries
 from monitor.storage.models import (
@@ -201,7 +202,7 @@ class DedupQueries(Queries):
         """An article by id ("12") or by canonical or entry URL."""
         with self.session() as s:
             row: ArticleRow | None = None
-            if ref.isdigit():
+            if ref.isdigit() and int(ref) <= limits.ROW_ID:
                 row = s.get(ArticleRow, int(ref))
             if row is None:
                 row = s.scalar(select(ArticleRow).where(ArticleRow.canonical_url == ref))

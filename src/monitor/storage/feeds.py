@@ -12,12 +12,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from monitor.records import FeedEntry, FeedHealth, FeedResult, FeedState
-from monitor.storage.base import Queries
+from monitor.storage.base import Queries, rejected
 from monitor.storage.models import ArticleRow, EntryRow, FeedRow, FetchRow, PageArchiveRow, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedFeed:
+    """What recording one feed's fetch kept: the new entries' ids, and the items the
+    database refused (each alone, with why)."""
+
+    entry_ids: tuple[int, ...]
+    rejected: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +65,10 @@ class ArchivedPage:
     fetched_at: datetime
     headers: dict[str, str]
     body: bytes
+    feed_url: str = ""
+    # The entry made (or, from its own URL, updated) its article; a duplicate only
+    # points at an article whose text came from another page.
+    owns_article: bool = False
 
 
 class FeedQueries(Queries):
@@ -62,13 +77,19 @@ class FeedQueries(Queries):
     # -- feeds and entries ------------------------------------------------------------
 
     def feed_id(self, session: Session, name: str, url: str, language: str | None) -> int:
-        row = session.scalar(select(FeedRow).where(FeedRow.url == url))
-        if row is None:
-            row = FeedRow(name=name, url=url, language=language)
-            session.add(row)
-            session.flush()
+        """The feed's id, registering it first if it is new. An upsert: two first runs
+        at once both get the one row, where a plain INSERT would fail one of them."""
+        dialect = session.get_bind().dialect.name
+        values = {"name": name, "url": url, "language": language, "created_at": utcnow()}
+        if dialect == "postgresql":
+            stmt: Any = postgresql.insert(FeedRow).on_conflict_do_nothing(index_elements=["url"])
+        elif dialect == "sqlite":
+            stmt = sqlite.insert(FeedRow).on_conflict_do_nothing(index_elements=["url"])
         else:
-            row.name, row.language = name, language
+            stmt = insert(FeedRow)
+        session.execute(stmt.values(**values))
+        row = session.scalars(select(FeedRow).where(FeedRow.url == url)).one()
+        row.name, row.language = name, language
         return row.id
 
     def feed_states(self) -> dict[str, FeedState]:
@@ -96,8 +117,11 @@ class FeedQueries(Queries):
         *,
         keep_validators: bool = True,
         max_backoff_days: int = 7,
-    ) -> list[int]:
-        """Record one feed's fetch and its new entries; returns the ids of new entries.
+    ) -> RecordedFeed:
+        """Record one feed's fetch and its new entries; returns the ids of new entries
+        and the items refused. Each entry is written in a savepoint of its own: one the
+        database refuses is left out, and why is added to the feed's last error (what
+        ``monitor feeds`` shows); the feed and its other entries are kept.
 
         ``unchanged`` counts as a success. A failure starts or extends the feed's failure
         streak (a rerun of the same run date does not count twice) and sets the run date
@@ -148,6 +172,7 @@ class FeedQueries(Queries):
                 )
             )
             known = set(s.scalars(select(EntryRow.guid).where(EntryRow.feed_id == feed_id)))
+            refused: list[str] = []
             for entry in accepted:
                 if entry.guid in known:
                     continue
@@ -163,10 +188,33 @@ class FeedQueries(Queries):
                     run_date=run_date,
                     first_seen_at=now,
                 )
-                s.add(row)
-                s.flush()
+                try:
+                    with s.begin_nested():
+                        s.add(row)
+                        s.flush()
+                except SQLAlchemyError as exc:
+                    if not rejected(exc):
+                        raise
+                    if row in s:
+                        s.expunge(row)
+                    if self._entry_exists(s, feed_id, entry.guid):
+                        # The same item once cleaned, or recorded by a concurrent run.
+                        continue
+                    reason = " ".join(str(getattr(exc, "orig", exc)).split())[:300]
+                    refused.append(f"item {entry.link[:200]} could not be stored: {reason}")
+                    continue
                 new_ids.append(row.id)
-        return new_ids
+            if refused or result.skipped:
+                problems = [*filter(None, [result.error]), *result.skipped, *refused]
+                feed.last_error = "; ".join(problems)
+        return RecordedFeed(tuple(new_ids), tuple(refused))
+
+    @staticmethod
+    def _entry_exists(session: Session, feed_id: int, guid: str) -> bool:
+        found = session.scalar(
+            select(EntryRow.id).where(EntryRow.feed_id == feed_id, EntryRow.guid == guid)
+        )
+        return found is not None
 
     def pending_entries(self, ids: Sequence[int] | None = None) -> list[PendingEntry]:
         """Entries still waiting for their page (all of them, or those of ``ids``)."""
@@ -225,6 +273,16 @@ class FeedQueries(Queries):
                 for e, name in s.execute(query)
             ]
 
+    def fail_entry(self, entry_id: int, reason: str) -> None:
+        """Mark an entry ``failed`` with why (its page or article could not be stored);
+        no later run picks it up again."""
+        with self.session() as s:
+            s.execute(
+                update(EntryRow)
+                .where(EntryRow.id == entry_id)
+                .values(state="failed", decision=reason)
+            )
+
     def close_entry(
         self, entry_id: int, state: str, decision: str, article_id: int | None = None
     ) -> None:
@@ -281,6 +339,16 @@ class FeedQueries(Queries):
                         func.max(FetchRow.run_date),
                     ).where(FetchRow.feed_id == f.id)
                 ).one()
+                failed = s.execute(
+                    select(func.count(), func.max(EntryRow.id)).where(
+                        EntryRow.feed_id == f.id, EntryRow.state == "failed"
+                    )
+                ).one()
+                last_failed = (
+                    s.scalar(select(EntryRow.decision).where(EntryRow.id == failed[1]))
+                    if failed[0]
+                    else None
+                )
                 span_days = min(30.0, max(1.0, (now - f.created_at).total_seconds() / 86400))
                 rows.append(
                     FeedHealth(
@@ -301,6 +369,8 @@ class FeedQueries(Queries):
                         items_until_now=until_now,
                         first_success_run=first_ok,
                         latest_run=latest,
+                        failed_items=int(failed[0]),
+                        last_item_error=last_failed,
                     )
                 )
         return rows
@@ -339,7 +409,10 @@ class FeedQueries(Queries):
         )
         with self.session() as s:
             query = (
-                select(EntryRow.id, EntryRow.article_id, PageArchiveRow)
+                select(
+                    EntryRow.id, EntryRow.article_id, EntryRow.state, FeedRow.url, PageArchiveRow
+                )
+                .join(FeedRow, FeedRow.id == EntryRow.feed_id)
                 .join(newest, newest.c.final_url == EntryRow.page_url)
                 .join(PageArchiveRow, PageArchiveRow.id == newest.c.id)
                 .where(EntryRow.page_status == "ok")
@@ -353,8 +426,10 @@ class FeedQueries(Queries):
                     fetched_at=page.fetched_at,
                     headers=json.loads(page.headers),
                     body=gzip.decompress(page.body),
+                    feed_url=feed_url,
+                    owns_article=state == "stored",
                 )
-                for entry_id, article_id, page in s.execute(query)
+                for entry_id, article_id, state, feed_url, page in s.execute(query)
             ]
 
     def update_extraction(

@@ -4,12 +4,18 @@ with Alembic (``monitor/migrations``), and carries every query through its mixin
 SQLite is the default (a file under ``data_dir``); PostgreSQL works through
 ``MONITOR_DATABASE_URL``. Analysts read the views ``v_articles``, ``v_alerts`` and
 ``v_stories``.
+
+One item's writes (a feed's fetch and entries, an entry's page, an entry's article and
+story) go through :meth:`Store.item`: one transaction, all or nothing. When the database
+refuses a value of that item, the item fails alone with :class:`RejectedItemError`, and
+the caller records why and goes on with the next one.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -21,13 +27,15 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import column, create_engine, event, func, select, text
 from sqlalchemy import table as table_clause
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.errors import StorageError
+from monitor.errors import RejectedItemError, StorageError
 from monitor.storage.alerts import AlertQueries
 from monitor.storage.articles import ArticleQueries
+from monitor.storage.base import rejected
 from monitor.storage.dedup import DedupQueries
+from monitor.storage.emails import EmailQueries
 from monitor.storage.feeds import FeedQueries
 from monitor.storage.models import Base, RunRow, utcnow
 
@@ -40,9 +48,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # pysqlite opens transactions late and on its own terms, which breaks SAVEPOINT;
+    # SQLAlchemy's documented remedy: the driver does none, _sqlite_begin does all.
+    dbapi_connection.isolation_level = None
 
 
-class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries):
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries, EmailQueries):
     """The database of one monitor: open it, migrate it, read and write pipeline rows."""
 
     def __init__(self, url: str) -> None:
@@ -50,14 +65,23 @@ class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries):
         if url.startswith("sqlite:///"):
             path = Path(url.removeprefix("sqlite:///"))
             if str(path) not in ("", ":memory:"):
-                path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StorageError(
+                        f"cannot create the folder {path.parent} for the database {path}: "
+                        f"{exc.strerror or exc}"
+                    ) from None
         try:
             self.engine: Engine = create_engine(url, future=True)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise StorageError(f"cannot open database {self.safe_url}: {exc}") from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # The session of the item being written in this thread (see item()).
+        self._local = threading.local()
 
     @property
     def safe_url(self) -> str:
@@ -72,6 +96,13 @@ class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries):
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        """A session that commits when the block ends without an error. Inside
+        :meth:`item` it is the item's session, and the block a savepoint in it."""
+        current: Session | None = getattr(self._local, "session", None)
+        if current is not None:
+            with current.begin_nested():
+                yield current
+            return
         with self._sessions() as session:
             try:
                 yield session
@@ -82,6 +113,68 @@ class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries):
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def item(self, what: str) -> Iterator[None]:
+        """Every write of one item in the block as one transaction.
+
+        Raises :class:`RejectedItemError` naming ``what`` when the database refused one
+        of its values (nothing of the item is kept); a database that is down is a
+        :class:`StorageError`, as everywhere.
+        """
+        if getattr(self._local, "session", None) is not None:
+            raise RuntimeError("Store.item() blocks do not nest")
+        with self._sessions() as session:
+            self._local.session = session
+            try:
+                yield
+                session.commit()
+            except OperationalError as exc:
+                session.rollback()
+                raise StorageError(f"database {self.safe_url}: {exc.orig}") from exc
+            except SQLAlchemyError as exc:
+                session.rollback()
+                if not rejected(exc):
+                    raise
+                reason = exc.orig if isinstance(exc, DBAPIError) else exc.__cause__ or exc
+                detail = " ".join(str(reason).split())[:300]
+                LOGGER.warning("%s not stored: %s", what, detail)
+                raise RejectedItemError(f"{what} could not be stored: {detail}") from exc
+            except RejectedItemError as exc:
+                session.rollback()
+                raise RejectedItemError(f"{what}: {exc}") from exc
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                self._local.session = None
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold a database-wide lock for the work called ``name`` ("migrate") for the
+        block, so that two processes doing the same first-time work take turns. On
+        PostgreSQL an advisory lock; SQLite serializes writers by itself."""
+        if self.engine.dialect.name != "postgresql":
+            yield
+            return
+        try:
+            connection = self.engine.connect()
+            connection.execute(
+                text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": f"monitor {name}"}
+            )
+            connection.commit()
+        except OperationalError as exc:
+            raise StorageError(f"cannot {name} database {self.safe_url}: {exc.orig}") from None
+        try:
+            yield
+        finally:
+            try:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": f"monitor {name}"}
+                )
+                connection.commit()
+            finally:
+                connection.close()
 
     # -- schema -----------------------------------------------------------------------
 

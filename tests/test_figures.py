@@ -1,0 +1,566 @@
+"""monitor.detect.figures: tracked figures read from the way reporters write them.
+
+Every case below is written for this test (facts of the 2025–2026 Taiwan–US tariff story,
+our own sentences) and asserts the whole list of readings, or what an article states as
+current.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.config import TrackedFigure, WatchConfig, load_config
+from monitor.detect.figures import Reading, current_figures, read_figures
+from monitor.detect.numbers import numbers_in
+from monitor.errors import ConfigError
+
+TRACKED = load_config(env={}).watch.tracked
+TW, S232, TSMC, TWINV = (
+    "us_tariff_taiwan",
+    "section232_chips",
+    "tsmc_us_investment",
+    "taiwan_us_investment",
+)
+USD = "US$ billion"
+
+
+def one(item, value, unit, status, old, reason, sentence, no=0):
+    return Reading(item, value, unit, status, old, no, sentence, reason)
+
+
+# (sentence, [(item, value, unit, status, old_value, reason)]) — one sentence each.
+CASES = [
+    # --- changes, English ---------------------------------------------------------------
+    (
+        "The deal cuts the US tariff on Taiwanese goods from the current 20% rate to 15%.",
+        [(TW, 15, "%", "current", 20, "subject=Taiwanese; measure=tariff; direction=from→to")],
+    ),
+    (
+        "Washington will lower its levy on imports from Taiwan to 15 per cent, from 20 per cent.",
+        [(TW, 15, "%", "current", 20, "subject=Taiwan; measure=levy; direction=from→to")],
+    ),
+    (
+        "Taiwan's exporters go from a 20 per cent 'reciprocal' rate to 15 per cent under the"
+        " tariff accord.",
+        [(TW, 15, "%", "current", 20, "subject=Taiwan; measure=tariff; direction=from→to")],
+    ),
+    (
+        "Under the accord, shipments from Taiwan will face a 15% duty, down from 20%.",
+        [(TW, 15, "%", "current", 20, "subject=Taiwan; measure=duty; direction=from→to")],
+    ),
+    (
+        # the 5 points are the size of the cut, never a rate
+        "The agreement trims the reciprocal tariff on Taiwan by 5 percentage points to 15%.",
+        [(TW, 15, "%", "current", None, "subject=Taiwan; measure=tariff")],
+    ),
+    (
+        "Taipei said a 5% tariff cut for Taiwanese goods was worth the price.",
+        [],
+    ),
+    (
+        # a rate far from the word "tariff", in a sentence about it
+        "The tariff that Washington imposed in August on a long list of machinery, bicycles,"
+        " textiles and other goods made in Taiwan stands at 20%.",
+        [(TW, 20, "%", "current", None, "subject=Taiwan; measure=tariff")],
+    ),
+    (
+        "Taiwan was hit with a 32% tariff in April, which was cut to 20% in August.",
+        [(TW, 20, "%", "current", 32, "subject=Taiwan; measure=tariff; direction=from→to")],
+    ),
+    (
+        "Taiwan faces a 20% tariff, and Japan's was cut to 15%.",
+        [(TW, 20, "%", "current", None, "subject=Taiwan; measure=tariff")],
+    ),
+    # --- changes, Traditional and Simplified Chinese -----------------------------------
+    (
+        "美方同意將對台對等關稅由現行的20%調降為15%，且不再疊加。",
+        [(TW, 15, "%", "current", 20, "subject=對台; measure=關稅; direction=from→to")],
+    ),
+    (
+        "根據協議，台灣輸美商品的關稅從20%降至15%。",
+        [(TW, 15, "%", "current", 20, "subject=台灣; measure=關稅; direction=from→to")],
+    ),
+    (
+        "美国对台湾商品征收的关税从20%下调至15%。",
+        [(TW, 15, "%", "current", 20, "subject=台湾商品; measure=关税; direction=from→to")],
+    ),
+    (
+        "行政院表示，美國對台關稅降到15%，與日韓相同。",
+        [(TW, 15, "%", "current", None, "subject=對台; measure=關稅; direction=→to")],
+    ),
+    (
+        "美國對台關稅從先前的20%調降5個百分點至15%。",
+        [(TW, 15, "%", "current", 20, "subject=對台; measure=關稅; direction=from→to")],
+    ),
+    (
+        "川普政府宣布對台灣課徵32%對等關稅，後調降為20%。",
+        [(TW, 20, "%", "current", 32, "subject=台灣; measure=關稅; direction=from→to")],
+    ),
+    # --- threats and proposals ----------------------------------------------------------
+    (
+        "Trump has threatened tariffs of up to 100% on imported semiconductors, while"
+        " Taiwan's goods still face a 20% levy.",
+        [
+            (
+                S232,
+                100,
+                "%",
+                "threat",
+                None,
+                "subject=semiconductors; measure=tariffs; threat=threatened",
+            ),
+            (TW, 20, "%", "current", None, "subject=Taiwan; measure=levy"),
+        ],
+    ),
+    (
+        "The tariff on Taiwanese goods could fall to 15% if the talks succeed.",
+        [(TW, 15, "%", "threat", None, "subject=Taiwanese; measure=tariff; threat=could")],
+    ),
+    (
+        # a sought change still states the rate in force
+        "Taiwan is seeking to cut the 20% tariff to 15%.",
+        [
+            (
+                TW,
+                20,
+                "%",
+                "current",
+                None,
+                "subject=Taiwan; measure=tariff; direction=from→to;"
+                " in force before the proposed change",
+            ),
+            (
+                TW,
+                15,
+                "%",
+                "threat",
+                20,
+                "subject=Taiwan; measure=tariff; direction=from→to; threat=seeking",
+            ),
+        ],
+    ),
+    (
+        "川普揚言對進口晶片課徵100%關稅。",
+        [(S232, 100, "%", "threat", None, "subject=晶片; measure=關稅; threat=揚言")],
+    ),
+    (
+        "美方擬對台灣商品課徵15%關稅。",
+        [(TW, 15, "%", "threat", None, "subject=台灣商品; measure=關稅; threat=擬")],
+    ),
+    (
+        "特朗普威胁对进口芯片征收约100%的关税。",
+        [(S232, 100, "%", "threat", None, "subject=芯片; measure=关税; threat=威胁")],
+    ),
+    # --- other things that look like the rate -------------------------------------------
+    (
+        "Taiwan levies a 64% tariff on U.S. goods, the White House said.",
+        [
+            (
+                None,
+                64,
+                "%",
+                "current",
+                None,
+                "unattributed: us_tariff_taiwan: excluded=on U.S. goods;"
+                " section232_chips: no subject",
+            )
+        ],
+    ),
+    (
+        "Taiwan will get the 15% tariff already granted to Japan.",
+        [
+            (
+                None,
+                15,
+                "%",
+                "current",
+                None,
+                "unattributed: us_tariff_taiwan: excluded=Japan; section232_chips: no subject",
+            )
+        ],
+    ),
+    (
+        "A Section 232 tariff of 25% now applies to certain advanced chips.",
+        [(S232, 25, "%", "current", None, "subject=chips; measure=tariff")],
+    ),
+    (
+        "Generic drugs from Taiwan will enter with a 0% tariff.",
+        [
+            (
+                None,
+                0,
+                "%",
+                "current",
+                None,
+                "unattributed: a zero rate (subject=Taiwan; measure=tariff)",
+            )
+        ],
+    ),
+    (
+        "Taiwan's economy grew 8% last year and exports jumped 30%, even as tariffs weighed.",
+        [],
+    ),
+    (
+        "Taiwan's central bank kept its benchmark rate at 2%, citing uncertainty over US tariffs.",
+        [
+            (
+                None,
+                2,
+                "%",
+                "current",
+                None,
+                "unattributed: us_tariff_taiwan: excluded=benchmark rate;"
+                " section232_chips: no subject",
+            )
+        ],
+    ),
+    (
+        # alternatives in a threat are none of them the rate
+        "Trump said imported chips would face tariffs of 25%, 50% or even 100%.",
+        [
+            (
+                S232,
+                25,
+                "%",
+                "threat",
+                None,
+                "subject=chips; measure=tariffs; threat=one of several values",
+            ),
+            (
+                S232,
+                50,
+                "%",
+                "threat",
+                None,
+                "subject=chips; measure=tariffs; threat=one of several values",
+            ),
+            (
+                S232,
+                100,
+                "%",
+                "threat",
+                None,
+                "subject=chips; measure=tariffs; threat=one of several values",
+            ),
+        ],
+    ),
+    (
+        "韓國輸美商品關稅定為15%。",
+        [
+            (
+                None,
+                15,
+                "%",
+                "current",
+                None,
+                "unattributed: us_tariff_taiwan: no subject;"
+                " section232_chips: measure qualified by an exclude cue",
+            )
+        ],
+    ),
+    (
+        # a measure word the cue qualifies ("232關稅", "Section 232 tariffs") is another rate
+        "Section 232 tariffs on auto parts from Taiwan will be 25%.",
+        [
+            (
+                None,
+                25,
+                "%",
+                "current",
+                None,
+                "unattributed: us_tariff_taiwan: measure qualified by an exclude cue;"
+                " section232_chips: no subject",
+            )
+        ],
+    ),
+    (
+        # a country named as the model is not whose rate it is
+        "美方擬將台灣商品的稅率比照日本、韓國，降至15%。",
+        [(TW, 15, "%", "threat", None, "subject=台灣商品; measure=稅率; threat=擬")],
+    ),
+    (
+        # the rate being fought is the rate in force
+        "Taipei is trying to reduce the 32% reciprocal tariff announced in April.",
+        [(TW, 32, "%", "current", None, "subject=Taipei; measure=tariff")],
+    ),
+    # --- old values -----------------------------------------------------------------------
+    (
+        "The tariff on Taiwanese imports is now 15%, compared with 20% previously.",
+        [
+            (TW, 15, "%", "current", None, "subject=Taiwanese; measure=tariff"),
+            (TW, 20, "%", "old", None, "subject=Taiwanese; measure=tariff; old=previously"),
+        ],
+    ),
+    (
+        "The US had imposed a 32% tariff on Taiwan in April before settling on 20% in August.",
+        [
+            (TW, 32, "%", "old", None, "subject=Taiwan; measure=tariff; old=had imposed"),
+            (TW, 20, "%", "current", None, "subject=Taiwan; measure=tariff"),
+        ],
+    ),
+    (
+        "此前，台积电已承诺在亚利桑那州投资650亿美元。",
+        [(TSMC, 65, USD, "old", None, "subject=台积电; measure=投资; old=此前")],
+    ),
+    (
+        "The 20% tariff rate applied to Taiwan since August will be reduced to 15%.",
+        [(TW, 15, "%", "current", 20, "subject=Taiwan; measure=tariff; direction=from→to")],
+    ),
+    # --- money ------------------------------------------------------------------------
+    (
+        "Taiwan pledged $250bln of direct investment in the United States.",
+        [(TWINV, 250, USD, "current", None, "subject=Taiwan; measure=pledged")],
+    ),
+    (
+        "Taiwanese firms will invest 250 billion dollars in American plants, officials said.",
+        [(TWINV, 250, USD, "current", None, "subject=Taiwanese firms; measure=invest")],
+    ),
+    (
+        "台灣企業將對美投資2,500億美元，政府另提供2,500億美元信用保證。",
+        # the guarantee is no investment: its clause has no measure, so it is not read
+        [(TWINV, 250, USD, "current", None, "subject=台灣企業; measure=投資")],
+    ),
+    (
+        "台湾企业将对美直接投资2500亿美元。",
+        [(TWINV, 250, USD, "current", None, "subject=台湾企业; measure=投资")],
+    ),
+    (
+        "TSMC will invest an additional US$100 billion in Arizona, bringing its total US"
+        " investment to US$165 billion.",
+        [
+            (TSMC, 100, USD, "current", None, "subject=TSMC; measure=invest; amount=additional"),
+            (TSMC, 165, USD, "current", None, "subject=TSMC; measure=investment; amount=total"),
+        ],
+    ),
+    (
+        "Apple has promised $600 billion and Nvidia $500 billion of US investment, while TSMC"
+        " has pledged $165 billion.",
+        [
+            (
+                None,
+                600,
+                USD,
+                "current",
+                None,
+                "unattributed: tsmc_us_investment: no subject; taiwan_us_investment: no subject",
+            ),
+            (
+                None,
+                500,
+                USD,
+                "current",
+                None,
+                "unattributed: tsmc_us_investment: no subject; taiwan_us_investment: no subject",
+            ),
+            (TSMC, 165, USD, "current", None, "subject=TSMC; measure=pledged"),
+        ],
+    ),
+    (
+        # revenue is not investment; a percentage is never money
+        "TSMC's revenue rose to $90 billion and its investment in Arizona grew 30%.",
+        [
+            (
+                None,
+                90,
+                USD,
+                "current",
+                None,
+                "unattributed: tsmc_us_investment: excluded=revenue;"
+                " taiwan_us_investment: no subject",
+            )
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("sentence", "expected"), CASES, ids=[c[0][:48] for c in CASES])
+def test_reading_one_sentence(sentence: str, expected: list[tuple]) -> None:
+    assert read_figures(sentence, TRACKED) == [
+        one(item, float(value), unit, status, None if old is None else float(old), reason, sentence)
+        for item, value, unit, status, old, reason in expected
+    ]
+
+
+def test_an_article_states_one_current_value_per_item() -> None:
+    article = (
+        "Taiwan wins lower US tariff in chip-investment deal\n\n"
+        "Taiwan and the United States signed a trade deal on Thursday. "
+        "Goods from the island will face 15%, down from 20%. "
+        "Taiwanese companies will invest $250 billion in the US, with credit guarantees for"
+        " another $250 billion.\n"
+        "President Trump had threatened a 100% tariff on chips last August."
+    )
+    current = current_figures(read_figures(article, TRACKED))
+    assert {k: (r.value, r.unit, r.old_value, r.reason) for k, r in current.items()} == {
+        TW: (
+            15.0,
+            "%",
+            20.0,
+            "subject=the island; measure=tariff (earlier sentence); direction=from→to",
+        ),
+        TWINV: (250.0, USD, None, "subject=Taiwanese companies; measure=invest"),
+    }
+
+
+def test_the_value_a_rate_was_changed_to_outranks_an_earlier_mention() -> None:
+    text = "Taiwan's tariff, 20% since August, falls to 15% on Feb. 1 under the deal."
+    current = current_figures(read_figures(text, TRACKED))
+    assert (current[TW].value, current[TW].reason) == (
+        15.0,
+        "subject=Taiwan; measure=tariff; direction=→to",
+    )
+
+
+def test_a_total_outranks_the_amount_added_and_the_addition_counts_alone() -> None:
+    both = read_figures("台積電宣布加碼投資1000億美元，在美投資總額達1650億美元。", TRACKED)
+    alone = read_figures("TSMC said it would put US$100 billion more into US plants.", TRACKED)
+    assert current_figures(both)[TSMC].value == 165.0
+    assert current_figures(alone)[TSMC].value == 100.0
+
+
+def test_growth_figures_and_replaced_rates_are_not_the_rate_in_force() -> None:
+    text = (
+        "Taiwan's exports to US surge 50% despite tariffs\n\n"
+        "The deal took effect on Friday. It replaces the 20 percent duty imposed on Taiwan"
+        " in August."
+    )
+    readings = read_figures(text, TRACKED)
+    assert [(r.item, r.value, r.status) for r in readings] == [(TW, 20.0, "old")]
+    assert current_figures(readings) == {}
+
+
+def test_threats_and_old_values_are_never_current() -> None:
+    text = (
+        "The previous 32% tariff on Taiwanese goods was never applied. "
+        "Trump warned chips could face a 100% tariff."
+    )
+    readings = read_figures(text, TRACKED)
+    assert [(r.item, r.value, r.status) for r in readings] == [
+        (TW, 32.0, "old"),
+        (S232, 100.0, "threat"),
+    ]
+    assert current_figures(readings) == {}
+
+
+def test_an_analysts_would_is_a_scenario() -> None:
+    text = (
+        "Taiwan dollar strengthens\n\nAnalysts said a 15% tariff deal would support the currency."
+    )
+    assert [(r.item, r.value, r.status) for r in read_figures(text, TRACKED)] == [
+        (TW, 15.0, "threat")
+    ]
+
+
+def test_would_is_a_proposal_in_a_story_from_unnamed_sources() -> None:
+    text = (
+        "Washington would cut the tariff on Taiwanese goods to 15%, people familiar with"
+        " the talks said."
+    )
+    assert [(r.value, r.status) for r in read_figures(text, TRACKED)] == [(15.0, "threat")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("$250bln", [(250.0, USD)]),
+        ("US$250 billion", [(250.0, USD)]),
+        ("250 billion dollars", [(250.0, USD)]),
+        ("$2 trillion", [(2000.0, USD)]),
+        ("2,500億美元", [(250.0, USD)]),
+        ("2500亿美元", [(250.0, USD)]),
+        ("千億美元", [(100.0, USD)]),
+        ("NT$1.2 trillion", [(1200.0, "NT$ billion")]),
+        ("新台幣1.2兆元", [(1200.0, "NT$ billion")]),
+        ("$52.7bn and USD 6.6 billion", [(52.7, USD), (6.6, USD)]),
+        ("15 per cent, 20 percent, 25％", [(15.0, "%"), (20.0, "%"), (25.0, "%")]),
+        ("百分之二十", [(20.0, "%")]),
+        ("5 percentage points, 5個百分點", [(5.0, "points"), (5.0, "points")]),
+        ("HK$5 billion, 3億人, ¥3 trillion", []),
+    ],
+)
+def test_number_grammar(text: str, expected: list[tuple[float, str]]) -> None:
+    assert [(n.value, n.unit) for n in numbers_in(text)] == expected
+
+
+def test_the_reader_is_driven_by_config_not_by_ids() -> None:
+    custom = TrackedFigure(
+        id="vn_tariff",
+        name="US tariff on Vietnam",
+        unit="%",
+        subject=["Vietnam", "越南"],
+        measure=["tariff", "關稅"],
+        exclude=["Taiwan"],
+        keyword="tariff",
+    )
+    text = "The US tariff on Vietnam fell from 46% to 20%. 越南關稅降至20%。"
+    assert [(r.item, r.value, r.old_value) for r in read_figures(text, [custom])] == [
+        ("vn_tariff", 20.0, 46.0),
+        ("vn_tariff", 20.0, None),
+    ]
+
+
+# --- config ------------------------------------------------------------------------------
+
+
+def _watch(**tracked_item: object) -> dict[str, object]:
+    item = {
+        "id": "x_rate",
+        "name": "X rate",
+        "unit": "%",
+        "subject": ["X"],
+        "measure": ["tariff"],
+        "keyword": "tariff",
+    }
+    item.update(tracked_item)
+    return {"keywords": [{"name": "tariff", "terms": ["tariff"]}], "tracked": [item]}
+
+
+def test_shipped_config_tracks_the_four_figures() -> None:
+    assert [(t.id, t.unit, t.keyword) for t in TRACKED] == [
+        (TW, "%", "tariff"),
+        (S232, "%", "tariff"),
+        (TSMC, USD, "investment"),
+        (TWINV, USD, "investment"),
+    ]
+    for item in TRACKED:
+        assert item.subject and item.measure and item.name
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"unit": "yen"}, "unit must be one of"),
+        ({"keyword": "export controls"}, "is not a watched keyword"),
+        ({"id": "Bad Id"}, "String should match pattern"),
+        ({"subject": []}, "at least 1 item"),
+        ({"measure": [" tariff"]}, "without outer spaces"),
+        ({"colour": "red"}, "Extra inputs are not permitted"),
+    ],
+)
+def test_tracked_config_is_validated(change: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        WatchConfig.model_validate(_watch(**change))
+
+
+def test_duplicate_tracked_ids_are_refused() -> None:
+    data = _watch()
+    data["tracked"] = [data["tracked"][0], data["tracked"][0]]  # type: ignore[index]
+    with pytest.raises(ValueError, match="listed twice"):
+        WatchConfig.model_validate(data)
+
+
+def test_a_user_file_replaces_the_tracked_list(tmp_path) -> None:
+    user = tmp_path / "monitor.yaml"
+    user.write_text(
+        "watch:\n  tracked:\n    - {id: jp_rate, name: US tariff on Japan, unit: '%',"
+        " subject: [Japan], measure: [tariff], keyword: tariff}\n",
+        encoding="utf-8",
+    )
+    assert [t.id for t in load_config(user, env={}).watch.tracked] == ["jp_rate"]
+    user.write_text(
+        "watch:\n  tracked:\n    - {id: jp_rate, name: n, unit: '%', subject: [Japan],"
+        " measure: [tariff], keyword: nosuch}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="tracked figure 'jp_rate': keyword 'nosuch'"):
+        load_config(user, env={})
