@@ -57,6 +57,9 @@ class FeedConfig(_Strict):
     # sitemap: a news sitemap (<news:news> entries).
     kind: Literal["rss", "sitemap"] = "rss"
     verified: bool = True
+    # A primary source (a government press office): one story from it is enough to
+    # announce a tracked figure's new value (others need watch.figure_change.min_outlets).
+    primary: bool = False
 
     @field_validator("url")
     @classmethod
@@ -225,6 +228,15 @@ class DropRule(_Strict):
     ratio: float = Field(default=0.25, ge=0, lt=1)
 
 
+class FigureChangeRule(_Strict):
+    """When a tracked figure's new value is announced (monitor.detect.rules.figure_change):
+    ``min_outlets`` different outlets report it within ``window_days`` days (the day
+    and the ones before), or one story from a feed marked ``primary: true`` does."""
+
+    min_outlets: int = Field(default=2, ge=1)
+    window_days: int = Field(default=2, ge=1)
+
+
 class WatchKeyword(_Strict):
     name: str = Field(min_length=1)
     terms: list[str] = Field(min_length=1)
@@ -294,6 +306,7 @@ class WatchConfig(_Strict):
     first_mention: FirstMentionRule = FirstMentionRule()
     spike: SpikeRule = SpikeRule()
     drop: DropRule = DropRule()
+    figure_change: FigureChangeRule = FigureChangeRule()
 
     @field_validator("rules")
     @classmethod

@@ -207,6 +207,32 @@ def display_value(value: float, unit: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredReading:
+    """A tracked figure's reading as stored: what one document said, where and when.
+
+    ``outlet`` is None for a seed document (shown as "seed corpus"); ``primary`` marks a
+    reading from a feed configured ``primary: true``.
+    """
+
+    id: int
+    item: str
+    value: float
+    unit: str
+    sentence: str
+    doc_key: str
+    outlet: str | None
+    published_at: datetime | None
+    day: date | None
+    primary: bool = False
+    article_id: int | None = None
+    seed_id: int | None = None
+
+    @property
+    def source(self) -> str:
+        return self.outlet if self.outlet is not None else "seed corpus"
+
+
+@dataclass(frozen=True, slots=True)
 class AlertView:
     """An alert as the email shows it."""
 
@@ -231,6 +257,14 @@ class AlertView:
     attempts: int = 0
     last_error: str | None = None
     note: str | None = None
+    # Figure changes: outlets that reported the new value (the first is linked), when
+    # the linked article and the old value's article were published, and whether the
+    # old value came from the seed corpus.
+    reported_by: int | None = None
+    published_at: datetime | None = None
+    old_published_at: datetime | None = None
+    old_from_seed: bool = False
+    outlets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,8 +89,13 @@ _MONEY_CJK = re.compile(
     rf"\s*(?P<cur2>{_CUR_CN}|元)?"
 )
 
-# 千億美元 with no digit before it: one hundred billion dollars.
-_THOUSAND_YI = re.compile(r"(?<![\d,.])(?:千億|千亿)\s*(?:美元|美金)")
+# Amounts written in Chinese numerals: 千億美元 (one hundred billion dollars), 五千億美元
+# (500), 兩千五百億美元 (250), 新台幣一兆元. A currency must be named, as for digits.
+_CN_NUMERAL = "零〇一二兩两三四五六七八九十百千"
+_MONEY_CJK_WORDS = re.compile(
+    rf"(?<![\d,.{_CN_NUMERAL}])(?:(?P<cur1>{_CUR_CN})\s*)?(?P<num>[{_CN_NUMERAL}]+)\s*"
+    rf"(?P<scale>萬億|万亿|兆|億|亿)\s*(?P<cur2>{_CUR_CN}|元)?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +132,28 @@ def _chinese_int(text: str) -> float | None:
     if len(text) == 1 and text in _CN_DIGITS:
         return float(_CN_DIGITS[text])
     return None
+
+
+def _chinese_number(text: str) -> float | None:
+    """千 → 1000, 五千 → 5000, 兩千五百 → 2500, 一百二十 → 120; None when it is no
+    numeral below ten thousand."""
+    total = 0
+    digit: int | None = None
+    last_unit = 10_000
+    for ch in text:
+        if ch in _CN_DIGITS:
+            if digit is not None:
+                return None  # "五五" is no number
+            digit = _CN_DIGITS[ch]
+            continue
+        unit = {"十": 10, "百": 100, "千": 1000}.get(ch)
+        if unit is None or unit >= last_unit:
+            return None
+        total += (1 if digit is None else digit) * unit
+        digit, last_unit = None, unit
+    if digit is not None:
+        total += digit
+    return float(total) if total else None
 
 
 def _currency(text: str | None) -> str | None:
@@ -168,8 +195,12 @@ def numbers_in(sentence: str) -> list[Number]:
         unit = _currency(m.group("cur")) or USD
         scale = _SCALE_EN[m.group("scale").lower()]
         found.append(Number(m.start(), m.end(), _float(m.group("num")) * scale, unit))
-    for m in _THOUSAND_YI.finditer(sentence):
-        found.append(Number(m.start(), m.end(), 100.0, USD))
+    for m in _MONEY_CJK_WORDS.finditer(sentence):
+        cjk_unit = _currency(m.group("cur1")) or _currency(m.group("cur2"))
+        words = _chinese_number(m.group("num"))
+        if cjk_unit is None or words is None:
+            continue
+        found.append(Number(m.start(), m.end(), words * _SCALE_CN[m.group("scale")], cjk_unit))
     for m in _MONEY_CJK.finditer(sentence):
         cjk_unit = _currency(m.group("cur1")) or _currency(m.group("cur2"))
         if cjk_unit is None:

@@ -258,9 +258,11 @@ def change_pairs(s: Sentence) -> dict[int, int]:
     return found
 
 
-# "between 0% and 6%", "0%至6%之間": a range, no single rate.
+# "between 0% and 6%", "0%至6%之間": a range, no single rate;
+# "duties of 5.5% to 11%", "ranging from 5% to 11%" (but "from 20% to 15%" is a change).
 _RANGE = re.compile(
-    r"\bbetween\s+⟨(\d+)⟩\s+and\s+⟨(\d+)⟩|⟨(\d+)⟩\s*(?:至|到|-|–|~|～)\s*⟨(\d+)⟩\s*(?:之間|之间|間|间)",
+    r"\bbetween\s+⟨(\d+)⟩\s+and\s+⟨(\d+)⟩|"
+    r"\b(?:of|ranging\s+(?:from\s+)?|range\s+from)\s+⟨(\d+)⟩\s+to\s+⟨(\d+)⟩|⟨(\d+)⟩\s*(?:至|到|-|–|~|～)\s*⟨(\d+)⟩\s*(?:之間|之间|間|间)",
     re.I,
 )
 # "23% of its exports", "23%的商品", "比重": a share of something, not a rate.
@@ -349,9 +351,12 @@ _THREAT_MONEY_ZH = re.compile(r"揚言|扬言|可能|威脅|威胁|考慮|考虑
 # A sentence-opening clause that makes the rest of the sentence conditional or proposed:
 # "Under the terms being discussed, Washington would…", "If talks fail, …".
 _OPENING_CONDITION = re.compile(
-    r"^\s*(?:under|if|unless|should|once|pending|until|according\s+to\s+(?:a|the)\s+draft)\b",
+    r"^\s*(?:under(?!\s+(?:the|this|its|their)\s+(?:(?:new|agreed|signed|final|trade|"
+    r"executive)\s+){0,2}(?:deal|agreement|pact|accord|terms|order|proclamation|arrangement)"
+    r"\s*,)|if|unless|should|once|pending|until|according\s+to\s+(?:a|the)\s+draft)\b",
     re.I,
 )
+# ("Under the deal, …" states what was agreed; "Under the proposal, …" does not.)
 # "would" is a proposal in a story sourced to unnamed people (the deal is not public yet)
 # and an agreed term in a story about the signed deal.
 UNNAMED_SOURCES = re.compile(
@@ -385,8 +390,9 @@ _TARGET_EN = re.compile(
 _TARGET_ZH = re.compile(
     r"爭取|争取|希望|盼|力拚|力拼|目標|目标|要求|尋求|寻求|力求|要讓|要让|可以讓|可以让"
 )
+# The value an aim is for: "lower the tariff to 15%", "pressing for a rate of 15 percent".
 _TARGET_SLOT_BEFORE = re.compile(
-    r"(?:\b(?:to|at|below|under)\s+(?:(?:the|a|an|about|around|just|only|roughly|some)\s+)?|(?:至|到|為|为|以下|降至|降到)\S{0,3})$",
+    r"(?:\b(?:to|at|below|under|for|of)\s+(?:(?:the|a|an|about|around|just|only|roughly|some)\s+)?|(?:至|到|為|为|以下|降至|降到)\S{0,3})$",
     re.I,
 )
 _OLD_BEFORE = re.compile(
@@ -436,7 +442,7 @@ def threat_cue(s: Sentence, i: int, is_target: bool, unsure_would: bool) -> str 
         lo = s.clause(start, strong=True)[0]
     scopes = [s.text[lo:hi]]
     first_end = s.clause(0)[1]
-    if first_end < own_lo and _OPENING_CONDITION.search(s.text[:first_end]):
+    if first_end <= own_lo and _OPENING_CONDITION.search(s.text[:first_end]):
         scopes.append(s.text[:first_end])
     money = s.numbers[i].is_money
     for scope in scopes:
@@ -489,7 +495,7 @@ def single_status(s: Sentence, i: int, unsure_would: bool) -> tuple[str, str | N
 _NEW_VALUE_BEFORE = re.compile(
     rf"(?:\b{_CHANGE_VERB_EN}\s+(?:[^\s⟨⟩]+\s+){{0,4}}?(?:to|at)\s+(?:(?:the|a|an|just)\s+)?|"
     r"(?:降至|降為|降为|降到|調降為|调降为|調降至|调降至|下調至|下调至|下修至|調整為|调整为|定為|定为|"
-    r"改為|改为|減至|减至|降低至|降低為|降低为)\s*)$",
+    r"改為|改为|改採|改采|改成|減至|减至|降低至|降低為|降低为)\s*)$",
     re.I,
 )
 
