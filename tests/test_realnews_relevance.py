@@ -9,7 +9,7 @@ companies' US fabs with TSMC in an aside, other countries' deals, the Fed.
 
 from __future__ import annotations
 
-from eval_corpus import articles, load_realnews, precision_recall
+from eval_corpus import REALNEWS_HELDOUT_DIR, articles, load_realnews, precision_recall
 
 from monitor import relevance
 from monitor.config import load_config
@@ -51,3 +51,15 @@ def test_the_older_labelled_set_holds_its_ground():
     predicted = [relevance.score(a.title, a.body, CFG.topic).relevant for a in older]
     expected = [a.label == "relevant" for a in older]
     assert precision_recall(predicted, expected) == (1.0, 1.0)
+
+
+def test_the_held_out_set_meets_the_same_targets():
+    # Run once, unseen, after the rules above were settled: 69 items (54 on topic),
+    # precision 1.000, recall 0.981 (missed: en_019, a chip-tariff story whose title and
+    # lead do not say "chip tariff" and that names Taiwan in one body sentence). Nothing
+    # was tuned on it; this guards against a regression.
+    held_out = load_realnews(REALNEWS_HELDOUT_DIR)
+    predicted = [relevance.score(i.title, i.body, CFG.topic).relevant for i in held_out]
+    precision, recall = precision_recall(predicted, [i.on_topic for i in held_out])
+    assert len(held_out) >= 60
+    assert precision >= PRECISION_TARGET and recall >= RECALL_TARGET
