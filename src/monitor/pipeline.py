@@ -19,7 +19,13 @@
     reextract       (by hand) extraction re-run over the archived pages, no network
 
 Airflow tasks call one stage each and pass ids and counts, never bodies. Each stage
-works from rows in the database, so a retried or rerun stage never duplicates anything.
+works from rows in the database, so a retried or rerun stage never duplicates anything,
+and the ids passed along are only hints (what this run did, so the summary can tell
+resumed work apart): every stage takes up all the work an earlier, interrupted run left
+— entries still ``pending`` or ``extracted``, kept articles never counted, run dates whose
+rules were never evaluated. An entry's new state commits with its article row, an
+article's counts with its figure alerts (:meth:`Store.transaction`), and every stage holds
+the database's pipeline lock (:meth:`Store.exclusive`), so concurrent runs take turns.
 The work behind a stage lives in the module named for it: :mod:`monitor.crawl` fetches and
 extracts pages in bulk, :mod:`monitor.keep` decides what each extracted entry is,
 :mod:`monitor.storage` holds every query.
@@ -28,8 +34,12 @@ extracts pages in bulk, :mod:`monitor.keep` decides what each extracted entry is
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
@@ -43,16 +53,44 @@ from monitor.config import Config, FeedConfig
 from monitor.errors import AlertNotFoundError, DeliveryError
 from monitor.politeness import PoliteFetcher
 from monitor.records import AlertView, ExtractedPage, FeedEntry, FeedResult, FetchResult
-from monitor.storage import DedupStore, PendingEntry, Store
+from monitor.storage import DedupStore, PendingEntry, Store, StoredArticle
 from monitor.text import content_hash, normalize_line, normalize_text
 from monitor.urls import canonicalize, resolve_google_news
 
 LOGGER = logging.getLogger(__name__)
 SEED_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # seeds are older than any article
+# Fault injection for the reliability tests: the process stops itself (SIGSTOP) when it
+# reaches the named point ("store:mid"), so a test can kill -9 it exactly there.
+PAUSE_ENV = "MONITOR_TEST_PAUSE_AT"
 
 
 def open_store(cfg: Config) -> Store:
     return Store(cfg.db_url)
+
+
+def checkpoint(point: str) -> None:
+    """Stop this process at ``point`` when ``MONITOR_TEST_PAUSE_AT`` names it (tests
+    only: ``kill -9`` it there, or ``SIGCONT`` to go on)."""
+    if os.environ.get(PAUSE_ENV) != point:
+        return
+    sys.stderr.write(f"{PAUSE_ENV}: stopped at {point} (pid {os.getpid()})\n")
+    sys.stderr.flush()
+    os.kill(os.getpid(), signal.SIGSTOP)
+
+
+def _halfway(done: int, total: int) -> bool:
+    return done == max(1, total // 2)
+
+
+@contextmanager
+def _stage(cfg: Config) -> Iterator[Store]:
+    """The store of one stage, with the pipeline lock held until the stage ends."""
+    store = open_store(cfg)
+    try:
+        with store.exclusive():
+            yield store
+    finally:
+        store.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +101,7 @@ class InitStats:
 
 def init(cfg: Config) -> InitStats:
     """Create or migrate the database and load every file of the seed folder."""
-    store = open_store(cfg)
-    try:
+    with _stage(cfg) as store:
         store.migrate()
         dstore = DedupStore(store, dedup.BandLayout.for_config(cfg.dedup))
         keep.index_documents(cfg, dstore)
@@ -79,18 +116,17 @@ def init(cfg: Config) -> InitStats:
             sig = dedup.fingerprint(
                 raw, num_perm=cfg.dedup.num_perm, shingle_words=cfg.dedup.shingle_words
             )
-            seed_id, created = store.add_seed(
-                path.name, title, raw, content_hash(raw), sig.to_bytes()
-            )
-            if created:
-                dstore.add_signature("seed", seed_id, None, sig)
-            doc_key = f"seed:{seed_id}"
-            if created or not store.has_mentions(doc_key):
-                _record_signals(store, cfg, raw, doc_key, None, SEED_EPOCH, seed_id=seed_id)
-                loaded += 1
+            with store.transaction():  # a seed, its signature and its counts together
+                seed_id, created = store.add_seed(
+                    path.name, title, raw, content_hash(raw), sig.to_bytes()
+                )
+                if created:
+                    dstore.add_signature("seed", seed_id, None, sig)
+                doc_key = f"seed:{seed_id}"
+                if created or not store.has_mentions(doc_key):
+                    _record_signals(store, cfg, raw, doc_key, None, SEED_EPOCH, seed_id=seed_id)
+                    loaded += 1
         return InitStats(seeds_loaded=loaded, seeds_total=len(files))
-    finally:
-        store.close()
 
 
 def _window(cfg: Config, run_date: date) -> tuple[datetime, datetime]:
@@ -119,8 +155,7 @@ def collect_feeds(cfg: Config, run_date: date) -> dict[str, Any]:
         "failures": [],
     }
     new_ids: list[int] = []
-    store = open_store(cfg)
-    try:
+    with _stage(cfg) as store:
         states = store.feed_states()
         due = [f for f in cfg.feeds if health.is_due(states.get(f.url), run_date)]
         for feed in cfg.feeds:
@@ -139,7 +174,7 @@ def collect_feeds(cfg: Config, run_date: date) -> dict[str, Any]:
             ThreadPoolExecutor(cfg.http.max_concurrency, thread_name_prefix="feed") as pool,
         ):
             results = list(pool.map(lambda f: feeds.fetch_feed(f, fetcher, states.get(f.url)), due))
-        for feed, result in zip(due, results, strict=True):
+        for done, (feed, result) in enumerate(zip(due, results, strict=True), 1):
             accepted = [e for e in result.entries if _in_window(e, start, end)]
             # Validators are kept only when every entry was taken or is too old to ever
             # be: a feed holding items for a later run date must be read again then.
@@ -161,9 +196,10 @@ def collect_feeds(cfg: Config, run_date: date) -> dict[str, Any]:
             else:
                 stats["feeds_failed"] += 1
                 stats["failures"].append({"feed": feed.name, "error": result.error})
+            if _halfway(done, len(due)):
+                checkpoint("collect:mid")
         stats["feed_alert_ids"] = health.raise_alerts(store, cfg, run_date, end)
-    finally:
-        store.close()
+    checkpoint("collect:done")
     stats["new_entries"] = len(new_ids)
     stats["entry_ids"] = new_ids
     return stats
@@ -178,19 +214,31 @@ def check_feeds(cfg: Config, targets: Sequence[FeedConfig]) -> list[FeedResult]:
         return list(pool.map(lambda f: feeds.fetch_feed(f, fetcher), targets))
 
 
-def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[str, Any]:
+def fetch_articles(
+    cfg: Config, entry_ids: Sequence[int] | None = None, run_date: date | None = None
+) -> dict[str, Any]:
     """Fetch the page of every pending entry concurrently and keep its text and metadata.
 
-    An URL already stored as an article is not fetched again (unless
-    ``http.recheck_articles``); entries of one run sharing a canonical URL share one
-    fetch. Every page fetched is archived (``http.archive_pages``) for ``reextract``.
+    The work is every entry still ``pending`` (collected by runs up to ``run_date``, or
+    by any run without one), whoever collected it: ``entry_ids``, the ids the collect
+    stage of this run recorded, only tell this run's entries from those an earlier,
+    interrupted run left (counted as ``resumed``). An URL already stored as an article is
+    not fetched again (unless ``http.recheck_articles``); entries sharing a canonical URL
+    share one fetch, and are saved in one transaction. Every page fetched is archived
+    (``http.archive_pages``) for ``reextract``.
     """
-    stats: dict[str, Any] = {"pages_ok": 0, "pages_failed": 0, "known_urls": 0}
+    stats: dict[str, Any] = {"pages_ok": 0, "pages_failed": 0, "known_urls": 0, "resumed": 0}
     done: list[int] = []
-    store = open_store(cfg)
-    try:
+    saved: list[str] = []  # canonical URLs saved so far
+    hint = None if entry_ids is None else set(entry_ids)
+    with _stage(cfg) as store:
         groups: dict[str, list[PendingEntry]] = {}
-        for entry in store.pending_entries(entry_ids):
+        pending = store.pending_entries(until=run_date)
+        if hint is not None:
+            stats["resumed"] = sum(1 for e in pending if e.id not in hint)
+        if stats["resumed"]:
+            LOGGER.warning("resuming %d entries an earlier run left pending", stats["resumed"])
+        for entry in pending:
             link_url = canonicalize(resolve_google_news(entry.link) or entry.link)
             if not cfg.http.recheck_articles:
                 known = store.article_by_url(link_url)
@@ -210,14 +258,17 @@ def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[
             groups.setdefault(link_url, []).append(entry)
 
         def save(link_url: str, result: FetchResult, page: ExtractedPage | None) -> None:
-            for entry in groups[link_url]:
-                crawl.save_page(store, entry, result, page, link_url)
-                done.append(entry.id)
+            with store.transaction():
+                for entry in groups[link_url]:
+                    crawl.save_page(store, entry, result, page, link_url)
+            done.extend(entry.id for entry in groups[link_url])
+            saved.append(link_url)
+            if _halfway(len(saved), len(groups)):
+                checkpoint("fetch:mid")
 
         targets = {link_url: group[0].link for link_url, group in groups.items()}
         crawl.fetch_and_extract(cfg, store, targets, stats, save)
-    finally:
-        store.close()
+    checkpoint("fetch:done")
     stats["entry_ids"] = done
     return stats
 
@@ -265,32 +316,47 @@ def store_articles(
 ) -> dict[str, Any]:
     """Deduplicate, score and store every extracted entry.
 
-    Exact rules first (same canonical URL — a changed text there is a new version —,
-    same GUID, same content hash), then near-duplicates through the persisted LSH bands,
-    then the same normalized title from the same outlet. Every article joins a story.
+    The work is every entry still ``extracted`` that runs up to ``run_date`` collected
+    (``entry_ids``, those the fetch stage of this run extracted, only tell this run's work
+    from an interrupted run's, counted as ``resumed``); each is stored under the run date
+    that collected it, in one transaction with its new state. Exact rules first (same
+    canonical URL — a changed text there is a new version —, same GUID, same content
+    hash), then near-duplicates through the persisted LSH bands, then the same
+    normalized title from the same outlet. Every article joins a story.
     """
     counts = {"kept": 0, "duplicate": 0, "near_duplicate": 0, "off_topic": 0, "updated": 0}
     kept: list[int] = []
     updated: list[int] = []
-    store = open_store(cfg)
-    try:
+    resumed = 0
+    hint = None if entry_ids is None else set(entry_ids)
+    with _stage(cfg) as store:
         dstore = DedupStore(store, dedup.BandLayout.for_config(cfg.dedup))
-        start, _end = _window(cfg, run_date)
-        for entry in store.extracted_entries(entry_ids):
-            outcome, article_id = keep.store_one(store, dstore, cfg, entry, run_date, start)
+        entries = store.extracted_entries(until=run_date)
+        if hint is not None:
+            resumed = sum(1 for e in entries if e.id not in hint)
+        if resumed:
+            LOGGER.warning("resuming %d entries an earlier run left extracted", resumed)
+        for done, entry in enumerate(entries, 1):
+            day = entry.run_date or run_date
+            start, _end = _window(cfg, day)
+            with store.transaction():
+                outcome, article_id = keep.store_one(store, dstore, cfg, entry, day, start)
+                checkpoint("store:commit")  # inside the transaction: killed, nothing stays
             counts[outcome] += 1
             if outcome == "kept" and article_id is not None:
                 kept.append(article_id)
             elif outcome == "updated" and article_id is not None:
                 updated.append(article_id)
-    finally:
-        store.close()
+            if _halfway(done, len(entries)):
+                checkpoint("store:mid")
+    checkpoint("store:done")
     return {
         "new_articles": counts["kept"],
         "duplicates": counts["duplicate"] + counts["near_duplicate"],
         "near_duplicates": counts["near_duplicate"],
         "off_topic": counts["off_topic"],
         "updated": counts["updated"],
+        "resumed": resumed,
         "article_ids": kept,
         "updated_article_ids": updated,
     }
@@ -336,57 +402,73 @@ def _record_signals(
 def detect_changes(
     cfg: Config, run_date: date, article_ids: Sequence[int] | None = None
 ) -> dict[str, Any]:
-    """Count watched keywords in the run's kept articles, then apply the watch rules
-    (monitor.changes): figure changes per article in publication order, then first
-    mentions, spikes, drops and co-occurrences for the run's day."""
-    store = open_store(cfg)
-    try:
-        ids = (
-            list(article_ids)
-            if article_ids is not None
-            else store.relevant_articles_of_run(run_date)
+    """Count watched keywords in every kept article never counted (this run's, and any
+    an interrupted run left), then apply the watch rules (monitor.changes): figure
+    changes per article in publication order, each committed with the article's counts;
+    then first mentions, spikes, drops and co-occurrences for the run's day and for any
+    earlier run date whose rules an interrupted run never evaluated. ``article_ids`` (the
+    store stage's new articles) only tell resumed work apart."""
+    new_alerts: list[int] = []
+    hint = None if article_ids is None else set(article_ids)
+    resumed = 0
+    with _stage(cfg) as store:
+        todo = store.articles_to_count(run_date)
+        if hint is not None:
+            resumed = sum(1 for a in todo if a.id not in hint)
+        if resumed:
+            LOGGER.warning("resuming %d articles an earlier run never counted", resumed)
+        for done, article in enumerate(todo, 1):
+            with store.transaction():
+                new_alerts += _count_article(store, cfg, article, article.run_date or run_date)
+                store.mark_counted(article.id)
+            if _halfway(done, len(todo)):
+                checkpoint("detect:mid")
+        for day in sorted({*store.days_to_evaluate(run_date), run_date}):
+            candidates = changes.detect(store, cfg, day)
+            new_alerts += changes.raise_alerts(store, candidates, day, cfg.alerts.cooldown_days)
+            store.mark_evaluated(day)
+    checkpoint("detect:done")
+    return {"alerts": len(new_alerts), "alert_ids": new_alerts, "resumed": resumed}
+
+
+def _count_article(
+    store: Store, cfg: Config, article: StoredArticle, run_date: date
+) -> list[int]:
+    """Record one article's mentions and figures; raise its figure-change alerts."""
+    doc_key = f"article:{article.id}"
+    if store.has_mentions(doc_key):
+        return []  # counted before signals_at existed
+    text = f"{article.title}\n{article.text}"
+    previous = {
+        (f.figure.keyword, f.figure.unit): store.last_figure(f.figure.keyword, f.figure.unit)
+        for f in signals.find_figures(text, cfg.watch)
+    }
+    day = _day(cfg, article.published_at, run_date)
+    _counts, figures = _record_signals(
+        store,
+        cfg,
+        text,
+        doc_key,
+        day,
+        article.published_at or datetime.now(UTC),
+        article_id=article.id,
+    )
+    candidates: list[changes.Candidate] = []
+    for found in figures:
+        keyword = cfg.watch.keyword(found.figure.keyword)
+        if keyword is None or "figure_change" not in cfg.watch.rules_of(keyword):
+            continue
+        candidate = changes.figure_change(
+            keyword,
+            found.figure,
+            previous.get((found.figure.keyword, found.figure.unit)),
+            doc_key=doc_key,
+            day=day,
+            title=article.title,
         )
-        candidates: list[changes.Candidate] = []
-        for article in store.articles(ids):
-            doc_key = f"article:{article.id}"
-            if store.has_mentions(doc_key):
-                continue  # counted by an earlier attempt of this run
-            text = f"{article.title}\n{article.text}"
-            previous = {
-                (f.figure.keyword, f.figure.unit): store.last_figure(
-                    f.figure.keyword, f.figure.unit
-                )
-                for f in signals.find_figures(text, cfg.watch)
-            }
-            day = _day(cfg, article.published_at, run_date)
-            _counts, figures = _record_signals(
-                store,
-                cfg,
-                text,
-                doc_key,
-                day,
-                article.published_at or datetime.now(UTC),
-                article_id=article.id,
-            )
-            for found in figures:
-                keyword = cfg.watch.keyword(found.figure.keyword)
-                if keyword is None or "figure_change" not in cfg.watch.rules_of(keyword):
-                    continue
-                candidate = changes.figure_change(
-                    keyword,
-                    found.figure,
-                    previous.get((found.figure.keyword, found.figure.unit)),
-                    doc_key=doc_key,
-                    day=day,
-                    title=article.title,
-                )
-                if candidate is not None:
-                    candidates.append(candidate)
-        candidates += changes.detect(store, cfg, run_date)
-        new_alerts = changes.raise_alerts(store, candidates, run_date, cfg.alerts.cooldown_days)
-    finally:
-        store.close()
-    return {"alerts": len(new_alerts), "alert_ids": new_alerts}
+        if candidate is not None:
+            candidates.append(candidate)
+    return changes.raise_alerts(store, candidates, run_date, cfg.alerts.cooldown_days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,6 +568,10 @@ class RunSummary:
     delivery: str | None = None
     delivery_error: str | None = None
     failures: list[dict[str, Any]] = field(default_factory=list)
+    # Work an earlier, interrupted run left and this one finished: entries it found
+    # still pending or extracted, kept articles it found never counted.
+    resumed_entries: int = 0
+    resumed_articles: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -516,7 +602,12 @@ def send_and_report(
     With ``raise_on_delivery_error`` (Airflow) a failed send raises after the summary is
     recorded, so the task is retried; the alerts stay pending either way.
     """
-    sent = send_alerts(cfg, run_date)
+    store = open_store(cfg)
+    try:
+        with store.exclusive():  # two runs never send the same pending alerts
+            sent = send_alerts(cfg, run_date)
+    finally:
+        store.close()
     summary = RunSummary(
         run_date=run_date,
         feeds_ok=collected["feeds_ok"],
@@ -535,6 +626,8 @@ def send_and_report(
         delivery=f"{sent.method}: {sent.detail}" if sent.method else None,
         delivery_error=sent.error,
         failures=collected["failures"],
+        resumed_entries=fetched.get("resumed", 0) + stored.get("resumed", 0),
+        resumed_articles=changes.get("resumed", 0),
     )
     record_run(cfg, summary)
     if sent.error and raise_on_delivery_error:
@@ -543,9 +636,11 @@ def send_and_report(
 
 
 def run_day(cfg: Config, run_date: date) -> RunSummary:
-    """The whole pipeline for one day (what the DAG runs, in one process)."""
+    """The whole pipeline for one day (what the DAG runs, in one process). A database
+    lost on the way raises :class:`~monitor.errors.StorageError`; run it again and it
+    resumes where it stopped."""
     collected = collect_feeds(cfg, run_date)
-    fetched = fetch_articles(cfg, collected["entry_ids"])
+    fetched = fetch_articles(cfg, collected["entry_ids"], run_date)
     stored = store_articles(cfg, run_date, fetched["entry_ids"])
     changes = detect_changes(cfg, run_date, stored["article_ids"])
     data = send_and_report(

@@ -4,12 +4,24 @@ with Alembic (``monitor/migrations``), and carries every query through its mixin
 SQLite is the default (a file under ``data_dir``); PostgreSQL works through
 ``MONITOR_DATABASE_URL``. Analysts read the views ``v_articles``, ``v_alerts`` and
 ``v_stories``.
+
+Two tools make runs resumable and safe to run side by side:
+
+- :meth:`Store.transaction` turns every query inside its block (each normally its own
+  transaction) into one transaction, so an entry's new state and its article row, or an
+  article's counts and its alerts, are committed together or not at all;
+- :meth:`Store.exclusive` is a lock on the whole database (a PostgreSQL advisory lock, a
+  file lock beside a SQLite file) that every stage holds while it works, so two runs —
+  of one day or of two — take turns instead of doing the same work twice. A killed
+  process loses it with its connection or file descriptor.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -21,7 +33,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import column, create_engine, event, func, select, text
 from sqlalchemy import table as table_clause
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import StorageError
@@ -33,6 +45,8 @@ from monitor.storage.models import Base, RunRow, utcnow
 
 LOGGER = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# The PostgreSQL advisory lock key of :meth:`Store.exclusive` ("monitor" in ASCII).
+LOCK_KEY = 0x6D6F6E69746F72
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -58,6 +72,8 @@ class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries):
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # The session of an open :meth:`transaction`, per thread.
+        self._shared = threading.local()
 
     @property
     def safe_url(self) -> str:
@@ -72,16 +88,79 @@ class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries):
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        """A session committed when the block ends (rolled back on an error); inside
+        :meth:`transaction`, that transaction's session, committed with it."""
+        shared: Session | None = getattr(self._shared, "session", None)
+        if shared is not None:
+            yield shared
+            return
         with self._sessions() as session:
             try:
                 yield session
                 session.commit()
-            except OperationalError as exc:
+            except (OperationalError, InterfaceError) as exc:
+                # The server went away or refused us: the run cannot go on.
                 session.rollback()
                 raise StorageError(f"database {self.safe_url}: {exc.orig}") from exc
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run every query of the block (in this thread) in one transaction: all of it
+        is committed at the end, or nothing. Nested blocks join the outer one."""
+        if getattr(self._shared, "session", None) is not None:
+            yield
+            return
+        with self.session() as session:
+            self._shared.session = session
+            try:
+                yield
+            finally:
+                self._shared.session = None
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the database's pipeline lock for the block; waits while another process
+        (another run, another Airflow task) holds it. Not re-entrant."""
+        if self.engine.dialect.name == "postgresql":
+            with self._advisory_lock():
+                yield
+            return
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+            yield
+            return
+        lock_path = Path(f"{database}.lock")
+        try:
+            handle = lock_path.open("a+b")
+        except OSError as exc:
+            raise StorageError(f"cannot lock database {self.safe_url}: {exc}") from None
+        with handle:  # closing the descriptor (or dying) releases the lock
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            yield
+
+    @contextmanager
+    def _advisory_lock(self) -> Iterator[None]:
+        try:
+            connection = self.engine.connect()
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
+            connection.commit()
+        except (OperationalError, InterfaceError) as exc:
+            raise StorageError(f"database {self.safe_url}: {exc.orig}") from None
+        try:
+            yield
+        finally:
+            try:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+                connection.commit()
+                connection.close()
+            except SQLAlchemyError as exc:
+                # The connection is gone, and the lock with it; do not hide the error
+                # that brought us here.
+                LOGGER.warning("pipeline lock of %s lost: %s", self.safe_url, exc)
+                connection.invalidate()
 
     # -- schema -----------------------------------------------------------------------
 
