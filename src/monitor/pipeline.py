@@ -83,11 +83,11 @@ def _halfway(done: int, total: int) -> bool:
 
 
 @contextmanager
-def _stage(cfg: Config) -> Iterator[Store]:
+def _stage(cfg: Config, purpose: str = "use") -> Iterator[Store]:
     """The store of one stage, with the pipeline lock held until the stage ends."""
     store = open_store(cfg)
     try:
-        with store.exclusive():
+        with store.exclusive(purpose):
             yield store
     finally:
         store.close()
@@ -101,7 +101,7 @@ class InitStats:
 
 def init(cfg: Config) -> InitStats:
     """Create or migrate the database and load every file of the seed folder."""
-    with _stage(cfg) as store:
+    with _stage(cfg, "migrate") as store:
         store.migrate()
         dstore = DedupStore(store, dedup.BandLayout.for_config(cfg.dedup))
         keep.index_documents(cfg, dstore)

@@ -121,11 +121,12 @@ class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries):
                 self._shared.session = None
 
     @contextmanager
-    def exclusive(self) -> Iterator[None]:
+    def exclusive(self, purpose: str = "use") -> Iterator[None]:
         """Hold the database's pipeline lock for the block; waits while another process
-        (another run, another Airflow task) holds it. Not re-entrant."""
+        (another run, another Airflow task) holds it. Not re-entrant. ``purpose`` words
+        the error when the database cannot be reached ("cannot migrate database …")."""
         if self.engine.dialect.name == "postgresql":
-            with self._advisory_lock():
+            with self._advisory_lock(purpose):
                 yield
             return
         database = self.engine.url.database
@@ -136,19 +137,19 @@ class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries):
         try:
             handle = lock_path.open("a+b")
         except OSError as exc:
-            raise StorageError(f"cannot lock database {self.safe_url}: {exc}") from None
+            raise StorageError(f"cannot {purpose} database {self.safe_url}: {exc}") from None
         with handle:  # closing the descriptor (or dying) releases the lock
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             yield
 
     @contextmanager
-    def _advisory_lock(self) -> Iterator[None]:
+    def _advisory_lock(self, purpose: str) -> Iterator[None]:
         try:
             connection = self.engine.connect()
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
             connection.commit()
         except (OperationalError, InterfaceError) as exc:
-            raise StorageError(f"database {self.safe_url}: {exc.orig}") from None
+            raise StorageError(f"cannot {purpose} database {self.safe_url}: {exc.orig}") from None
         try:
             yield
         finally:
