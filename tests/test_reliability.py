@@ -153,7 +153,9 @@ def test_postgresql_outage_mid_run_exits_2_and_the_rerun_completes(
     os.kill(run.pid, signal.SIGCONT)
     failed = finish_run(run)
     assert failed.returncode == 2
-    assert failed.stderr.startswith("error: database postgresql+psycopg://postgres@127.0.0.1:")
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, failed.stderr
+    assert errors[0].startswith("error: database postgresql+psycopg://postgres@127.0.0.1:")
     assert "the run stopped before it finished" in failed.stderr
     assert "Traceback" not in failed.stderr
 
