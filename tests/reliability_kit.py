@@ -418,8 +418,15 @@ class PgCluster:
     def start(self) -> None:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory}"
         self._run(
-            "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.directory / "log"),
-            "-w", "start",
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.directory / "log"),
+            "-w",
+            "start",
         )
 
     def stop(self) -> None:
@@ -482,22 +489,25 @@ def snapshot(db_url: str, outbox: Path) -> Snapshot:
                 return re.sub(r"#\d+", "#", value)
 
             shot = Snapshot()
+            article_rows = rows(
+                "SELECT canonical_url, title, source, run_date, relevant, dedup_rule, "
+                "dedup_match, version, story_id, signals_at FROM articles"
+            )
             shot.tables["articles"] = sorted(
                 (
                     url,
                     title,
-                    source,
-                    str(run_date),
+                    src,
+                    str(day),
                     bool(relevant),
                     rule,
                     doc(match),
                     version,
                     tuple(sorted(story_members.get(story, []))),
-                    signals is not None,
+                    counted is not None,
                 )
-                for url, title, source, run_date, relevant, rule, match, version, story, signals in rows(
-                    "SELECT canonical_url, title, source, run_date, relevant, dedup_rule, "
-                    "dedup_match, version, story_id, signals_at FROM articles"
+                for url, title, src, day, relevant, rule, match, version, story, counted in (
+                    article_rows
                 )
             )
             shot.tables["entries"] = sorted(
@@ -590,9 +600,7 @@ def compare(reference: Snapshot, found: Snapshot) -> Verdict:
             differences.append(f"{name}: missing {row}")
         for row in list(extra)[:3]:
             differences.append(f"{name}: unexpected {row}")
-    duplicate_rows = sum(
-        max(0, found.counts.get(t, 0) - n) for t, n in reference.counts.items()
-    )
+    duplicate_rows = sum(max(0, found.counts.get(t, 0) - n) for t, n in reference.counts.items())
     for table, n in reference.counts.items():
         if found.counts.get(table, 0) != n:
             differences.append(f"{table}: {found.counts.get(table, 0)} rows, expected {n}")
