@@ -613,3 +613,24 @@ def compare(reference: Snapshot, found: Snapshot) -> Verdict:
             f"({[s for s, _ in mails_extra]})"
         )
     return Verdict(lost, duplicate_rows, sum(mails_extra.values()), tuple(differences))
+
+
+def create_database(admin_url: str, name: str) -> str:
+    """A fresh database ``name`` on the server of ``admin_url``; returns its URL."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        admin.dispose()
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
