@@ -202,3 +202,19 @@ def test_two_overlapping_days_at_once_on_postgresql(
     assert len(found.emails) == len(set(found.emails))
     keys = [a[0] for a in found.tables["alerts"]]
     assert len(keys) == len(set(keys))
+
+
+def test_the_reliability_bench_prints_its_table():
+    done = subprocess.run(
+        [sys.executable, "bench/reliability.py", "--quick", "--no-postgres"],
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split(" | ")[:5] == ["scenario", "trials", "lost", "dup rows", "dup emails"]
+    row = [c.strip() for c in lines[2].split(" | ")]
+    assert row == ["kill -9 at store:commit (sqlite)", "1", "0", "0", "0", "0", "0"]
