@@ -23,6 +23,7 @@ pytestmark = pytest.mark.integration
         ("bench_dedup.py", ["--sizes", "100,200", "--queries", "5"], "LSH lookup at the largest"),
         ("eval_relevance.py", [], "precision 1.000  recall 1.000"),
         ("eval_dedup.py", [], "precision"),
+        ("soak.py", ["--days", "3", "--per-day", "8"], "median run time, days 2-6"),
     ],
 )
 def test_bench_scripts_run(script, args, expected):
