@@ -277,7 +277,11 @@ def _show(row: Row) -> Row:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=3)
-    parser.set_defaults(points=None)
+    parser.add_argument(
+        "--points",
+        type=lambda v: tuple(v.split(",")),
+        help=f"kill points, comma-separated (default all: {','.join(PAUSE_POINTS)})",
+    )
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--only", choices=["kill", "outage", "concurrent"])
     parser.add_argument("--no-postgres", dest="postgres", action="store_false")

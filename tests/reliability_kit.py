@@ -51,6 +51,7 @@ PAUSE_POINTS = (
     "store:done",
     "detect:mid",
     "detect:done",
+    "send:done",
 )
 TARIFFS = (20, 15, 15, 10, 10, 12, 12, 25, 15, 10)
 _TOPIC_WORDS = re.compile(

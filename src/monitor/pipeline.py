@@ -608,6 +608,7 @@ def send_and_report(
             sent = send_alerts(cfg, run_date)
     finally:
         store.close()
+    checkpoint("send:done")
     summary = RunSummary(
         run_date=run_date,
         feeds_ok=collected["feeds_ok"],
