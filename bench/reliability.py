@@ -158,6 +158,8 @@ def run(args: argparse.Namespace) -> list[Row]:
                     if kind == "sqlite"
                     else ("fetch:mid", "store:commit", "detect:mid")
                 )
+                if args.points:
+                    points = args.points
                 for point in points:
                     row = Row(f"kill -9 at {point} ({kind})")
                     for _ in range(args.trials):

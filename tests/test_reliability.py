@@ -215,6 +215,7 @@ def test_the_reliability_bench_prints_its_table():
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].split(" | ")[:5] == ["scenario", "trials", "lost", "dup rows", "dup emails"]
+    header = [c.strip() for c in lines[0].split(" | ")]
+    assert header[:5] == ["scenario", "trials", "lost", "dup rows", "dup emails"]
     row = [c.strip() for c in lines[2].split(" | ")]
     assert row == ["kill -9 at store:commit (sqlite)", "1", "0", "0", "0", "0", "0"]
