@@ -122,6 +122,7 @@ def main() -> None:
     db_name = f"monitor_soak_{os.getpid()}"
     db_url = create_database(PG_ADMIN, db_name) if args.postgres else f"sqlite:///{work / 'm.db'}"
     times: list[float] = []
+    cpu: list[float] = []  # this process's CPU time: steadier than wall time on a busy box
     with FixtureSite(root=root) as site:
         cfg = load_config(
             write_config(work, site.base_url),
@@ -132,7 +133,7 @@ def main() -> None:
         )
         pipeline.init(cfg)
         print(
-            "day | date       | seconds | entries | new articles | versions | "
+            "day | date       | seconds | cpu s   | entries | new articles | versions | "
             "failed feeds | articles"
         )
         for day_no in range(1, args.days + 1):
@@ -144,10 +145,11 @@ def main() -> None:
                 site.aliases[f"/feeds/feed-{k}.xml"] = (
                     "/feeds/missing.xml" if k in _broken(day_no) else target
                 )
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             summary = pipeline.run_day(cfg, day)
             seconds = time.perf_counter() - started
             times.append(seconds)
+            cpu.append(time.process_time() - cpu_started)
             store = Store(db_url)
             try:
                 total = store.count("articles")
@@ -155,17 +157,20 @@ def main() -> None:
             finally:
                 store.close()
             print(
-                f"{day_no:3d} | {day} | {seconds:7.2f} | {summary.new_entries:7d} | "
-                f"{summary.new_articles:12d} | {versions:8d} | {summary.feeds_failed:12d} | "
+                f"{day_no:3d} | {day} | {seconds:7.2f} | {cpu[-1]:7.2f} | "
+                f"{summary.new_entries:7d} | {summary.new_articles:12d} | {versions:8d} | "
+                f"{summary.feeds_failed:12d} | "
                 f"{total:8d}",
                 flush=True,
             )
     # Day 1 also pays for the first imports, the first chart and a double feed; the
     # comparison starts on day 2.
     first, last = statistics.median(times[1:6]), statistics.median(times[-5:])
+    cpu_first, cpu_last = statistics.median(cpu[1:6]), statistics.median(cpu[-5:])
     print(
         f"\nmedian run time, days 2-6 {first:.2f} s, last 5 days {last:.2f} s "
-        f"(ratio {last / first:.2f}); {total} articles stored"
+        f"(ratio {last / first:.2f}); CPU {cpu_first:.2f} s → {cpu_last:.2f} s "
+        f"(ratio {cpu_last / cpu_first:.2f}); {total} articles stored"
     )
     if args.postgres:
         drop_database(PG_ADMIN, db_name)
