@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -185,6 +186,7 @@ def run(args: argparse.Namespace) -> list[Row]:
             rows += _outages(bench, args.trials, rng, duration["postgresql"])
         if args.postgres and args.only in (None, "concurrent"):
             rows += _concurrent(bench, args.trials)
+    shutil.rmtree(work, ignore_errors=True)
     return rows
 
 

@@ -44,8 +44,8 @@ pytestmark = pytest.mark.reliability
 
 
 @pytest.fixture(scope="module")
-def generated_site() -> Iterator[FixtureSite]:
-    root = Path(tempfile.mkdtemp(prefix="monitor-reliability-site-"))
+def generated_site(tmp_path_factory) -> Iterator[FixtureSite]:
+    root = tmp_path_factory.mktemp("generated")
     build_generated_site(root / "site", days=(DAY1, DAY2))
     with FixtureSite(root=root / "site") as site:
         yield site
