@@ -1,7 +1,7 @@
 """resumable runs: when an article's signals were recorded and its day's rules evaluated
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-02 07:10:00
 
 ``articles.signals_at`` is set in the transaction that records an article's keyword
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
