@@ -470,5 +470,28 @@ def reextract(config: ConfigOption = None) -> None:
     )
 
 
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 8050,
+) -> None:
+    """Serve the analysts' web view (the pages of the Airflow plugin) on 127.0.0.1,
+    without Airflow. It prints a URL with a one-time token: open it to log in."""
+    import os
+
+    import uvicorn
+
+    from monitor.web import local_app
+
+    try:
+        _load(config)  # a bad config fails here, not on the first page
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    web, token = local_app(lambda: _load(config), os.environ.get("MONITOR_WEB_TOKEN") or None)
+    typer.echo(f"serving the web view: http://127.0.0.1:{port}/monitor/stories?token={token}")
+    typer.echo("(only this machine can reach it; the token is the login. Ctrl-C stops it.)")
+    uvicorn.run(web, host="127.0.0.1", port=port, log_level="warning")
+
+
 def main() -> None:
     app()

@@ -34,6 +34,7 @@ from monitor.errors import RejectedItemError, StorageError
 from monitor.storage.alerts import AlertQueries
 from monitor.storage.articles import ArticleQueries
 from monitor.storage.base import rejected
+from monitor.storage.browse import BrowseQueries
 from monitor.storage.dedup import DedupQueries
 from monitor.storage.emails import EmailQueries
 from monitor.storage.feeds import FeedQueries
@@ -57,7 +58,9 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries, EmailQueries):
+class Store(
+    FeedQueries, ArticleQueries, AlertQueries, DedupQueries, EmailQueries, BrowseQueries
+):
     """The database of one monitor: open it, migrate it, read and write pipeline rows."""
 
     def __init__(self, url: str) -> None:
