@@ -21,6 +21,8 @@ def test_counted_nouns():
     assert [display.plural(n, "copy") for n in (0, 1, 2)] == ["0 copies", "1 copy", "2 copies"]
     assert display.plural(1, "story") == "1 story"
     assert display.plural(3, "alert") == "3 alerts"
+    assert display.plural(2, "exact copy") == "2 exact copies"
+    assert display.plural(2, "day") == "2 days"
 
 
 def test_table_aligns_chinese_titles_by_display_width():

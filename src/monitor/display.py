@@ -18,14 +18,15 @@ EMPTY = "-"
 # A cell longer than this is cut with "…" (URLs are never cut: a cut URL is useless).
 MAX_CELL = 72
 
-_IRREGULAR = {"copy": "copies", "story": "stories", "entry": "entries", "day": "days"}
-
-
 def plural(count: int, noun: str) -> str:
-    """``1 copy``, ``3 copies``, ``0 stories``."""
+    """``1 copy``, ``3 copies``, ``0 stories``, ``2 exact copies``, ``2 days``."""
     if count == 1:
         return f"{count} {noun}"
-    return f"{count} {_IRREGULAR.get(noun, noun + 's')}"
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return f"{count} {noun[:-1]}ies"
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return f"{count} {noun}es"
+    return f"{count} {noun}s"
 
 
 def moment(value: datetime | date | str | None) -> str:

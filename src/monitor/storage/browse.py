@@ -155,9 +155,13 @@ def _kept() -> tuple[Any, ...]:
     )
 
 
-def _snippet(text: str, query: str, size: int = 220) -> str:
-    """Some words of ``text`` around the first hit of ``query`` (or its lead)."""
+def _snippet(text: str, query: str, title: str = "", size: int = 220) -> str:
+    """Some words of ``text`` around the first hit of ``query`` (or its lead), without
+    the title when the text starts with it (the card shows the title already)."""
     flat = " ".join(text.split())
+    heading = " ".join(title.split())
+    if heading and flat.startswith(heading):
+        flat = flat[len(heading) :].lstrip(" .:-–—")
     at = flat.lower().find(query.strip().lower()) if query.strip() else -1
     if at < 0:
         return flat[:size] + ("…" if len(flat) > size else "")
@@ -232,7 +236,8 @@ class BrowseQueries(Queries):
                     .where(MentionRow.article_id.in_(ids), MentionRow.count > 0)
                     .order_by(MentionRow.keyword)
                 ):
-                    mentioned.setdefault(int(article_id), []).append(name)
+                    if article_id is not None:
+                        mentioned.setdefault(article_id, []).append(name)
             return [
                 StoryHit(
                     story_id=a.story_id,
@@ -245,7 +250,7 @@ class BrowseQueries(Queries):
                     outlets=tuple(json.loads(story.outlets)) if story else (a.source,),
                     copies=story.copies if story else 1,
                     keywords=tuple(mentioned.get(a.id, ())),
-                    snippet=_snippet(a.text, query),
+                    snippet=_snippet(a.text, query, a.title),
                 )
                 for a, story in rows
             ]
@@ -343,9 +348,7 @@ class BrowseQueries(Queries):
     def alert_log(self, limit: int = 500) -> list[AlertEntry]:
         """Every alert, newest first, with the documents and sentences behind it."""
         with self.session() as s:
-            alerts = list(
-                s.scalars(select(AlertRow).order_by(AlertRow.id.desc()).limit(limit))
-            )
+            alerts = list(s.scalars(select(AlertRow).order_by(AlertRow.id.desc()).limit(limit)))
             evidence: dict[int, list[Evidence]] = {}
             if alerts:
                 rows = s.execute(
@@ -368,9 +371,7 @@ class BrowseQueries(Queries):
                     else:
                         name = seed.name if seed is not None else link.doc_key
                         title = seed.title if seed is not None else ""
-                        item = Evidence(
-                            link.role, f"seed {name}", title, None, None, link.sentence
-                        )
+                        item = Evidence(link.role, f"seed {name}", title, None, None, link.sentence)
                     evidence.setdefault(link.alert_id, []).append(item)
             return [
                 AlertEntry(

@@ -257,7 +257,9 @@ def local_app(load: Callable[[], Config], token: str | None = None) -> tuple[Fas
     async def login(request: Request, call_next: Callable[[Request], Any]) -> Response:
         given = request.query_params.get("token")
         if given is not None and hmac.compare_digest(given.encode(), token.encode()):
-            rest = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
+            rest = urlencode(
+                [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+            )
             target = request.url.path + (f"?{rest}" if rest else "")
             redirect = RedirectResponse(target, status_code=303)
             redirect.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
