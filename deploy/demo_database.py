@@ -13,6 +13,7 @@ import sys
 
 from sqlalchemy import inspect, text
 
+from monitor.display import plural
 from monitor.storage import Store
 
 
@@ -35,7 +36,7 @@ def main() -> int:
         store.close()
     held = {name: n for name, n in counts.items() if n}
     if held:
-        what = ", ".join(f"{n} {name}" for name, n in held.items())
+        what = ", ".join(plural(n, name.removesuffix("s")) for name, n in held.items())
         print(
             f"make demo: MONITOR_DATABASE_URL points at {shown}, which already holds monitor "
             f"data ({what}). The demo starts from an empty database and never wipes yours: "
