@@ -2,12 +2,11 @@
 runs against the fixture news site, the login every route needs, and the same pages in
 headless Chromium (Playwright), with screenshots kept as test artefacts.
 
-Screenshots go to ``$MONITOR_TEST_ARTIFACTS/web`` (default ``var/test-artifacts/web``).
+Screenshots go to ``test-artifacts/web/`` (search.png, story.png, trends.png).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
@@ -15,7 +14,6 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from conftest import DAY1, DAY2, ROOT, write_config
@@ -27,7 +25,7 @@ from monitor.web import local_app
 
 pytestmark = pytest.mark.integration
 TOKEN = "test-token-0123456789"
-ARTIFACTS = Path(os.environ.get("MONITOR_TEST_ARTIFACTS", ROOT / "var" / "test-artifacts")) / "web"
+ARTIFACTS = ROOT / "test-artifacts" / "web"  # beside the digest's screenshots (test_alerts)
 
 
 @pytest.fixture(scope="module")
