@@ -19,7 +19,9 @@ pytestmark = pytest.mark.integration
 MONITOR = Path(sys.executable).parent / "monitor"
 
 
-@pytest.mark.parametrize("args", [[], ["init"], ["run"], ["last-run"], ["articles"], ["alerts"]])
+@pytest.mark.parametrize(
+    "args", [[], ["init"], ["run"], ["last-run"], ["articles"], ["alerts"], ["serve"]]
+)
 def test_help_everywhere(args):
     done = subprocess.run(
         [str(MONITOR), *args, "--help"], capture_output=True, text=True, timeout=60

@@ -7,6 +7,7 @@ Screenshots go to ``test-artifacts/web/`` (search.png, story.png, trends.png).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -214,3 +215,57 @@ def test_browser_trends(browser_page, served):
     assert page.locator("svg.trend path.alert-mark").count() == 3
     assert page.locator("svg.trend rect").count() > 0
     page.screenshot(path=str(ARTIFACTS / "trends.png"), full_page=True)
+
+
+def test_monitor_serve_listens_on_loopback_behind_its_token(cfg):
+    """The installed command, as a user starts it: it prints a 127.0.0.1 URL carrying
+    the token; without it every page is a 401."""
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    port = _free_port()
+    source = cfg.source_files[-1]
+    env = {**os.environ, "MONITOR_WEB_TOKEN": TOKEN, "MONITOR_DATA_DIR": str(cfg.data_dir)}
+    env.pop("MONITOR_DATABASE_URL", None)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from monitor.cli import main; main()",
+            "serve",
+            "--config",
+            source,
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline().strip()
+        url = f"http://127.0.0.1:{port}/monitor/stories?token={TOKEN}"
+        assert first == f"serving the web view: {url}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/monitor/feeds", timeout=5)
+            except urllib.error.HTTPError as refused:
+                assert refused.code == 401
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "monitor serve did not start"
+                time.sleep(0.2)
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        with browser.open(url, timeout=10) as page:  # the 303 sets the cookie, then the page
+            assert page.status == 200
+            assert "Stories of 2026-11-03" in page.read().decode("utf-8")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        if server.stdout is not None:
+            server.stdout.close()
