@@ -2,7 +2,8 @@
 runs against the fixture news site, the login every route needs, and the same pages in
 headless Chromium (Playwright), with screenshots kept as test artefacts.
 
-Screenshots go to ``test-artifacts/web/`` (search.png, story.png, trends.png).
+Screenshots go to ``test-artifacts/web/`` (search-, story-, trends-sqlite.png and
+-postgresql.png).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from conftest import DAY1, DAY2, ROOT, write_config
+from conftest import DAY1, DAY2, ROOT, _postgres_database, write_config
 from starlette.testclient import TestClient
 
 from monitor import pipeline
@@ -29,15 +30,22 @@ TOKEN = "test-token-0123456789"
 ARTIFACTS = ROOT / "test-artifacts" / "web"  # beside the digest's screenshots (test_alerts)
 
 
-@pytest.fixture(scope="module")
-def cfg(tmp_path_factory, site) -> Config:
-    """Two demo days, run through the pipeline as Airflow's tasks would."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def cfg(request, tmp_path_factory, site) -> Iterator[Config]:
+    """Two demo days, run through the pipeline as Airflow's tasks would, on SQLite and
+    on a throw-away PostgreSQL database."""
     folder = tmp_path_factory.mktemp("web")
-    config = load_config(write_config(folder, site), env={})
-    pipeline.init(config)
-    pipeline.run_day(config, date.fromisoformat(DAY1))
-    pipeline.run_day(config, date.fromisoformat(DAY2))
-    return config
+    databases = _postgres_database() if request.param == "postgresql" else None
+    env = {"MONITOR_DATABASE_URL": next(databases)} if databases is not None else {}
+    try:
+        config = load_config(write_config(folder, site), env=env)
+        pipeline.init(config)
+        pipeline.run_day(config, date.fromisoformat(DAY1))
+        pipeline.run_day(config, date.fromisoformat(DAY2))
+        yield config
+    finally:
+        if databases is not None:
+            databases.close()
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +145,10 @@ def test_json_routes_still_answer(client):
 # -- in a real browser ----------------------------------------------------------------
 
 
+def _dialect(cfg: Config) -> str:
+    return cfg.db_url.split(":", 1)[0].split("+", 1)[0]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -185,7 +197,7 @@ def browser_page(served):
         browser.close()
 
 
-def test_browser_search(browser_page, served):
+def test_browser_search(browser_page, served, cfg):
     page = browser_page
     page.goto(f"{served}/stories")
     page.fill("input[name=q]", "台積電")
@@ -195,26 +207,26 @@ def test_browser_search(browser_page, served):
     titles = page.locator("article.story h2").all_inner_texts()
     assert titles == ["台美關稅協議出爐 台積電擴大美國布局受矚目"]
     assert "1 story matching “台積電”" in page.inner_text("p.sub")
-    page.screenshot(path=str(ARTIFACTS / "search.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"search-{_dialect(cfg)}.png"), full_page=True)
 
 
-def test_browser_story_page(browser_page, served):
+def test_browser_story_page(browser_page, served, cfg):
     page = browser_page
     page.goto(f"{served}/stories?q=chip-sector+tariff&day=")
     page.click("article.story h2 a")
     page.wait_for_selector("table.members")
     assert "first seen in Formosa Wire" in page.inner_text("p.sub")
     assert page.locator("table.members tr").count() >= 2
-    page.screenshot(path=str(ARTIFACTS / "story.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"story-{_dialect(cfg)}.png"), full_page=True)
 
 
-def test_browser_trends(browser_page, served):
+def test_browser_trends(browser_page, served, cfg):
     page = browser_page
     page.goto(f"{served}/trends")
     page.wait_for_selector("svg.trend")
     assert page.locator("svg.trend path.alert-mark").count() == 3
     assert page.locator("svg.trend rect").count() > 0
-    page.screenshot(path=str(ARTIFACTS / "trends.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"trends-{_dialect(cfg)}.png"), full_page=True)
 
 
 def test_monitor_serve_listens_on_loopback_behind_its_token(cfg):
@@ -227,8 +239,7 @@ def test_monitor_serve_listens_on_loopback_behind_its_token(cfg):
 
     port = _free_port()
     source = cfg.source_files[-1]
-    env = {**os.environ, "MONITOR_WEB_TOKEN": TOKEN, "MONITOR_DATA_DIR": str(cfg.data_dir)}
-    env.pop("MONITOR_DATABASE_URL", None)
+    env = {**os.environ, "MONITOR_WEB_TOKEN": TOKEN, "MONITOR_DATABASE_URL": cfg.db_url}
     server = subprocess.Popen(
         [
             sys.executable,
