@@ -340,7 +340,6 @@ def _repeats_title(sentence: str | None, alert: AlertView) -> bool:
     if not sentence or not alert.article_title:
         return False
 
-
     def norm(text: str) -> str:
         return _WHITESPACE.sub(" ", text).strip().strip(".").casefold()
 

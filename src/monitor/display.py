@@ -18,6 +18,7 @@ EMPTY = "-"
 # A cell longer than this is cut with "…" (URLs are never cut: a cut URL is useless).
 MAX_CELL = 72
 
+
 def plural(count: int, noun: str) -> str:
     """``1 copy``, ``3 copies``, ``0 stories``, ``2 exact copies``, ``2 days``."""
     if count == 1:

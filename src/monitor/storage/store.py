@@ -58,9 +58,7 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-class Store(
-    FeedQueries, ArticleQueries, AlertQueries, DedupQueries, EmailQueries, BrowseQueries
-):
+class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries, EmailQueries, BrowseQueries):
     """The database of one monitor: open it, migrate it, read and write pipeline rows."""
 
     def __init__(self, url: str) -> None:
