@@ -19,7 +19,9 @@ pytestmark = pytest.mark.integration
 MONITOR = Path(sys.executable).parent / "monitor"
 
 
-@pytest.mark.parametrize("args", [[], ["init"], ["run"], ["last-run"], ["articles"], ["alerts"]])
+@pytest.mark.parametrize(
+    "args", [[], ["init"], ["run"], ["last-run"], ["articles"], ["alerts"], ["serve"]]
+)
 def test_help_everywhere(args):
     done = subprocess.run(
         [str(MONITOR), *args, "--help"], capture_output=True, text=True, timeout=60
@@ -53,10 +55,39 @@ def test_init_twice_then_run_a_day(tmp_path, site, runner):
     assert any(line.startswith("    ✗ Dead feed: HTTP 500") for line in lines)
     assert any("email        outbox: " in line for line in lines)
 
-    listed = runner.invoke(app, ["articles", "--config", cfg])
-    assert "Taiwan and US agree to cut chip-sector tariff in trade deal" in listed.output
-    alerts = runner.invoke(app, ["alerts", "--config", cfg])
-    assert "sent  figure_change  tariff  tariff 20% → 15%" in alerts.output
+    listed = runner.invoke(app, ["articles", "--config", cfg]).output.splitlines()
+    assert listed[0].split() == ["id", "published", "outlet", "lang", "title", "url"]
+    assert set(listed[1]) == {"-", " "}
+    [row] = [line for line in listed[2:] if "chip-sector tariff" in line]
+    url = site.url("/articles/tariff-deal-15-percent.html")
+    cells = [cell.strip() for cell in row.split("  ") if cell.strip()]
+    assert cells[1:4] == ["2026-11-02 03:00 UTC", "Formosa Wire", "en"]
+    assert "Taiwan and US agree to cut chip-sector tariff in trade deal" in row
+    assert row.endswith(url)
+    # Every column starts at the same place on every line.
+    starts = [listed[0].index(h) for h in ("published", "outlet", "title", "url")]
+    assert [row.index(v) for v in ("2026-11-02", "Formosa Wire", "Taiwan and", url)] == starts
+
+    shown = runner.invoke(app, ["alerts", "--config", cfg]).output.splitlines()
+    header = [cell.strip() for cell in shown[0].split("  ") if cell.strip()]
+    assert header == [
+        "id",
+        "run date",
+        "status",
+        "rule",
+        "keyword",
+        "summary",
+        "tries",
+        "last error",
+    ]
+    assert [cell.strip() for cell in shown[2].split("  ") if cell.strip()][:5] == [
+        "1",
+        DAY1,
+        "sent",
+        "figure_change",
+        "tariff",
+    ]
+    assert "tariff 20% → 15%: Taiwan and US agree" in shown[2]
     last = runner.invoke(app, ["last-run", "--config", cfg, "--require-feeds"])
     assert last.exit_code == 0 and "  articles     1 new" in last.output
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from monitor import pipeline, stories
+from monitor import display, pipeline, stories
 from monitor.config import Config, FeedConfig, load_config
 from monitor.errors import MonitorError, StorageError
 
@@ -196,27 +197,56 @@ def last_run(
         raise typer.Exit(1)
 
 
-def _show(config: Path | None, view: str, columns: list[str], order_by: str) -> None:
+def _show(
+    config: Path | None,
+    view: str,
+    columns: Sequence[tuple[str, str]],
+    order_by: str,
+    *,
+    what: str,
+    uncut: Sequence[str] = (),
+) -> None:
+    """Print an analyst view as a table: ``columns`` are (view column, header) pairs."""
     try:
         store = pipeline.open_store(_load(config))
         try:
-            rows = store.view(view, columns, order_by)
+            names = [name for name, _ in columns]
+            rows = store.view(view, names, order_by)
+            where = store.safe_url
         finally:
             store.close()
     except MonitorError as exc:
         raise _fail(exc) from None
     if not rows:
-        typer.echo(f"({view} is empty)")
-    for row in rows:
-        typer.echo("  ".join("-" if row[c] is None else str(row[c]) for c in columns))
+        typer.echo(f"no {what} yet in {where} ({view} is empty)")
+        return
+    body = [
+        [
+            display.moment(row[name])
+            if name.endswith("_at")  # SQLite hands view timestamps back as text
+            else display.cell(row[name], cut=name not in uncut)
+            for name in names
+        ]
+        for row in rows
+    ]
+    for line in display.table([header for _, header in columns], body):
+        typer.echo(line)
+
+
+ARTICLE_COLUMNS = [
+    ("id", "id"),
+    ("published_at", "published"),
+    ("source", "outlet"),
+    ("language", "lang"),
+    ("title", "title"),
+    ("url", "url"),
+]
 
 
 @app.command()
 def articles(config: ConfigOption = None) -> None:
-    """List kept articles (the v_articles view): id, published, source, title, url."""
-    _show(
-        config, "v_articles", ["id", "published_at", "source", "title", "url"], "published_at, id"
-    )
+    """List kept articles (the v_articles view): id, published, outlet, language, title, url."""
+    _show(config, "v_articles", ARTICLE_COLUMNS, "published_at, id", what="articles", uncut=["url"])
 
 
 alerts_app = typer.Typer(
@@ -226,7 +256,16 @@ alerts_app = typer.Typer(
 )
 app.add_typer(alerts_app, name="alerts")
 
-ALERT_COLUMNS = ["id", "run_date", "status", "rule", "keyword", "summary", "attempts", "last_error"]
+ALERT_COLUMNS = [
+    ("id", "id"),
+    ("run_date", "run date"),
+    ("status", "status"),
+    ("rule", "rule"),
+    ("keyword", "keyword"),
+    ("summary", "summary"),
+    ("attempts", "tries"),
+    ("last_error", "last error"),
+]
 
 
 @alerts_app.callback()
@@ -237,7 +276,7 @@ def alerts(ctx: typer.Context, config: ConfigOption = None) -> None:
     refused: named in the last error), unknown (the server never confirmed: sent again
     after alerts.resend_unknown_after with the same Message-ID), failed, suppressed."""
     if ctx.invoked_subcommand is None:
-        _show(config, "v_alerts", ALERT_COLUMNS, "id")
+        _show(config, "v_alerts", ALERT_COLUMNS, "id", what="alerts", uncut=["last_error"])
 
 
 @alerts_app.command("resend")
@@ -334,11 +373,7 @@ app.add_typer(feeds_app, name="feeds")
 
 
 def _when(value: datetime | date | None) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return value.isoformat()
+    return display.moment(value)
 
 
 @feeds_app.callback(invoke_without_command=True)
@@ -357,7 +392,7 @@ def feeds_table(ctx: typer.Context, config: ConfigOption = None) -> None:
     except MonitorError as exc:
         raise _fail(exc) from None
     header = ("feed", "status", "last success", "fails", "next try", "items/day", "last item")
-    table = [header]
+    table: list[tuple[str, ...]] = []
     for feed in cfg.feeds:
         h = rows.get(feed.url)
         if h is None:
@@ -374,9 +409,8 @@ def feeds_table(ctx: typer.Context, config: ConfigOption = None) -> None:
                 _when(h.last_item_at),
             )
         )
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    for line in display.table(header, table):
+        typer.echo(line)
     for feed in cfg.feeds:
         h = rows.get(feed.url)
         if h is not None and h.last_error:
@@ -447,6 +481,29 @@ def reextract(config: ConfigOption = None) -> None:
         f"re-extracted {stats.pages} archived pages ({stats.entries} entries); "
         f"{stats.changed} entries changed"
     )
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 8050,
+) -> None:
+    """Serve the analysts' web view (the pages of the Airflow plugin) on 127.0.0.1,
+    without Airflow. It prints a URL with a one-time token: open it to log in."""
+    import os
+
+    import uvicorn
+
+    from monitor.web import local_app
+
+    try:
+        _load(config)  # a bad config fails here, not on the first page
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    web, token = local_app(lambda: _load(config), os.environ.get("MONITOR_WEB_TOKEN") or None)
+    typer.echo(f"serving the web view: http://127.0.0.1:{port}/monitor/stories?token={token}")
+    typer.echo("(only this machine can reach it; the token is the login. Ctrl-C stops it.)")
+    uvicorn.run(web, host="127.0.0.1", port=port, log_level="warning")
 
 
 def main() -> None:

@@ -278,6 +278,7 @@ class StoryView:
     lead: str
     other_outlets: int  # outlets that carried a copy of it
     published_at: datetime | None
+    also_in: tuple[str, ...] = ()  # those outlets by name, first seen first
 
 
 @dataclass(frozen=True, slots=True)

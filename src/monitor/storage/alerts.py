@@ -362,8 +362,8 @@ class AlertQueries(Queries):
             out: list[StoryView] = []
             for r in rows:
                 story = s.get(StoryRow, r.story_id) if r.story_id is not None else None
-                copies = set(json.loads(story.outlets)) if story is not None else set()
-                copies.discard(r.source)
+                outlets = json.loads(story.outlets) if story is not None else []
+                others = tuple(dict.fromkeys(o for o in outlets if o != r.source))
                 out.append(
                     StoryView(
                         article_id=r.id,
@@ -371,8 +371,9 @@ class AlertQueries(Queries):
                         url=r.canonical_url,
                         source=r.source,
                         lead=_lead(r.text, r.title),
-                        other_outlets=len(copies),
+                        other_outlets=len(others),
                         published_at=r.published_at,
+                        also_in=others,
                     )
                 )
             return out

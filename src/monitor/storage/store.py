@@ -43,6 +43,7 @@ from monitor.errors import RejectedItemError, StorageError
 from monitor.storage.alerts import AlertQueries
 from monitor.storage.articles import ArticleQueries
 from monitor.storage.base import rejected
+from monitor.storage.browse import BrowseQueries
 from monitor.storage.dedup import DedupQueries
 from monitor.storage.emails import EmailQueries
 from monitor.storage.feeds import FeedQueries
@@ -69,7 +70,15 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-class Store(FeedQueries, ArticleQueries, AlertQueries, FigureQueries, DedupQueries, EmailQueries):
+class Store(
+    FeedQueries,
+    ArticleQueries,
+    AlertQueries,
+    FigureQueries,
+    DedupQueries,
+    EmailQueries,
+    BrowseQueries,
+):
     """The database of one monitor: open it, migrate it, read and write pipeline rows."""
 
     def __init__(self, url: str) -> None:
