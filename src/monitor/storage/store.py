@@ -2,8 +2,8 @@
 with Alembic (``monitor/migrations``), and carries every query through its mixins.
 
 SQLite is the default (a file under ``data_dir``); PostgreSQL works through
-``MONITOR_DATABASE_URL``. Analysts read the views ``v_articles``, ``v_alerts`` and
-``v_stories``.
+``MONITOR_DATABASE_URL``. Analysts read the ``v_*`` views (``sql/README.md``) and search
+with :meth:`search`.
 
 One item's writes (a feed's fetch and entries, an entry's page, an entry's article and
 story) go through :meth:`Store.item`: one transaction, all or nothing. When the database
@@ -32,12 +32,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import RejectedItemError, StorageError
 from monitor.storage.alerts import AlertQueries
+from monitor.storage.analyst import AnalystQueries
 from monitor.storage.articles import ArticleQueries
 from monitor.storage.base import rejected
 from monitor.storage.dedup import DedupQueries
 from monitor.storage.emails import EmailQueries
 from monitor.storage.feeds import FeedQueries
 from monitor.storage.models import Base, RunRow, utcnow
+from monitor.storage.search import SearchQueries
 
 LOGGER = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -57,7 +59,15 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries, EmailQueries):
+class Store(
+    FeedQueries,
+    ArticleQueries,
+    AlertQueries,
+    DedupQueries,
+    EmailQueries,
+    SearchQueries,
+    AnalystQueries,
+):
     """The database of one monitor: open it, migrate it, read and write pipeline rows."""
 
     def __init__(self, url: str) -> None:
