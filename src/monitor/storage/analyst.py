@@ -53,10 +53,16 @@ def query_file(path: Path, dialect: str) -> Path:
     return variant if variant.is_file() else path
 
 
+def without_comments(sql: str) -> str:
+    """The query without its whole-line ``--`` comments (the header a query file opens
+    with), whose ``:name`` examples must not become parameters."""
+    return "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+
+
 def parameters(sql: str) -> list[str]:
-    """The ``:name`` parameters a query binds, in order of first use (``::`` casts and
-    quoted strings aside)."""
-    unquoted = re.sub(r"'(?:[^']|'')*'", "''", re.sub(r"--[^\n]*", "", sql))
+    """The ``:name`` parameters a query binds, in order of first use (``::`` casts,
+    comments and quoted strings aside)."""
+    unquoted = re.sub(r"'(?:[^']|'')*'", "''", without_comments(sql))
     names: list[str] = []
     for name in _PARAM.findall(unquoted):
         if name not in names:
@@ -70,6 +76,7 @@ class AnalystQueries(Queries):
     def run_query(self, sql: str, params: Mapping[str, str]) -> QueryResult:
         """Run one query; every parameter it names and ``params`` lacks is NULL (the
         query files read NULL as "no filter")."""
+        sql = without_comments(sql)
         wanted = parameters(sql)
         unknown = sorted(set(params) - set(wanted))
         if unknown:

@@ -54,7 +54,7 @@ SELECT id, title, outlet, published_at, day, url, rank, snippet FROM (
 WHERE (:since IS NULL OR day >= :since)
   AND (:outlet IS NULL OR outlet = :outlet)
 ORDER BY rank DESC, published_at DESC, id
-LIMIT COALESCE(:max_rows, 20)
+LIMIT CAST(COALESCE(:max_rows, 20) AS INTEGER)
 """
 
 SEARCH_POSTGRESQL = """
