@@ -1,52 +1,250 @@
-"""Every analyst query in sql/ runs on SQLite and PostgreSQL after a real pipeline day
-and returns what it promises."""
+"""What analysts query, on SQLite and PostgreSQL after two real pipeline days over the
+fixture site (the demo's data): every file of sql/queries/ and every SQL block of the
+README returns exactly the rows below, on both databases; full-text search finds
+台積電 and "tariff"; `monitor sql` and `monitor search` print them."""
 
 from __future__ import annotations
 
-from datetime import date
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import DAY1, DAY2, ROOT, write_config
+from conftest import DAY1, DAY2, ROOT, _postgres_database, write_config
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
 from monitor import pipeline
-from monitor.config import load_config
+from monitor.cli import app
+from monitor.config import Config, load_config
+from monitor.storage.analyst import parameters, query_file, without_comments
 
 pytestmark = pytest.mark.integration
-SQL = sorted((ROOT / "sql").glob("*.sql"))
+QUERIES = ROOT / "sql" / "queries"
+SQL = sorted(p for p in QUERIES.glob("*.sql") if p.stem.count(".") == 0)
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+SQL_README = (ROOT / "sql" / "README.md").read_text(encoding="utf-8")
 
 
-def test_every_sql_file_runs(tmp_path, site, db_url):
-    cfg = load_config(write_config(tmp_path, site), env={"MONITOR_DATABASE_URL": db_url})
-    pipeline.init(cfg)
-    pipeline.run_day(cfg, date.fromisoformat(DAY1))
-    pipeline.run_day(cfg, date.fromisoformat(DAY2))
-    engine = create_engine(db_url)
-    results: dict[str, list[tuple]] = {}
+@dataclass(frozen=True, slots=True)
+class Demo:
+    url: str
+    dialect: str
+    cfg: Config
+    config_path: Path
+    site: str  # the fixture site's base URL, "http://127.0.0.1:PORT/"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def demo(request: pytest.FixtureRequest, site: Any, tmp_path_factory: Any) -> Iterator[Demo]:
+    tmp = tmp_path_factory.mktemp(request.param)
+    databases = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'monitor.db'}"
+    else:
+        databases = _postgres_database()
+        url = next(databases)
+    try:
+        path = write_config(tmp, site)
+        cfg = load_config(path, env={"MONITOR_DATABASE_URL": url})
+        pipeline.init(cfg)
+        pipeline.run_day(cfg, date.fromisoformat(DAY1))
+        pipeline.run_day(cfg, date.fromisoformat(DAY2))
+        yield Demo(url, request.param, cfg, path, site.url("/"))
+    finally:
+        if databases is not None:
+            databases.close()
+
+
+def norm(value: Any, demo: Demo) -> Any:
+    """One value as both databases agree on it: timestamps to the minute (the run's own
+    clock as "now"), dates as ISO text, numbers rounded, the site's port taken out."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?", value):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return "now" if value.year != 2026 or value.month != 11 else f"{value:%Y-%m-%d %H:%M}"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal | float):
+        return round(float(value), 4)
+    if isinstance(value, str):
+        return value.replace(demo.site, "SITE/")
+    return value
+
+
+def run(demo: Demo, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    sql = without_comments(sql)
+    values = {name: None for name in parameters(sql)} | (params or {})
+    engine = create_engine(demo.url)
     try:
         with engine.connect() as conn:
-            for path in SQL:
-                rows = conn.execute(text(path.read_text(encoding="utf-8"))).all()
-                results[path.name] = [tuple(r) for r in rows]
+            rows = conn.execute(text(sql), values).all()
     finally:
         engine.dispose()
-    assert set(results) == {p.name for p in SQL}
-    mentions = {(str(r[0]), r[1]): r[2] for r in results["keyword_mentions_by_day.sql"]}
-    assert mentions[("2026-11-03", "export controls")] >= 1
-    assert mentions[("2026-11-02", "tariff")] >= 1
-    assert any(r[5] == "000_efad23f37f6dd870.txt" for r in results["duplicates.sql"])
-    health = {r[0]: (r[2], r[3]) for r in results["feed_health.sql"]}
-    assert health["Dead feed"] == ("failed", 2) and health["Formosa Wire"] == ("ok", 0)
-    assert results["pending_alerts.sql"] == []  # everything went to the outbox
-    # One digest a day, each written to the outbox (no SMTP server, so no recipients).
-    emails = [(r[2], r[3], r[4], r[7]) for r in results["alert_emails.sql"]]
-    assert emails == [("digest", "sent", 1, None), ("digest", "sent", 1, None)]
-    by_source = {(r[0], r[1]): r[2] for r in results["articles_by_source.sql"]}
-    assert by_source[("2026-11-03", "Formosa Wire")] == 2
-    assert by_source[("2026-11-02", "Formosa Wire")] == 1
-    stories = {r[2]: r[4] for r in results["stories.sql"]}
-    # L3 reached the monitor twice (its own feed and Harbor Times' syndicated copy).
-    assert stories["Pacific Trade Ledger"] == 2
-    # Five new stories, and the seed's story, which its republished copy joined.
-    assert len(results["stories.sql"]) == 6
-    assert [r[7] for r in results["stories.sql"] if r[7]] == ["000_efad23f37f6dd870.txt"]
+    return [tuple(norm(v, demo) for v in row) for row in rows]
+
+
+def run_file(demo: Demo, name: str, params: dict[str, Any] | None = None) -> list[tuple]:
+    path = query_file(QUERIES / name, demo.dialect)
+    return run(demo, path.read_text(encoding="utf-8"), params)
+
+
+TARIFF_DEAL = "SITE/articles/tariff-deal-15-percent.html"
+SECOND_FAB = "SITE/articles/tsmc-arizona-second-fab.html"
+ZH = "SITE/articles/zh-tsmc-tariff.html"
+EXPORT = "SITE/articles/us-export-controls-ai-chips.html"
+CHIPS_ACT = "SITE/articles/chips-act-grant-update.html"
+SEED = "000_efad23f37f6dd870.txt"
+
+# Every query file with no parameters given (NULL: no filter), row for row.
+EXPECTED: dict[str, list[tuple]] = {
+    "alert_emails.sql": [
+        (2, "MESSAGE-2", "digest", "sent", 1, "now", "VIA", None, None, None, None),
+        (1, "MESSAGE-1", "digest", "sent", 1, "now", "VIA", None, None, None, None),
+    ],
+    "articles_by_source.sql": [
+        ("2026-11-03", "Formosa Wire", 2),
+        ("2026-11-03", "Pacific Trade Ledger", 1),
+        ("2026-11-03", "台灣科技日報", 1),
+        ("2026-11-02", "Formosa Wire", 1),
+    ],
+    # One row per copy the runs counted (2 + 1 duplicates): the feed item repeating the
+    # tariff story, the republished seed, Harbor Times' syndicated copy.
+    "duplicates.sql": [
+        (1, "Formosa Wire", "feed item", "exact copy", TARIFF_DEAL, "2026-11-02 03:00", None,
+         "Taiwan and US agree to cut chip-sector tariff in trade deal"),
+        (3, "Island Business Daily", "article", "near_duplicate",
+         "SITE/articles/partnership-talks-republished.html", "2026-11-02 08:00", SEED,
+         "Taiwan US partnership talks gain momentum as Taipei explores a high-tech "
+         "strategic deal with Washin…"),
+        (7, "Harbor Times", "feed item", "exact copy",
+         "SITE/articles/us-export-controls-ai-chips-syndicated.html", "2026-11-03 10:00", None,
+         "Washington tightens export controls on advanced AI chips, raising the stakes for TSMC"),
+    ],
+    "feed_health.sql": [
+        ("Broken feed", "SITE/feeds/broken.xml", "failed", 2, None,
+         "broken rss20 feed with no entries: <unknown>:2:41: not well-formed (invalid token)",
+         2, "2026-11-05"),
+        ("Dead feed", "SITE/status/500", "failed", 2, None, "HTTP 500 Internal Server Error",
+         2, "2026-11-05"),
+        ("Formosa Wire", "SITE/feeds/wire.xml", "ok", 0, "now", None, 2, None),
+        ("Pacific Trade Ledger", "SITE/feeds/ledger.atom", "ok", 0, "now", None, 2, None),
+        ("Taiwan Tech Daily (zh)", "SITE/feeds/zh.xml", "ok", 0, "now", None, 2, None),
+    ],
+    "figures.sql": [
+        ("2026-11-02", "tariff", 15.0, "%", "Formosa Wire",
+         "Under the agreement, Taiwanese exports will face a 15 percent tariff from next month.",
+         TARIFF_DEAL),
+        ("2026-11-03", "tariff", 15.0, "%", "Formosa Wire",
+         "Taiwanese exports still face the 15 percent tariff agreed this week, but executives "
+         "say the deal has removed much of the uncertainty that hung over long-term orders.",
+         SECOND_FAB),
+    ],
+    # Day 2 has four kept stories: TSMC is in all of them, tariff in two (one Chinese).
+    "keyword_mentions_by_day.sql": [
+        ("2026-11-02", "Arizona", 1, 1, 1.0),
+        ("2026-11-02", "TSMC", 2, 1, 1.0),
+        ("2026-11-02", "investment", 1, 1, 1.0),
+        ("2026-11-02", "tariff", 5, 1, 1.0),
+        ("2026-11-03", "Arizona", 9, 3, 0.75),
+        ("2026-11-03", "CHIPS Act", 2, 1, 0.25),
+        ("2026-11-03", "TSMC", 16, 4, 1.0),
+        ("2026-11-03", "export controls", 7, 1, 0.25),
+        ("2026-11-03", "investment", 1, 1, 0.25),
+        ("2026-11-03", "tariff", 8, 2, 0.5),
+    ],
+    "pending_alerts.sql": [],  # everything went to the outbox
+    "runs.sql": [
+        ("2026-11-03", 3, 2, 4, 1, 0, 2, 2, "sent"),
+        ("2026-11-02", 3, 2, 1, 2, 2, 1, 1, "sent"),
+    ],
+    "stories.sql": [
+        (7, "Washington tightens export controls on advanced AI chips, raising the stakes for "
+         "TSMC", "Pacific Trade Ledger", "2026-11-03 09:00", 2,
+         '["Pacific Trade Ledger", "Harbor Times"]', EXPORT, None),
+        (1, "Taiwan and US agree to cut chip-sector tariff in trade deal", "Formosa Wire",
+         "2026-11-02 03:00", 1, '["Formosa Wire"]', TARIFF_DEAL, None),
+        (3, "Taiwan US partnership talks gain momentum as Taipei explores a high-tech "
+         "strategic deal with Washin…", "Island Business Daily", "2026-11-02 08:00", 1,
+         '["Island Business Daily"]', "SITE/articles/partnership-talks-republished.html", SEED),
+        (5, "TSMC starts moving equipment into its second Arizona fab", "Formosa Wire",
+         "2026-11-03 02:00", 1, '["Formosa Wire"]', SECOND_FAB, None),
+        (6, "台美關稅協議出爐 台積電擴大美國布局受矚目", "台灣科技日報", "2026-11-03 04:00", 1,
+         '["台灣科技日報"]', ZH, None),
+        (8, "US finalizes CHIPS Act grant for TSMC's Arizona fabs", "Formosa Wire",
+         "2026-11-03 12:00", 1, '["Formosa Wire"]', CHIPS_ACT, None),
+    ],
+    "story_outlets.sql": [
+        (1, "Formosa Wire", "article", "kept", 1, "2026-11-02 03:00", TARIFF_DEAL),
+        (1, "Formosa Wire", "feed item", "exact copy", 0, "2026-11-02 03:00", TARIFF_DEAL),
+        (2, "Formosa Wire", "article", "kept", 1, "2026-11-02 06:00",
+         "SITE/articles/typhoon-taipei.html"),
+        (3, "Island Business Daily", "article", "near_duplicate", 1, "2026-11-02 08:00",
+         "SITE/articles/partnership-talks-republished.html"),
+        (4, "Pacific Trade Ledger", "article", "kept", 1, "2026-11-02 14:00",
+         "SITE/articles/fed-holds-rates.html"),
+        (5, "Formosa Wire", "article", "kept", 1, "2026-11-03 02:00", SECOND_FAB),
+        (6, "台灣科技日報", "article", "kept", 1, "2026-11-03 04:00", ZH),
+        (7, "Pacific Trade Ledger", "article", "kept", 1, "2026-11-03 09:00", EXPORT),
+        (7, "Harbor Times", "feed item", "exact copy", 0, "2026-11-03 10:00",
+         "SITE/articles/us-export-controls-ai-chips-syndicated.html"),
+        (8, "Formosa Wire", "article", "kept", 1, "2026-11-03 12:00", CHIPS_ACT),
+    ],
+    "search.sql": [],  # per database: SEARCH below
+}
+
+# search.sql with q = tariff: the same articles on both databases, ranked and cut into
+# snippets by each one's own engine (FTS5 bm25 / PostgreSQL ts_rank and ts_headline).
+SEARCH: dict[str, list[tuple]] = {
+    "sqlite": [
+        (1, "Taiwan and US agree to cut chip-sector tariff in trade deal", "Formosa Wire",
+         "2026-11-02 03:00", "2026-11-02", TARIFF_DEAL, 0.896,
+         "Taiwan and US agree to cut chip-sector [tariff] in trade deal\nTAIPEI…"),
+        (5, "TSMC starts moving equipment into its second Arizona fab", "Formosa Wire",
+         "2026-11-03 02:00", "2026-11-03", SECOND_FAB, 0.6872,
+         "…Taiwanese exports still face the 15 percent [tariff] agreed this wee…"),
+    ],
+    "postgresql": [
+        (1, "Taiwan and US agree to cut chip-sector tariff in trade deal", "Formosa Wire",
+         "2026-11-02 03:00", "2026-11-02", TARIFF_DEAL, 1.8109,
+         "Taiwan and US agree to cut chip-sector [tariff] in trade deal\nTAIPEI - Taiwan and "
+         "the United States have agreed to lower the [tariff]"),
+        (5, "TSMC starts moving equipment into its second Arizona fab", "Formosa Wire",
+         "2026-11-03 02:00", "2026-11-03", SECOND_FAB, 0.431,
+         "milestone comes a day after Taipei and Washington agreed to lower [tariffs] on "
+         "Taiwanese goods. Taiwanese exports still face the 15 percent [tariff] agreed"),
+    ],
+}
+
+
+def test_every_query_file_has_a_header_naming_its_parameters():
+    assert {p.name for p in SQL} == set(EXPECTED)
+    for path in QUERIES.glob("*.sql"):
+        sql = path.read_text(encoding="utf-8")
+        header = sql.split("\nSELECT", 1)[0]
+        assert header.startswith("-- Answers"), path.name
+        assert "-- Parameters:" in header, path.name
+        named = re.findall(r"(?<!:):([a-z_]+)", header.split("-- Parameters:", 1)[1])
+        assert set(parameters(sql)) <= set(named), path.name
+        if not parameters(sql):
+            assert "-- Parameters: none" in header, path.name
+
+
+# The parameters each file is run with below (a parameter not named is NULL).
+PARAMS: dict[str, dict[str, Any]] = {"search.sql": {"q": "tariff"}}
+
+
+def test_query_files_return_the_demo_rows(demo):
+    got = {p.name: run_file(demo, p.name, PARAMS.get(p.name)) for p in SQL}
+    emails = [
+        (r[0], f"MESSAGE-{r[0]}", *r[2:6], "VIA", *r[7:]) for r in got.pop("alert_emails.sql")
+    ]
+    assert emails == EXPECTED["alert_emails.sql"]
+    assert got.pop("search.sql") == SEARCH[demo.dialect]
+    for name, rows in got.items():
+        assert rows == EXPECTED[name], name

@@ -9,4 +9,4 @@ SELECT story_id,
        url
 FROM v_story_outlets
 WHERE CAST(:story_id AS INTEGER) IS NULL OR story_id = CAST(:story_id AS INTEGER)
-ORDER BY story_id, published_at, url;
+ORDER BY story_id, published_at, is_canonical DESC, url, copy_kind;
