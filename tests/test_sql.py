@@ -64,8 +64,9 @@ def demo(request: pytest.FixtureRequest, site: Any, tmp_path_factory: Any) -> It
 def norm(value: Any, demo: Demo) -> Any:
     """One value as both databases agree on it: timestamps to the minute (the run's own
     clock as "now"), dates as ISO text, numbers rounded, the site's port taken out."""
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?", value):
-        value = datetime.fromisoformat(value)
+    stamp = r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d)?"
+    if isinstance(value, str) and re.fullmatch(stamp, value):
+        value = datetime.fromisoformat(value).replace(tzinfo=None)
     if isinstance(value, datetime):
         return "now" if value.year != 2026 or value.month != 11 else f"{value:%Y-%m-%d %H:%M}"
     if isinstance(value, date):
@@ -116,34 +117,83 @@ EXPECTED: dict[str, list[tuple]] = {
     # One row per copy the runs counted (2 + 1 duplicates): the feed item repeating the
     # tariff story, the republished seed, Harbor Times' syndicated copy.
     "duplicates.sql": [
-        (1, "Formosa Wire", "feed item", "exact copy", TARIFF_DEAL, "2026-11-02 03:00", None,
-         "Taiwan and US agree to cut chip-sector tariff in trade deal"),
-        (3, "Island Business Daily", "article", "near_duplicate",
-         "SITE/articles/partnership-talks-republished.html", "2026-11-02 08:00", SEED,
-         "Taiwan US partnership talks gain momentum as Taipei explores a high-tech "
-         "strategic deal with Washin…"),
-        (7, "Harbor Times", "feed item", "exact copy",
-         "SITE/articles/us-export-controls-ai-chips-syndicated.html", "2026-11-03 10:00", None,
-         "Washington tightens export controls on advanced AI chips, raising the stakes for TSMC"),
+        (
+            1,
+            "Formosa Wire",
+            "feed item",
+            "exact copy",
+            TARIFF_DEAL,
+            "2026-11-02 03:00",
+            None,
+            "Taiwan and US agree to cut chip-sector tariff in trade deal",
+        ),
+        (
+            3,
+            "Island Business Daily",
+            "article",
+            "near_duplicate",
+            "SITE/articles/partnership-talks-republished.html",
+            "2026-11-02 08:00",
+            SEED,
+            "Taiwan US partnership talks gain momentum as Taipei explores a high-tech "
+            "strategic deal with Washin…",
+        ),
+        (
+            7,
+            "Harbor Times",
+            "feed item",
+            "exact copy",
+            "SITE/articles/us-export-controls-ai-chips-syndicated.html",
+            "2026-11-03 10:00",
+            None,
+            "Washington tightens export controls on advanced AI chips, raising the stakes for TSMC",
+        ),
     ],
     "feed_health.sql": [
-        ("Broken feed", "SITE/feeds/broken.xml", "failed", 2, None,
-         "broken rss20 feed with no entries: <unknown>:2:41: not well-formed (invalid token)",
-         2, "2026-11-05"),
-        ("Dead feed", "SITE/status/500", "failed", 2, None, "HTTP 500 Internal Server Error",
-         2, "2026-11-05"),
+        (
+            "Broken feed",
+            "SITE/feeds/broken.xml",
+            "failed",
+            2,
+            None,
+            "broken rss20 feed with no entries: <unknown>:2:41: not well-formed (invalid token)",
+            2,
+            "2026-11-05",
+        ),
+        (
+            "Dead feed",
+            "SITE/status/500",
+            "failed",
+            2,
+            None,
+            "HTTP 500 Internal Server Error",
+            2,
+            "2026-11-05",
+        ),
         ("Formosa Wire", "SITE/feeds/wire.xml", "ok", 0, "now", None, 2, None),
         ("Pacific Trade Ledger", "SITE/feeds/ledger.atom", "ok", 0, "now", None, 2, None),
         ("Taiwan Tech Daily (zh)", "SITE/feeds/zh.xml", "ok", 0, "now", None, 2, None),
     ],
     "figures.sql": [
-        ("2026-11-02", "tariff", 15.0, "%", "Formosa Wire",
-         "Under the agreement, Taiwanese exports will face a 15 percent tariff from next month.",
-         TARIFF_DEAL),
-        ("2026-11-03", "tariff", 15.0, "%", "Formosa Wire",
-         "Taiwanese exports still face the 15 percent tariff agreed this week, but executives "
-         "say the deal has removed much of the uncertainty that hung over long-term orders.",
-         SECOND_FAB),
+        (
+            "2026-11-02",
+            "tariff",
+            15.0,
+            "%",
+            "Formosa Wire",
+            "Under the agreement, Taiwanese exports will face a 15 percent tariff from next month.",
+            TARIFF_DEAL,
+        ),
+        (
+            "2026-11-03",
+            "tariff",
+            15.0,
+            "%",
+            "Formosa Wire",
+            "Taiwanese exports still face the 15 percent tariff agreed this week, but executives "
+            "say the deal has removed much of the uncertainty that hung over long-term orders.",
+            SECOND_FAB,
+        ),
     ],
     # Day 2 has four kept stories: TSMC is in all of them, tariff in two (one Chinese).
     "keyword_mentions_by_day.sql": [
@@ -164,35 +214,110 @@ EXPECTED: dict[str, list[tuple]] = {
         ("2026-11-02", 3, 2, 1, 2, 2, 1, 1, "sent"),
     ],
     "stories.sql": [
-        (7, "Washington tightens export controls on advanced AI chips, raising the stakes for "
-         "TSMC", "Pacific Trade Ledger", "2026-11-03 09:00", 2,
-         '["Pacific Trade Ledger", "Harbor Times"]', EXPORT, None),
-        (1, "Taiwan and US agree to cut chip-sector tariff in trade deal", "Formosa Wire",
-         "2026-11-02 03:00", 1, '["Formosa Wire"]', TARIFF_DEAL, None),
-        (3, "Taiwan US partnership talks gain momentum as Taipei explores a high-tech "
-         "strategic deal with Washin…", "Island Business Daily", "2026-11-02 08:00", 1,
-         '["Island Business Daily"]', "SITE/articles/partnership-talks-republished.html", SEED),
-        (5, "TSMC starts moving equipment into its second Arizona fab", "Formosa Wire",
-         "2026-11-03 02:00", 1, '["Formosa Wire"]', SECOND_FAB, None),
-        (6, "台美關稅協議出爐 台積電擴大美國布局受矚目", "台灣科技日報", "2026-11-03 04:00", 1,
-         '["台灣科技日報"]', ZH, None),
-        (8, "US finalizes CHIPS Act grant for TSMC's Arizona fabs", "Formosa Wire",
-         "2026-11-03 12:00", 1, '["Formosa Wire"]', CHIPS_ACT, None),
+        (
+            7,
+            "Washington tightens export controls on advanced AI chips, raising the stakes for TSMC",
+            "Pacific Trade Ledger",
+            "2026-11-03 09:00",
+            2,
+            '["Pacific Trade Ledger", "Harbor Times"]',
+            EXPORT,
+            None,
+        ),
+        (
+            1,
+            "Taiwan and US agree to cut chip-sector tariff in trade deal",
+            "Formosa Wire",
+            "2026-11-02 03:00",
+            1,
+            '["Formosa Wire"]',
+            TARIFF_DEAL,
+            None,
+        ),
+        (
+            3,
+            "Taiwan US partnership talks gain momentum as Taipei explores a high-tech "
+            "strategic deal with Washin…",
+            "Island Business Daily",
+            "2026-11-02 08:00",
+            1,
+            '["Island Business Daily"]',
+            "SITE/articles/partnership-talks-republished.html",
+            SEED,
+        ),
+        (
+            5,
+            "TSMC starts moving equipment into its second Arizona fab",
+            "Formosa Wire",
+            "2026-11-03 02:00",
+            1,
+            '["Formosa Wire"]',
+            SECOND_FAB,
+            None,
+        ),
+        (
+            6,
+            "台美關稅協議出爐 台積電擴大美國布局受矚目",
+            "台灣科技日報",
+            "2026-11-03 04:00",
+            1,
+            '["台灣科技日報"]',
+            ZH,
+            None,
+        ),
+        (
+            8,
+            "US finalizes CHIPS Act grant for TSMC's Arizona fabs",
+            "Formosa Wire",
+            "2026-11-03 12:00",
+            1,
+            '["Formosa Wire"]',
+            CHIPS_ACT,
+            None,
+        ),
     ],
     "story_outlets.sql": [
         (1, "Formosa Wire", "article", "kept", 1, "2026-11-02 03:00", TARIFF_DEAL),
         (1, "Formosa Wire", "feed item", "exact copy", 0, "2026-11-02 03:00", TARIFF_DEAL),
-        (2, "Formosa Wire", "article", "kept", 1, "2026-11-02 06:00",
-         "SITE/articles/typhoon-taipei.html"),
-        (3, "Island Business Daily", "article", "near_duplicate", 1, "2026-11-02 08:00",
-         "SITE/articles/partnership-talks-republished.html"),
-        (4, "Pacific Trade Ledger", "article", "kept", 1, "2026-11-02 14:00",
-         "SITE/articles/fed-holds-rates.html"),
+        (
+            2,
+            "Formosa Wire",
+            "article",
+            "kept",
+            1,
+            "2026-11-02 06:00",
+            "SITE/articles/typhoon-taipei.html",
+        ),
+        (
+            3,
+            "Island Business Daily",
+            "article",
+            "near_duplicate",
+            1,
+            "2026-11-02 08:00",
+            "SITE/articles/partnership-talks-republished.html",
+        ),
+        (
+            4,
+            "Pacific Trade Ledger",
+            "article",
+            "kept",
+            1,
+            "2026-11-02 14:00",
+            "SITE/articles/fed-holds-rates.html",
+        ),
         (5, "Formosa Wire", "article", "kept", 1, "2026-11-03 02:00", SECOND_FAB),
         (6, "台灣科技日報", "article", "kept", 1, "2026-11-03 04:00", ZH),
         (7, "Pacific Trade Ledger", "article", "kept", 1, "2026-11-03 09:00", EXPORT),
-        (7, "Harbor Times", "feed item", "exact copy", 0, "2026-11-03 10:00",
-         "SITE/articles/us-export-controls-ai-chips-syndicated.html"),
+        (
+            7,
+            "Harbor Times",
+            "feed item",
+            "exact copy",
+            0,
+            "2026-11-03 10:00",
+            "SITE/articles/us-export-controls-ai-chips-syndicated.html",
+        ),
         (8, "Formosa Wire", "article", "kept", 1, "2026-11-03 12:00", CHIPS_ACT),
     ],
     "search.sql": [],  # per database: SEARCH below
@@ -202,22 +327,50 @@ EXPECTED: dict[str, list[tuple]] = {
 # snippets by each one's own engine (FTS5 bm25 / PostgreSQL ts_rank and ts_headline).
 SEARCH: dict[str, list[tuple]] = {
     "sqlite": [
-        (1, "Taiwan and US agree to cut chip-sector tariff in trade deal", "Formosa Wire",
-         "2026-11-02 03:00", "2026-11-02", TARIFF_DEAL, 0.896,
-         "Taiwan and US agree to cut chip-sector [tariff] in trade deal\nTAIPEI…"),
-        (5, "TSMC starts moving equipment into its second Arizona fab", "Formosa Wire",
-         "2026-11-03 02:00", "2026-11-03", SECOND_FAB, 0.6872,
-         "…Taiwanese exports still face the 15 percent [tariff] agreed this wee…"),
+        (
+            1,
+            "Taiwan and US agree to cut chip-sector tariff in trade deal",
+            "Formosa Wire",
+            "2026-11-02 03:00",
+            "2026-11-02",
+            TARIFF_DEAL,
+            0.896,
+            "Taiwan and US agree to cut chip-sector [tariff] in trade deal\nTAIPEI…",
+        ),
+        (
+            5,
+            "TSMC starts moving equipment into its second Arizona fab",
+            "Formosa Wire",
+            "2026-11-03 02:00",
+            "2026-11-03",
+            SECOND_FAB,
+            0.6872,
+            "…Taiwanese exports still face the 15 percent [tariff] agreed this wee…",
+        ),
     ],
     "postgresql": [
-        (1, "Taiwan and US agree to cut chip-sector tariff in trade deal", "Formosa Wire",
-         "2026-11-02 03:00", "2026-11-02", TARIFF_DEAL, 1.8109,
-         "Taiwan and US agree to cut chip-sector [tariff] in trade deal\nTAIPEI - Taiwan and "
-         "the United States have agreed to lower the [tariff]"),
-        (5, "TSMC starts moving equipment into its second Arizona fab", "Formosa Wire",
-         "2026-11-03 02:00", "2026-11-03", SECOND_FAB, 0.431,
-         "milestone comes a day after Taipei and Washington agreed to lower [tariffs] on "
-         "Taiwanese goods. Taiwanese exports still face the 15 percent [tariff] agreed"),
+        (
+            1,
+            "Taiwan and US agree to cut chip-sector tariff in trade deal",
+            "Formosa Wire",
+            "2026-11-02 03:00",
+            "2026-11-02",
+            TARIFF_DEAL,
+            1.8109,
+            "Taiwan and US agree to cut chip-sector [tariff] in trade deal\nTAIPEI - Taiwan and "
+            "the United States have agreed to lower the [tariff]",
+        ),
+        (
+            5,
+            "TSMC starts moving equipment into its second Arizona fab",
+            "Formosa Wire",
+            "2026-11-03 02:00",
+            "2026-11-03",
+            SECOND_FAB,
+            0.431,
+            "milestone comes a day after Taipei and Washington agreed to lower [tariffs] on "
+            "Taiwanese goods. Taiwanese exports still face the 15 percent [tariff] agreed",
+        ),
     ],
 }
 
@@ -248,3 +401,117 @@ def test_query_files_return_the_demo_rows(demo):
     assert got.pop("search.sql") == SEARCH[demo.dialect]
     for name, rows in got.items():
         assert rows == EXPECTED[name], name
+
+
+def cli(demo: Demo, *args: str) -> Any:
+    result = CliRunner().invoke(
+        app, [*args, "--config", str(demo.config_path)], env={"MONITOR_DATABASE_URL": demo.url}
+    )
+    return result
+
+
+def test_search_finds_tsmc_in_chinese_and_through_its_watched_group(demo):
+    exact = json.loads(cli(demo, "search", "台積電", "--exact", "--format", "json").output)
+    assert [(h["id"], h["title"], h["outlet"], h["day"]) for h in exact] == [
+        (6, "台美關稅協議出爐 台積電擴大美國布局受矚目", "台灣科技日報", "2026-11-03")
+    ]
+    assert "[台積電]" in exact[0]["snippet"]
+    # 台積電 names the watched keyword TSMC: its whole group is searched, and the four
+    # English stories about TSMC are found too (LIKE '%台積電%' finds only the first).
+    grouped = json.loads(cli(demo, "search", "台積電", "--format", "json").output)
+    assert sorted(h["id"] for h in grouped) == [1, 5, 6, 7, 8]
+    assert {h["term"] for h in grouped} >= {"台積電", "TSMC"}
+
+
+def test_search_finds_tariff_in_english_and_chinese(demo):
+    exact = json.loads(cli(demo, "search", "tariff", "--exact", "--format", "json").output)
+    assert [h["id"] for h in exact] == [1, 5]
+    assert all("[tariff" in h["snippet"] for h in exact)
+    # tariff's watched group holds 關稅 (two characters: the LIKE path on SQLite).
+    grouped = json.loads(cli(demo, "search", "tariff", "--format", "json").output)
+    assert {1, 5, 6} <= {h["id"] for h in grouped}
+    zh = next(h for h in grouped if h["id"] == 6)
+    assert zh["term"] == "關稅" and "[關稅]" in zh["snippet"]
+    # Filters: a day, an outlet, a limit.
+    since = json.loads(cli(demo, "search", "tariff", "--since", "2026-11-03", "-f", "json").output)
+    assert 1 not in {h["id"] for h in since} and {5, 6} <= {h["id"] for h in since}
+    ledger = cli(demo, "search", "tariff", "--source", "台灣科技日報", "--format", "json")
+    assert [h["id"] for h in json.loads(ledger.output)] == [6]
+    one = json.loads(cli(demo, "search", "tariff", "--limit", "1", "--format", "json").output)
+    assert len(one) == 1
+
+
+@pytest.mark.parametrize("query", ["台積電", "tariff", "關稅"])
+def test_monitor_search_is_the_sql_file(demo, query):
+    """`monitor search --exact` and sql/queries/search.sql return the same rows."""
+    hits = json.loads(cli(demo, "search", query, "--exact", "-f", "json").output)
+    from_cli = [
+        (
+            h["id"],
+            h["title"],
+            h["outlet"],
+            h["published_at"],
+            h["day"],
+            h["url"],
+            h["rank"],
+            h["snippet"],
+        )
+        for h in hits
+    ]
+    from_file = run_file(demo, "search.sql", {"q": query})
+    assert from_file
+    assert [tuple(norm(v, demo) for v in row) for row in from_cli] == from_file
+
+
+def test_search_table_shows_title_outlet_day_and_the_match(demo):
+    result = cli(demo, "search", "台積電", "--exact")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == " 1. 台美關稅協議出爐 台積電擴大美國布局受矚目"
+    assert lines[1].startswith("    台灣科技日報 · 2026-11-03 · #6 · rank ")
+    assert "[台積電]" in lines[2]
+    nothing = cli(demo, "search", "typhoon season", "--exact")
+    assert nothing.output == "no kept article matches 'typhoon season'\n"
+
+
+def test_search_index_follows_changed_and_new_text(demo):
+    """The FTS5 triggers (SQLite) and the generated tsvector (PostgreSQL) keep the index
+    in step with the articles table."""
+    engine = create_engine(demo.url)
+    try:
+        with engine.begin() as conn:
+            old = conn.execute(text("SELECT title FROM articles WHERE id = 8")).scalar_one()
+            conn.execute(
+                text("UPDATE articles SET title = :t WHERE id = 8"),
+                {"t": old + " amid wafer quota talk"},
+            )
+        found = run_file(demo, "search.sql", {"q": "wafer quota"})
+        assert [r[0] for r in found] == [8]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE articles SET title = :t WHERE id = 8"), {"t": old})
+        engine.dispose()
+    assert run_file(demo, "search.sql", {"q": "wafer quota"}) == []
+
+
+def test_monitor_sql_runs_a_query_file_with_parameters(demo):
+    path = str(QUERIES / "keyword_mentions_by_day.sql")
+    csv_out = cli(demo, "sql", path, "--param", "keyword=tariff", "--format", "csv")
+    assert csv_out.exit_code == 0, csv_out.output
+    assert csv_out.output == (
+        "day,keyword,mentions,stories,share\n2026-11-02,tariff,5,1,1.0\n2026-11-03,tariff,8,2,0.5\n"
+    )
+    as_json = cli(demo, "sql", path, "-p", "keyword=TSMC", "-p", "since=2026-11-03", "-f", "json")
+    assert json.loads(as_json.output) == [
+        {"day": "2026-11-03", "keyword": "TSMC", "mentions": 16, "stories": 4, "share": 1.0}
+    ]
+    table = cli(demo, "sql", path, "--param", "keyword=tariff")
+    assert table.output.splitlines() == [
+        "day         keyword  mentions  stories  share",
+        "2026-11-02  tariff   5         1        1.0",
+        "2026-11-03  tariff   8         2        0.5",
+        "(2 rows)",
+    ]
+    wrong = cli(demo, "sql", path, "--param", "word=tariff")
+    assert wrong.exit_code == 2
+    assert "unknown parameter word (this query takes: keyword, since)" in wrong.output

@@ -16,6 +16,7 @@ import logging
 import os
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -461,6 +462,8 @@ def _cell(value: object) -> str:
         return "-"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, Decimal):
+        return str(float(value))  # PostgreSQL's NUMERIC, printed as SQLite prints REAL
     return " ".join(str(value).split())
 
 
@@ -470,10 +473,9 @@ def _plain(value: object) -> object:
         return value.isoformat()
     if value is None or isinstance(value, int | float | str | bool):
         return value
-    try:
-        return float(value)  # type: ignore[arg-type]  # Decimal from PostgreSQL
-    except (TypeError, ValueError):
-        return str(value)
+    if isinstance(value, Decimal):
+        return float(value)  # PostgreSQL's NUMERIC
+    return str(value)
 
 
 def _emit(columns: Sequence[str], rows: Sequence[Sequence[object]], fmt: str) -> None:
