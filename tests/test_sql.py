@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,13 +17,14 @@ from typing import Any
 
 import pytest
 from conftest import DAY1, DAY2, ROOT, _postgres_database, write_config
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
 from monitor import pipeline
 from monitor.cli import app
 from monitor.config import Config, load_config
-from monitor.storage.analyst import parameters, query_file, without_comments
+from monitor.storage.analyst import ANALYST_VIEWS, parameters, query_file, without_comments
 
 pytestmark = pytest.mark.integration
 QUERIES = ROOT / "sql" / "queries"
@@ -515,3 +517,86 @@ def test_monitor_sql_runs_a_query_file_with_parameters(demo):
     wrong = cli(demo, "sql", path, "--param", "word=tariff")
     assert wrong.exit_code == 2
     assert "unknown parameter word (this query takes: keyword, since)" in wrong.output
+
+
+def test_analyst_role_reads_the_views_and_nothing_else(demo):
+    if demo.dialect != "postgresql":
+        refused = CliRunner().invoke(
+            app,
+            ["grant-analyst", "analyst", "--config", str(demo.config_path)],
+            env={"MONITOR_DATABASE_URL": demo.url, "MONITOR_ANALYST_PASSWORD": "pw"},
+        )
+        assert refused.exit_code == 2
+        assert "grant-analyst needs PostgreSQL" in refused.output
+        return
+    role = f"analyst_{uuid.uuid4().hex[:10]}"
+    password = "read:only 'pw' %s"  # quotes, a colon and a percent sign survive
+    admin = create_engine(demo.url)
+    # A table of another program in the same database (Airflow's dag_run, say): the
+    # monitor never grants it, so the analyst cannot read it.
+    with admin.begin() as conn:
+        conn.execute(text("CREATE TABLE dag_run (id integer, dag_id text)"))
+        conn.execute(text("INSERT INTO dag_run VALUES (1, 'chip_trade_monitor')"))
+    analyst = create_engine(make_url(demo.url).set(username=role, password=password))
+    try:
+        granted = CliRunner().invoke(
+            app,
+            ["grant-analyst", role, "--config", str(demo.config_path)],
+            env={"MONITOR_DATABASE_URL": demo.url, "MONITOR_ANALYST_PASSWORD": password},
+        )
+        assert granted.exit_code == 0, granted.output
+        assert password not in granted.output
+        with analyst.connect() as conn:
+            assert conn.execute(text("SELECT current_user")).scalar_one() == role
+            assert conn.execute(text("SELECT COUNT(*) FROM v_articles")).scalar_one() == 5
+            for view in ANALYST_VIEWS:
+                conn.execute(text(f"SELECT * FROM {view}")).all()
+            found = conn.execute(text("SELECT id FROM search_articles('台積電')")).scalars()
+            assert list(found) == [6]
+            assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "30s"
+            assert conn.execute(text("SHOW transaction_read_only")).scalar_one() == "on"
+            # information_schema lists only what the role may use: the views.
+            visible = conn.execute(
+                text(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = current_schema()"
+                )
+            ).scalars()
+            assert set(visible) == set(ANALYST_VIEWS)
+        refusals = [
+            "SELECT * FROM articles",
+            "SELECT * FROM alerts",
+            "SELECT * FROM alert_emails",
+            "SELECT * FROM keyword_mentions",
+            "SELECT * FROM alembic_version",
+            "SELECT * FROM dag_run",
+            "INSERT INTO v_articles (id, url, title) VALUES (99, 'x', 'x')",
+            "UPDATE v_articles SET title = 'x'",
+            "DELETE FROM v_articles",
+            "CREATE TABLE notes (id integer)",
+        ]
+        for sql in refusals:
+            with analyst.connect() as conn:
+                # Even with the read-only default turned off, the grants refuse.
+                conn.execute(text("SET default_transaction_read_only = off"))
+                conn.commit()
+                with pytest.raises(DBAPIError, match="permission denied"):
+                    conn.execute(text(sql))
+        # A shorter timeout really stops a long statement.
+        again = CliRunner().invoke(
+            app,
+            ["grant-analyst", role, "--statement-timeout", "200ms", "-c", str(demo.config_path)],
+            env={"MONITOR_DATABASE_URL": demo.url, "MONITOR_ANALYST_PASSWORD": password},
+        )
+        assert again.exit_code == 0, again.output
+        analyst.dispose()  # role settings apply from the next login
+        with analyst.connect() as conn:
+            with pytest.raises(DBAPIError, match="statement timeout"):
+                conn.execute(text("SELECT pg_sleep(2)"))
+    finally:
+        analyst.dispose()
+        with admin.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS dag_run"))
+            conn.execute(text(f'DROP OWNED BY "{role}"'))
+            conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
