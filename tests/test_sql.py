@@ -600,3 +600,87 @@ def test_analyst_role_reads_the_views_and_nothing_else(demo):
             conn.execute(text(f'DROP OWNED BY "{role}"'))
             conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()
+
+
+def test_datasette_searches_v_articles(demo):
+    """`datasette var/monitor.db -m sql/datasette-metadata.yaml`: ?_search= on v_articles
+    runs through articles_fts (Datasette is not a dependency: installed, it is tested)."""
+    if demo.dialect != "sqlite":
+        pytest.skip("Datasette reads SQLite files")
+    datasette_app = pytest.importorskip("datasette.app")
+    import asyncio
+
+    import yaml
+
+    metadata = yaml.safe_load((ROOT / "sql" / "datasette-metadata.yaml").read_text("utf-8"))
+    path = make_url(demo.url).database
+    assert path is not None and Path(path).stem == "monitor"  # the name the metadata uses
+    ds = datasette_app.Datasette([path], metadata=metadata)
+
+    async def search(query: str) -> list[int]:
+        response = await ds.client.get(
+            "/monitor/v_articles.json", params={"_search": query, "_shape": "array"}
+        )
+        assert response.status_code == 200, response.text
+        return sorted(row["id"] for row in response.json())
+
+    async def listed() -> list[str]:
+        response = await ds.client.get("/monitor.json")
+        return [t["name"] for t in response.json()["tables"] if not t["hidden"]]
+
+    assert asyncio.run(search("台積電")) == [6]
+    assert asyncio.run(search("tariff")) == [1, 5]
+    assert asyncio.run(listed()) == []  # the pipeline's tables are hidden; the views show
+
+
+def documented_columns() -> dict[str, list[str]]:
+    """sql/README.md: each view's section and the columns its table lists, in order."""
+    views: dict[str, list[str]] = {}
+    for section in re.split(r"^### ", SQL_README, flags=re.M)[1:]:
+        name = section.split("\n", 1)[0].strip()
+        views[name] = re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.M)
+    return views
+
+
+def test_every_view_column_is_described_in_sql_readme(demo):
+    engine = create_engine(demo.url)
+    try:
+        with engine.connect() as conn:
+            actual = {
+                v: list(conn.execute(text(f"SELECT * FROM {v}")).keys()) for v in ANALYST_VIEWS
+            }
+    finally:
+        engine.dispose()
+    assert documented_columns() == actual
+
+
+README_SQL = re.findall(r"```sql\n(.*?)```", README, flags=re.S)
+
+
+def test_the_readme_sql_returns_the_demo_rows(demo):
+    assert len(README_SQL) == 2
+    assert run(demo, README_SQL[0]) == [
+        ("2026-11-02", "Arizona", 1, 1.0),
+        ("2026-11-02", "TSMC", 1, 1.0),
+        ("2026-11-02", "investment", 1, 1.0),
+        ("2026-11-02", "tariff", 1, 1.0),
+        ("2026-11-03", "TSMC", 4, 1.0),
+        ("2026-11-03", "Arizona", 3, 0.75),
+        ("2026-11-03", "tariff", 2, 0.5),
+    ]
+    assert run(demo, README_SQL[1]) == [
+        (7, "Pacific Trade Ledger", "article", "kept"),
+        (7, "Harbor Times", "feed item", "exact copy"),
+    ]
+
+
+def test_the_readme_commands_run(demo):
+    """The `monitor sql` and `monitor search` lines of the README, as written."""
+    lines = re.findall(r"^monitor (sql|search) (.+?)(?:\s+#.*)?$", README, flags=re.M)
+    commands = [(cmd, rest) for cmd, rest in lines if "QUERY" not in rest and "FILE" not in rest]
+    assert len(commands) == 5
+    for cmd, rest in commands:
+        args = [a.strip('"') for a in re.findall(r'"[^"]*"|\S+', rest.split(">")[0])]
+        result = cli(demo, cmd, *args)
+        assert result.exit_code == 0, (cmd, args, result.output)
+        assert result.output.strip() and "no kept article" not in result.output, (cmd, args)
