@@ -474,6 +474,9 @@ def test_search_table_shows_title_outlet_day_and_the_match(demo):
     assert "[台積電]" in lines[2]
     nothing = cli(demo, "search", "typhoon season", "--exact")
     assert nothing.output == "no kept article matches 'typhoon season'\n"
+    # LIKE wildcards are searched as the characters they are.
+    for wild in ("%", "_%", "%_%"):
+        assert cli(demo, "search", wild, "--exact").output == f"no kept article matches {wild!r}\n"
 
 
 def test_search_index_follows_changed_and_new_text(demo):

@@ -6,7 +6,7 @@
 --             :max_rows  at most this many rows, or NULL for 20
 -- SQLite (FTS5, trigram tokenizer): a phrase of three or more characters is matched as
 -- a substring through articles_fts and ranked by bm25 (title weighted 10:1 over text);
--- a shorter one (關稅) is matched with LIKE. On PostgreSQL `monitor sql` runs
+-- a shorter one (關稅) by a plain substring scan. On PostgreSQL `monitor sql` runs
 -- search.postgresql.sql instead. `monitor search` runs this same query once per term of
 -- the watched keyword group the query names (台積電 → TSMC, 台積電, 台积电).
 SELECT id, title, outlet, published_at, day, url, rank, snippet FROM (
@@ -30,7 +30,7 @@ SELECT id, title, outlet, published_at, day, url, rank, snippet FROM (
          ELSE SUBSTR(a.body, 1, 60) END
   FROM v_articles AS a
   WHERE LENGTH(:q) < 3
-    AND (a.title LIKE '%' || :q || '%' OR a.body LIKE '%' || :q || '%')
+    AND (INSTR(LOWER(a.title), LOWER(:q)) > 0 OR INSTR(LOWER(a.body), LOWER(:q)) > 0)
 ) AS hits
 WHERE (:since IS NULL OR day >= :since)
   AND (:outlet IS NULL OR outlet = :outlet)

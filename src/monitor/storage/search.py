@@ -2,8 +2,8 @@
 
 SQLite: the FTS5 table ``articles_fts`` (trigram tokenizer: any string of three or more
 characters, English or Chinese, is found as a substring; ranked by bm25 with the title
-weighted 10 to 1 over the text); a shorter string (關稅) falls back to ``LIKE`` on the
-articles, as the trigram index cannot look it up. PostgreSQL: the function
+weighted 10 to 1 over the text); a shorter string (關稅) falls back to a plain
+substring scan (``INSTR``), as the trigram index cannot look it up. PostgreSQL: the function
 ``search_articles`` of migration 0010 (a weighted English tsvector with a GIN index,
 and trigram indexes for other strings). The SQL here is the SQL of
 ``sql/queries/search.sql`` and ``sql/queries/search.postgresql.sql``: the tests hold
@@ -49,7 +49,7 @@ SELECT id, title, outlet, published_at, day, url, rank, snippet FROM (
          ELSE SUBSTR(a.body, 1, 60) END
   FROM v_articles AS a
   WHERE LENGTH(:q) < 3
-    AND (a.title LIKE '%' || :q || '%' OR a.body LIKE '%' || :q || '%')
+    AND (INSTR(LOWER(a.title), LOWER(:q)) > 0 OR INSTR(LOWER(a.body), LOWER(:q)) > 0)
 ) AS hits
 WHERE (:since IS NULL OR day >= :since)
   AND (:outlet IS NULL OR outlet = :outlet)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import RejectedItemError, StorageError
 from monitor.storage.alerts import AlertQueries
-from monitor.storage.analyst import AnalystQueries
+from monitor.storage.analyst import ANALYST_VIEWS, AnalystQueries
 from monitor.storage.articles import ArticleQueries
 from monitor.storage.base import rejected
 from monitor.storage.dedup import DedupQueries
@@ -217,8 +217,8 @@ class Store(
             return None if row is None else (row.run_date, json.loads(row.stats))
 
     def view(self, name: str, columns: Sequence[str], order_by: str) -> list[dict[str, Any]]:
-        """Rows of an analyst view (``v_articles``, ``v_alerts``) as dictionaries."""
-        if name not in ("v_articles", "v_alerts", "v_stories"):
+        """Rows of an analyst view (``v_articles``, ``v_alerts``…) as dictionaries."""
+        if name not in ANALYST_VIEWS:
             raise ValueError(f"unknown view {name!r}")
         table = table_clause(name, *(column(c) for c in columns))
         with self.session() as s:

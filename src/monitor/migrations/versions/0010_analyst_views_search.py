@@ -229,7 +229,9 @@ CREATE FUNCTION search_articles(
 )
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
 WITH query AS (
-    SELECT websearch_to_tsquery('english', q) AS tsq, lower(q) AS term
+    SELECT websearch_to_tsquery('english', q) AS tsq, lower(q) AS term,
+           '%' || replace(replace(replace(q, '\', '\\'), '%', '\%'), '_', '\_') || '%'
+               AS pattern
 ), hits AS (
     SELECT a.*, query.tsq, query.term,
            a.search_vector @@ query.tsq AS by_words,
@@ -239,7 +241,7 @@ WITH query AS (
       AND (since_day IS NULL OR a.day >= since_day)
       AND (only_outlet IS NULL OR a.source = only_outlet)
       AND (a.search_vector @@ query.tsq
-           OR a.title ILIKE '%' || q || '%' OR a.text ILIKE '%' || q || '%')
+           OR a.title ILIKE query.pattern OR a.text ILIKE query.pattern)
 )
 SELECT h.id, h.title, CAST(h.source AS text), h.published_at, h.day,
        CAST(h.canonical_url AS text),
