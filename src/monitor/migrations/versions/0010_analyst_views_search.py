@@ -233,22 +233,27 @@ WITH query AS (
            '%' || replace(replace(replace(q, '\', '\\'), '%', '\%'), '_', '\_') || '%'
                AS pattern
 ), hits AS (
-    SELECT a.*, query.tsq, query.term,
-           a.search_vector @@ query.tsq AS by_words,
-           strpos(lower(a.text), query.term) AS at
+    SELECT a.id, a.published_at, a.search_vector @@ query.tsq AS by_words,
+           ts_rank(a.search_vector, query.tsq)
+           + CASE WHEN a.title ILIKE query.pattern THEN 1 ELSE 0 END
+           + CASE WHEN a.text ILIKE query.pattern THEN 0.1 ELSE 0 END AS score
     FROM articles a, query
     WHERE a.relevant AND a.duplicate_of IS NULL AND a.duplicate_of_seed IS NULL
       AND (since_day IS NULL OR a.day >= since_day)
       AND (only_outlet IS NULL OR a.source = only_outlet)
       AND (a.search_vector @@ query.tsq
            OR a.title ILIKE query.pattern OR a.text ILIKE query.pattern)
+), top AS (
+    -- Snippets only for the rows shown: ts_headline is the costly part.
+    SELECT * FROM hits ORDER BY score DESC, published_at DESC NULLS LAST, id LIMIT max_rows
+), shown AS (
+    SELECT top.score, top.by_words, a.*, query.tsq,
+           strpos(lower(a.text), query.term) AS at
+    FROM top JOIN articles a ON a.id = top.id, query
 )
 SELECT h.id, h.title, CAST(h.source AS text), h.published_at, h.day,
        CAST(h.canonical_url AS text),
-       CAST(round(CAST(
-           ts_rank(h.search_vector, h.tsq)
-           + CASE WHEN strpos(lower(h.title), h.term) > 0 THEN 1 ELSE 0 END
-           + CASE WHEN h.at > 0 THEN 0.1 ELSE 0 END AS numeric), 4) AS double precision),
+       CAST(round(CAST(h.score AS numeric), 4) AS double precision),
        CASE
          WHEN h.by_words THEN ts_headline('english', h.text, h.tsq,
               'StartSel=[, StopSel=], MaxWords=24, MinWords=8, MaxFragments=1')
@@ -260,9 +265,8 @@ SELECT h.id, h.title, CAST(h.source AS text), h.published_at, h.day,
               || CASE WHEN h.at + length(q) + 30 <= length(h.text) THEN '…' ELSE '' END
          ELSE left(h.text, 60)
        END
-FROM hits h
-ORDER BY 7 DESC, h.published_at DESC NULLS LAST, h.id
-LIMIT max_rows
+FROM shown h
+ORDER BY h.score DESC, h.published_at DESC NULLS LAST, h.id
 $$
 """
 
