@@ -1,5 +1,5 @@
 """analyst views and full-text search: articles.day, v_keyword_daily, v_figures,
-v_story_outlets, v_feed_health, v_runs, wider v_articles and v_alerts; FTS5 (SQLite) and
+v_story_outlets, v_feed_health, v_runs, a wider v_articles; FTS5 (SQLite) and
 tsvector + pg_trgm (PostgreSQL), with the search as a SQL function on PostgreSQL
 
 Revision ID: 0010
@@ -44,31 +44,6 @@ SELECT id, canonical_url AS url, title, source, published_at, fetched_at, langua
        text AS body, relevance, run_date
 FROM articles
 WHERE relevant AND duplicate_of IS NULL AND duplicate_of_seed IS NULL
-"""
-
-# 0004's columns in their order, then the article's outlet and publication time.
-V_ALERTS = """
-CREATE VIEW v_alerts AS
-SELECT a.id, a.created_at, a.keyword, a.rule, a.summary, a.status, a.sent_at,
-       a.run_date, a.old_value, a.new_value, a.attempts, a.last_error,
-       ar.canonical_url AS article_url, ar.title AS article_title,
-       a.day, a.sentence, a.old_sentence, old.canonical_url AS old_article_url,
-       a.note, ar.source AS article_outlet, ar.published_at AS article_published_at
-FROM alerts a
-LEFT JOIN articles ar ON ar.id = a.article_id
-LEFT JOIN articles old ON old.id = a.old_article_id
-"""
-
-V_ALERTS_0004 = """
-CREATE VIEW v_alerts AS
-SELECT a.id, a.created_at, a.keyword, a.rule, a.summary, a.status, a.sent_at,
-       a.run_date, a.old_value, a.new_value, a.attempts, a.last_error,
-       ar.canonical_url AS article_url, ar.title AS article_title,
-       a.day, a.sentence, a.old_sentence, old.canonical_url AS old_article_url,
-       a.note
-FROM alerts a
-LEFT JOIN articles ar ON ar.id = a.article_id
-LEFT JOIN articles old ON old.id = a.old_article_id
 """
 
 # Per local day and keyword: stories (distinct story clusters among kept articles),
@@ -284,9 +259,7 @@ def upgrade() -> None:
     )
     op.execute("UPDATE articles SET day = run_date WHERE day IS NULL")
     op.execute("DROP VIEW IF EXISTS v_articles")
-    op.execute("DROP VIEW IF EXISTS v_alerts")
     op.execute(V_ARTICLES)
-    op.execute(V_ALERTS)
     op.execute(V_KEYWORD_DAILY)
     op.execute(V_FIGURES)
     op.execute(V_STORY_OUTLETS)
@@ -321,10 +294,8 @@ def downgrade() -> None:
         op.execute("ALTER TABLE articles DROP COLUMN search_vector")
     for name in VIEWS:
         op.execute(f"DROP VIEW IF EXISTS {name}")
-    op.execute("DROP VIEW IF EXISTS v_alerts")
     op.execute("DROP VIEW IF EXISTS v_articles")
     op.drop_index("ix_articles_day", table_name="articles")
     # SQLite (3.35+) and PostgreSQL both drop a column in place: no rebuild.
     op.execute("ALTER TABLE articles DROP COLUMN day")
     op.execute(V_ARTICLES_0001)
-    op.execute(V_ALERTS_0004)
