@@ -15,7 +15,7 @@ SELECT id, title, outlet, published_at, day, url, rank, snippet FROM (
          snippet(articles_fts, 1, '[', ']', '…', 64) AS snippet
   FROM articles_fts
   JOIN v_articles AS a ON a.id = articles_fts.rowid
-  WHERE articles_fts MATCH '"' || REPLACE(:q, '"', '""') || '"'
+  WHERE :q IS NOT NULL AND articles_fts MATCH '"' || REPLACE(:q, '"', '""') || '"'
   UNION ALL
   SELECT a.id, a.title, a.source, a.published_at, a.day, a.url,
          (CASE WHEN INSTR(LOWER(a.title), LOWER(:q)) > 0 THEN 1 ELSE 0 END)
