@@ -25,6 +25,7 @@ from monitor import pipeline
 from monitor.cli import app
 from monitor.config import Config, load_config
 from monitor.storage.analyst import ANALYST_VIEWS, parameters, query_file, without_comments
+from monitor.storage.search import expand_terms
 
 pytestmark = pytest.mark.integration
 QUERIES = ROOT / "sql" / "queries"
@@ -470,7 +471,7 @@ def test_search_table_shows_title_outlet_day_and_the_match(demo):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == " 1. 台美關稅協議出爐 台積電擴大美國布局受矚目"
-    assert lines[1].startswith("    台灣科技日報 · 2026-11-03 · #6 · rank ")
+    assert lines[1] == f"    台灣科技日報 · 2026-11-03 · #6 · {ZH.replace('SITE/', demo.site)}"
     assert "[台積電]" in lines[2]
     nothing = cli(demo, "search", "typhoon season", "--exact")
     assert nothing.output == "no kept article matches 'typhoon season'\n"
@@ -687,3 +688,16 @@ def test_the_readme_commands_run(demo):
         result = cli(demo, cmd, *args)
         assert result.exit_code == 0, (cmd, args, result.output)
         assert result.output.strip() and "no kept article" not in result.output, (cmd, args)
+
+
+@pytest.mark.parametrize(
+    ("query", "terms"),
+    [
+        ("台積電", ["台積電", "TSMC", "Taiwan Semiconductor Manufacturing"]),
+        ("tsmc", ["tsmc", "Taiwan Semiconductor Manufacturing", "台積電"]),
+        ("關稅", ["關稅", "tariff", "tariffs", "duties", "levy"]),
+        ("typhoon", ["typhoon"]),
+    ],
+)
+def test_a_watched_term_expands_to_its_group_once_each(query, terms):
+    assert expand_terms(query, load_config(env={}).watch) == terms

@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import os
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -457,11 +458,17 @@ def _format(value: str) -> str:
     return value
 
 
+_STAMP = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?")
+
+
 def _cell(value: object) -> str:
+    """A value as a table shows it: times (UTC, as the views keep them) to the minute."""
     if value is None:
         return "-"
+    if isinstance(value, str) and _STAMP.fullmatch(value):
+        value = datetime.fromisoformat(value)  # SQLite hands timestamps over as text
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return value.strftime("%Y-%m-%d %H:%M UTC")
     if isinstance(value, Decimal):
         return str(float(value))  # PostgreSQL's NUMERIC, printed as SQLite prints REAL
     return " ".join(str(value).split())
@@ -554,7 +561,7 @@ def search(
     for n, hit in enumerate(hits, 1):
         when = hit.day.isoformat() if hit.day else "-"
         typer.echo(f"{n:>2}. {hit.title}")
-        typer.echo(f"    {hit.outlet} · {when} · #{hit.id} · rank {hit.rank:g} · {hit.url}")
+        typer.echo(f"    {hit.outlet} · {when} · #{hit.id} · {hit.url}")
         typer.echo(f"    {_cell(hit.snippet)}")
 
 

@@ -88,7 +88,9 @@ def expand_terms(query: str, watch: WatchConfig | None) -> list[str]:
     for keyword in watch.keywords:
         group = [keyword.name, *keyword.terms]
         if wanted in (t.casefold() for t in group):
-            terms += [t for t in group if t.casefold() not in {x.casefold() for x in terms}]
+            for term in group:
+                if term.casefold() not in {x.casefold() for x in terms}:
+                    terms.append(term)
     return terms
 
 
