@@ -693,11 +693,13 @@ def test_the_readme_commands_run(demo):
 @pytest.mark.parametrize(
     ("query", "terms"),
     [
-        ("台積電", ["台積電", "TSMC", "Taiwan Semiconductor Manufacturing"]),
-        ("tsmc", ["tsmc", "Taiwan Semiconductor Manufacturing", "台積電"]),
-        ("關稅", ["關稅", "tariff", "tariffs", "duties", "levy"]),
+        ("台積電", ["台積電", "TSMC", "Taiwan Semiconductor Manufacturing", "台积电"]),
+        ("tsmc", ["tsmc", "Taiwan Semiconductor Manufacturing", "台積電", "台积电"]),
+        ("關稅", ["關稅", "tariff", "tariffs", "duties", "levy", "关税"]),
+        ("semiconductor", ["semiconductor", "半導體", "半导体"]),
         ("typhoon", ["typhoon"]),
     ],
 )
-def test_a_watched_term_expands_to_its_group_once_each(query, terms):
-    assert expand_terms(query, load_config(env={}).watch) == terms
+def test_a_watched_term_expands_to_its_group_and_spellings_once_each(query, terms):
+    cfg = load_config(env={})
+    assert expand_terms(query, cfg.watch, cfg.topic) == terms

@@ -544,7 +544,7 @@ def search(
         store = pipeline.open_store(cfg)
         try:
             store.migrate()
-            terms = [query] if exact else expand_terms(query, cfg.watch)
+            terms = [query] if exact else expand_terms(query, cfg.watch, cfg.topic)
             hits = store.search(terms, since=day, outlet=source, limit=limit)
         finally:
             store.close()

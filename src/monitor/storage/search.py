@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import text
 
-from monitor.config import WatchConfig
+from monitor.config import TopicConfig, WatchConfig
 from monitor.storage.base import Queries
 
 # Bound parameters: :q, :since (a day, YYYY-MM-DD, or NULL), :outlet (or NULL),
@@ -79,15 +79,20 @@ class SearchHit:
     term: str  # the query term (or watched alias) that found it
 
 
-def expand_terms(query: str, watch: WatchConfig | None) -> list[str]:
-    """The query, then every other term of the watched keyword group it names."""
+def expand_terms(
+    query: str, watch: WatchConfig | None, topic: TopicConfig | None = None
+) -> list[str]:
+    """The query, then every other term of the watched keyword group it names, then the
+    other spellings the topic's aliases give it (TSMC: 台積電, 台积电)."""
     terms = [query]
-    if watch is None:
-        return terms
-    wanted = query.casefold()
-    for keyword in watch.keywords:
-        group = [keyword.name, *keyword.terms]
-        if wanted in (t.casefold() for t in group):
+    groups: list[list[str]] = []
+    if watch is not None:
+        groups += [[k.name, *k.terms] for k in watch.keywords]
+    if topic is not None:
+        groups += [[t, *a] for f in topic.facets.values() for t, a in f.aliases.items()]
+    for group in groups:
+        # Against every term found so far: 台積電 → TSMC (watch) → 台积电 (topic).
+        if {t.casefold() for t in group} & {t.casefold() for t in terms}:
             for term in group:
                 if term.casefold() not in {x.casefold() for x in terms}:
                     terms.append(term)
