@@ -24,6 +24,7 @@ pytestmark = pytest.mark.integration
         ("eval_relevance.py", [], "precision 1.000  recall 1.000"),
         ("eval_dedup.py", [], "precision"),
         ("eval_realnews.py", [], "false readings"),
+        ("eval_scenario.py", [], "figure alerts sent: 1"),
     ],
 )
 def test_bench_scripts_run(script, args, expected):

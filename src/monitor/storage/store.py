@@ -38,6 +38,7 @@ from monitor.storage.base import rejected
 from monitor.storage.dedup import DedupQueries
 from monitor.storage.emails import EmailQueries
 from monitor.storage.feeds import FeedQueries
+from monitor.storage.figures import FigureQueries
 from monitor.storage.models import Base, RunRow, utcnow
 from monitor.storage.search import SearchQueries
 
@@ -63,6 +64,7 @@ class Store(
     FeedQueries,
     ArticleQueries,
     AlertQueries,
+    FigureQueries,
     DedupQueries,
     EmailQueries,
     SearchQueries,

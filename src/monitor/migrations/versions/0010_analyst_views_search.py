@@ -3,7 +3,7 @@ v_story_outlets, v_feed_health, v_runs, a wider v_articles; FTS5 (SQLite) and
 tsvector + pg_trgm (PostgreSQL), with the search as a SQL function on PostgreSQL
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02 08:00:00
 
 The naming rule for analysts: what they query starts with ``v_`` (views) or is
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -70,16 +70,18 @@ FROM counted c
 JOIN day_stories d ON d.day = c.day
 """
 
-# Readings of tracked figures in kept articles. Built on keyword_figures (the figures the
-# watch rules read) until the tracked-figure readings table lands; then re-pointed.
+# Readings of tracked figures (watch.tracked) in kept articles: every attributed
+# reading, with its status (current, threat, old) and whether it is the one the
+# article is taken to state for its item (chosen).
 V_FIGURES = """
 CREATE VIEW v_figures AS
-SELECT f.id, f.keyword AS item, f.value, f.unit, f.sentence, a.source AS outlet,
-       a.id AS article_id, a.canonical_url AS article_url, a.title AS article_title,
-       COALESCE(a.day, a.run_date) AS day, f.observed_at
-FROM keyword_figures f
-JOIN articles a ON a.id = f.article_id
-WHERE a.relevant AND a.duplicate_of IS NULL AND a.duplicate_of_seed IS NULL
+SELECT r.id, r.item, r.value, r.unit, r.status, r.old_value, r.chosen, r.sentence,
+       r.outlet, a.id AS article_id, a.canonical_url AS article_url,
+       a.title AS article_title, COALESCE(r.day, a.day) AS day, r.published_at
+FROM figure_readings r
+JOIN articles a ON a.id = r.article_id
+WHERE r.item IS NOT NULL
+  AND a.relevant AND a.duplicate_of IS NULL AND a.duplicate_of_seed IS NULL
 """
 
 # Every outlet copy of every story: the stored articles (the kept one and those merged
