@@ -1,8 +1,11 @@
 """Daily Taiwan–US chip-trade monitor: feeds → articles → dedupe/store → alerts → email.
 
 Each task is one call into ``monitor.pipeline``; tasks pass ids and counts through XCom,
-never article bodies. Config comes from ``MONITOR_CONFIG`` / ``MONITOR_DATABASE_URL`` /
-``MONITOR_SMTP_URL`` at run time, never at import time; without ``MONITOR_SMTP_URL`` the
+never article bodies. The ids are hints only: each stage takes its work from the
+database (whatever an earlier, killed attempt left), so a retried task or a rerun day
+finishes what was interrupted; a task that loses the database fails and is retried.
+Config comes from ``MONITOR_CONFIG`` / ``MONITOR_DATABASE_URL`` / ``MONITOR_SMTP_URL`` at
+run time, never at import time; without ``MONITOR_SMTP_URL`` the
 alert email goes through Airflow's ``smtp_default`` connection when one is defined. The
 run's day is the logical date (``airflow dags test chip_trade_monitor 2026-11-02`` runs
 2 November).
@@ -75,7 +78,7 @@ def chip_trade_monitor() -> None:
         from monitor import pipeline
         from monitor.config import load_config
 
-        return pipeline.fetch_articles(load_config(), collected["entry_ids"])
+        return pipeline.fetch_articles(load_config(), collected["entry_ids"], _run_date())
 
     @task
     def store_articles(fetched: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.integration
         ("eval_dedup.py", [], "precision"),
         ("eval_realnews.py", [], "false readings"),
         ("eval_scenario.py", [], "figure alerts sent: 1"),
+        ("soak.py", ["--days", "3", "--per-day", "8"], "median run time, days 2-6"),
     ],
 )
 def test_bench_scripts_run(script, args, expected):

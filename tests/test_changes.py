@@ -131,7 +131,7 @@ def test_first_mention_only_outside_the_look_back(tmp_path: Path, db_url: str) -
     ]
     # a rerun of a day raises nothing
     again = _detect(cfg, d0 + timedelta(days=51), [])
-    assert again == {"alerts": 0, "alert_ids": []}
+    assert again == {"alerts": 0, "alert_ids": [], "resumed": 0}
     assert len(_alerts(db_url)) == 2
 
 

@@ -120,3 +120,39 @@ def test_smtp_default_connection_carries_the_email(
         "[chip-trade] tariff 20% → 15% · 1 new story"
     ]
     assert not (tmp_path / "var" / "outbox").exists()
+
+
+@pytest.mark.integration
+def test_dag_run_finishes_what_a_killed_run_left(
+    airflow_db, bag, tmp_path: Path, site, smtp, monkeypatch
+):
+    """An earlier attempt collected and fetched, then died: its ids are gone with its
+    XCom, and the next DAG run of the day still stores, counts and sends all of it."""
+    from monitor import pipeline
+    from monitor.config import load_config
+
+    db_url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    config = write_config(tmp_path, site)
+    monkeypatch.setenv("MONITOR_CONFIG", str(config))
+    monkeypatch.setenv("MONITOR_DATABASE_URL", db_url)
+    monkeypatch.setenv("MONITOR_SMTP_URL", smtp.url)
+    cfg = load_config(config)
+    day = datetime(2026, 11, 2, tzinfo=UTC)
+    pipeline.init(cfg)
+    collected = pipeline.collect_feeds(cfg, day.date())
+    pipeline.fetch_articles(cfg, collected["entry_ids"], day.date())
+
+    run = bag.dags[DAG_ID].test(logical_date=day)
+    assert run.state == "success"
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            urls = [r[0] for r in conn.execute(text("SELECT url FROM v_articles"))]
+            alerts = conn.execute(text("SELECT rule, keyword, status FROM v_alerts")).all()
+            stats = json.loads(conn.execute(text("SELECT stats FROM runs")).scalar_one())
+    finally:
+        engine.dispose()
+    assert urls == [site.url("/articles/tariff-deal-15-percent.html")]
+    assert [tuple(a) for a in alerts] == [("figure_change", "tariff", "sent")]
+    assert (stats["new_articles"], stats["resumed_entries"]) == (1, 5)
+    assert len(smtp.messages) == 1

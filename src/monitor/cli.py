@@ -25,7 +25,7 @@ import typer
 
 from monitor import pipeline, stories
 from monitor.config import Config, FeedConfig, load_config
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, StorageError
 from monitor.storage.analyst import query_file
 from monitor.storage.search import SearchHit, expand_terms
 
@@ -118,6 +118,11 @@ def print_summary(summary: pipeline.RunSummary) -> None:
     typer.echo(f"  duplicates   {s.duplicates}")
     typer.echo(f"  off-topic    {s.off_topic}")
     typer.echo(f"  alerts       {s.alerts_raised} raised, {s.alerts_sent} sent")
+    if s.resumed_entries or s.resumed_articles:
+        typer.echo(
+            f"  resumed      {s.resumed_entries} entries, {s.resumed_articles} articles "
+            "left unfinished by an earlier run"
+        )
     if s.delivery:
         typer.echo(f"  email        {s.delivery}")
     if s.delivery_error and s.delivery_status == "partial":
@@ -153,6 +158,14 @@ def run(
         cfg = _load(config)
         pipeline.init(cfg)
         summary = pipeline.run_day(cfg, day)
+    except StorageError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        typer.secho(
+            "the run stopped before it finished; what it stored is kept, and the next "
+            f"`monitor run --date {day.isoformat()}` takes up the rest",
+            err=True,
+        )
+        raise typer.Exit(2) from None
     except MonitorError as exc:
         raise _fail(exc) from None
     if as_json:

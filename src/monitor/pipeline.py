@@ -24,7 +24,13 @@
     reextract       (by hand) extraction re-run over the archived pages, no network
 
 Airflow tasks call one stage each and pass ids and counts, never bodies. Each stage
-works from rows in the database, so a retried or rerun stage never duplicates anything.
+works from rows in the database, so a retried or rerun stage never duplicates anything,
+and the ids passed along are only hints (what this run did, so the summary can tell
+resumed work apart): every stage takes up all the work an earlier, interrupted run left
+— entries still ``pending`` or ``extracted``, kept articles never counted, run dates whose
+rules were never evaluated. An entry's new state commits with its article row, an
+article's counts with its figure alerts (:meth:`Store.transaction`), and every stage holds
+the database's pipeline lock (:meth:`Store.exclusive`), so concurrent runs take turns.
 The work behind a stage lives in the module named for it: :mod:`monitor.crawl` fetches and
 extracts pages in bulk, :mod:`monitor.keep` decides what each extracted entry is,
 :mod:`monitor.sending` sends alert emails at most once, :mod:`monitor.storage` holds every
@@ -34,8 +40,12 @@ query.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
@@ -63,15 +73,43 @@ from monitor.detect.rules import figure_change
 from monitor.errors import AlertNotFoundError, DeliveryError, RejectedItemError
 from monitor.politeness import PoliteFetcher
 from monitor.records import AlertView, ExtractedPage, FeedEntry, FeedResult, FetchResult
-from monitor.storage import DedupStore, NewReading, PendingEntry, Store
+from monitor.storage import DedupStore, NewReading, PendingEntry, Store, StoredArticle
 from monitor.text import content_hash, normalize_line, normalize_text
 from monitor.urls import canonicalize, resolve_google_news
 
 LOGGER = logging.getLogger(__name__)
+# Fault injection for the reliability tests: the process stops itself (SIGSTOP) when it
+# reaches the named point ("store:mid"), so a test can kill -9 it exactly there.
+PAUSE_ENV = "MONITOR_TEST_PAUSE_AT"
 
 
 def open_store(cfg: Config) -> Store:
     return Store(cfg.db_url)
+
+
+def checkpoint(point: str) -> None:
+    """Stop this process at ``point`` when ``MONITOR_TEST_PAUSE_AT`` names it (tests
+    only: ``kill -9`` it there, or ``SIGCONT`` to go on)."""
+    if os.environ.get(PAUSE_ENV) != point:
+        return
+    sys.stderr.write(f"{PAUSE_ENV}: stopped at {point} (pid {os.getpid()})\n")
+    sys.stderr.flush()
+    os.kill(os.getpid(), signal.SIGSTOP)
+
+
+def _halfway(done: int, total: int) -> bool:
+    return done == max(1, total // 2)
+
+
+@contextmanager
+def _stage(cfg: Config, purpose: str = "use") -> Iterator[Store]:
+    """The store of one stage, with the pipeline lock held until the stage ends."""
+    store = open_store(cfg)
+    try:
+        with store.exclusive(purpose):
+            yield store
+    finally:
+        store.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +120,8 @@ class InitStats:
 
 def init(cfg: Config) -> InitStats:
     """Create or migrate the database and load every file of the seed folder."""
-    store = open_store(cfg)
-    try:
-        with store.exclusive("migrate"):
-            return _init(cfg, store)
-    finally:
-        store.close()
+    with _stage(cfg, "migrate") as store:  # concurrent inits take turns
+        return _init(cfg, store)
 
 
 def _init(cfg: Config, store: Store) -> InitStats:
@@ -106,16 +140,19 @@ def _init(cfg: Config, store: Store) -> InitStats:
         sig = dedup.fingerprint(
             raw, num_perm=cfg.dedup.num_perm, shingle_words=cfg.dedup.shingle_words
         )
-        seed_id, created = store.add_seed(path.name, title, raw, content_hash(raw), sig.to_bytes())
-        if created:
-            dstore.add_signature("seed", seed_id, None, sig)
-        doc_key = f"seed:{seed_id}"
-        if created or not store.has_mentions(doc_key):
-            counts = signals.count_mentions(raw, cfg.watch)
-            store.add_mentions(doc_key, counts, None, seed_id=seed_id)
-            loaded += 1
-        # Also for seeds loaded before figures were read (a database from 0004).
-        _record_readings(store, cfg, raw, doc_key, None, seed_id=seed_id)
+        with store.transaction():  # a seed, its signature, counts and readings together
+            seed_id, created = store.add_seed(
+                path.name, title, raw, content_hash(raw), sig.to_bytes()
+            )
+            if created:
+                dstore.add_signature("seed", seed_id, None, sig)
+            doc_key = f"seed:{seed_id}"
+            if created or not store.has_mentions(doc_key):
+                counts = signals.count_mentions(raw, cfg.watch)
+                store.add_mentions(doc_key, counts, None, seed_id=seed_id)
+                loaded += 1
+            # Also for seeds loaded before figures were read (a database from 0004).
+            _record_readings(store, cfg, raw, doc_key, None, seed_id=seed_id)
     return InitStats(seeds_loaded=loaded, seeds_total=len(files))
 
 
@@ -145,8 +182,7 @@ def collect_feeds(cfg: Config, run_date: date) -> dict[str, Any]:
         "failures": [],
     }
     new_ids: list[int] = []
-    store = open_store(cfg)
-    try:
+    with _stage(cfg) as store:
         states = store.feed_states()
         due = [f for f in cfg.feeds if health.is_due(states.get(f.url), run_date)]
         for feed in cfg.feeds:
@@ -165,7 +201,7 @@ def collect_feeds(cfg: Config, run_date: date) -> dict[str, Any]:
             ThreadPoolExecutor(cfg.http.max_concurrency, thread_name_prefix="feed") as pool,
         ):
             results = list(pool.map(lambda f: feeds.fetch_feed(f, fetcher, states.get(f.url)), due))
-        for feed, result in zip(due, results, strict=True):
+        for done, (feed, result) in enumerate(zip(due, results, strict=True), 1):
             accepted = [e for e in result.entries if _in_window(e, start, end)]
             # Validators are kept only when every entry was taken or is too old to ever
             # be: a feed holding items for a later run date must be read again then.
@@ -196,9 +232,10 @@ def collect_feeds(cfg: Config, run_date: date) -> dict[str, Any]:
             else:
                 stats["feeds_failed"] += 1
                 stats["failures"].append({"feed": feed.name, "error": result.error})
+            if _halfway(done, len(due)):
+                checkpoint("collect:mid")
         stats["feed_alert_ids"] = health.raise_alerts(store, cfg, run_date, end)
-    finally:
-        store.close()
+    checkpoint("collect:done")
     stats["new_entries"] = len(new_ids)
     stats["entry_ids"] = new_ids
     return stats
@@ -213,19 +250,37 @@ def check_feeds(cfg: Config, targets: Sequence[FeedConfig]) -> list[FeedResult]:
         return list(pool.map(lambda f: feeds.fetch_feed(f, fetcher), targets))
 
 
-def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[str, Any]:
+def fetch_articles(
+    cfg: Config, entry_ids: Sequence[int] | None = None, run_date: date | None = None
+) -> dict[str, Any]:
     """Fetch the page of every pending entry concurrently and keep its text and metadata.
 
-    An URL already stored as an article is not fetched again (unless
-    ``http.recheck_articles``); entries of one run sharing a canonical URL share one
-    fetch. Every page fetched is archived (``http.archive_pages``) for ``reextract``.
+    The work is every entry still ``pending`` (collected by runs up to ``run_date``, or
+    by any run without one), whoever collected it: ``entry_ids``, the ids the collect
+    stage of this run recorded, only tell this run's entries from those an earlier,
+    interrupted run left (counted as ``resumed``). An URL already stored as an article is
+    not fetched again (unless ``http.recheck_articles``); entries sharing a canonical URL
+    share one fetch, and are saved in one transaction. Every page fetched is archived
+    (``http.archive_pages``) for ``reextract``.
     """
-    stats: dict[str, Any] = {"pages_ok": 0, "pages_failed": 0, "known_urls": 0, "failures": []}
+    stats: dict[str, Any] = {
+        "pages_ok": 0,
+        "pages_failed": 0,
+        "known_urls": 0,
+        "failures": [],
+        "resumed": 0,
+    }
     done: list[int] = []
-    store = open_store(cfg)
-    try:
+    saved: list[str] = []  # canonical URLs saved so far
+    hint = None if entry_ids is None else set(entry_ids)
+    with _stage(cfg) as store:
         groups: dict[str, list[PendingEntry]] = {}
-        for entry in store.pending_entries(entry_ids):
+        pending = store.pending_entries(until=run_date)
+        if hint is not None:
+            stats["resumed"] = sum(1 for e in pending if e.id not in hint)
+        if stats["resumed"]:
+            LOGGER.warning("resuming %d entries an earlier run left pending", stats["resumed"])
+        for entry in pending:
             link_url = canonicalize(resolve_google_news(entry.link) or entry.link)
             if not cfg.http.recheck_articles:
                 known = store.article_by_url(link_url)
@@ -247,10 +302,12 @@ def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[
         feed_urls = {feed.name: feed.url for feed in cfg.feeds}
 
         def save(link_url: str, result: FetchResult, page: ExtractedPage | None) -> None:
-            for entry in groups[link_url]:
-                feed_url = feed_urls.get(entry.feed_name)
-                try:
-                    with store.item(f"entry #{entry.id} ({entry.link[:200]})"):
+            group = groups[link_url]
+            try:
+                # Entries sharing a page are saved together, or not at all.
+                with store.item(f"page {link_url[:200]}"):
+                    for entry in group:
+                        feed_url = feed_urls.get(entry.feed_name)
                         crawl.save_page(
                             store,
                             entry,
@@ -260,15 +317,18 @@ def fetch_articles(cfg: Config, entry_ids: Sequence[int] | None = None) -> dict[
                             trusted=(feed_url,) if feed_url else (),
                             aliases=cfg.http.alias_groups,
                         )
-                except RejectedItemError as exc:
+            except RejectedItemError as exc:
+                for entry in group:
                     _fail_entry(store, stats, entry.id, entry.feed_name, exc)
-                    continue
-                done.append(entry.id)
+                return
+            done.extend(entry.id for entry in group)
+            saved.append(link_url)
+            if _halfway(len(saved), len(groups)):
+                checkpoint("fetch:mid")
 
         targets = {link_url: group[0].link for link_url, group in groups.items()}
         crawl.fetch_and_extract(cfg, store, targets, stats, save)
-    finally:
-        store.close()
+    checkpoint("fetch:done")
     stats["entry_ids"] = done
     return stats
 
@@ -335,22 +395,34 @@ def store_articles(
 ) -> dict[str, Any]:
     """Deduplicate, score and store every extracted entry.
 
-    Exact rules first (same canonical URL — a changed text there is a new version —,
-    same GUID, same content hash), then near-duplicates through the persisted LSH bands,
-    then the same normalized title from the same outlet. Every article joins a story.
+    The work is every entry still ``extracted`` that runs up to ``run_date`` collected
+    (``entry_ids``, those the fetch stage of this run extracted, only tell this run's work
+    from an interrupted run's, counted as ``resumed``); each is stored under the run date
+    that collected it, in one transaction with its new state. Exact rules first (same
+    canonical URL — a changed text there is a new version —, same GUID, same content
+    hash), then near-duplicates through the persisted LSH bands, then the same
+    normalized title from the same outlet. Every article joins a story.
     """
     counts = {"kept": 0, "duplicate": 0, "near_duplicate": 0, "off_topic": 0, "updated": 0}
     problems: dict[str, Any] = {"failures": []}
     kept: list[int] = []
     updated: list[int] = []
-    store = open_store(cfg)
-    try:
+    resumed = 0
+    hint = None if entry_ids is None else set(entry_ids)
+    with _stage(cfg) as store:
         dstore = DedupStore(store, dedup.BandLayout.for_config(cfg.dedup))
-        start, _end = _window(cfg, run_date)
-        for entry in store.extracted_entries(entry_ids):
+        entries = store.extracted_entries(until=run_date)
+        if hint is not None:
+            resumed = sum(1 for e in entries if e.id not in hint)
+        if resumed:
+            LOGGER.warning("resuming %d entries an earlier run left extracted", resumed)
+        for done, entry in enumerate(entries, 1):
+            day = entry.run_date or run_date
+            start, _end = _window(cfg, day)
             try:
                 with store.item(f"entry #{entry.id} ({entry.link[:200]})"):
-                    outcome, article_id = keep.store_one(store, dstore, cfg, entry, run_date, start)
+                    outcome, article_id = keep.store_one(store, dstore, cfg, entry, day, start)
+                    checkpoint("store:commit")  # inside the transaction: killed, nothing stays
             except RejectedItemError as exc:
                 _fail_entry(store, problems, entry.id, entry.feed_name, exc)
                 continue
@@ -359,14 +431,16 @@ def store_articles(
                 kept.append(article_id)
             elif outcome == "updated" and article_id is not None:
                 updated.append(article_id)
-    finally:
-        store.close()
+            if _halfway(done, len(entries)):
+                checkpoint("store:mid")
+    checkpoint("store:done")
     return {
         "new_articles": counts["kept"],
         "duplicates": counts["duplicate"] + counts["near_duplicate"],
         "near_duplicates": counts["near_duplicate"],
         "off_topic": counts["off_topic"],
         "updated": counts["updated"],
+        "resumed": resumed,
         "article_ids": kept,
         "updated_article_ids": updated,
         "failures": problems["failures"],
@@ -454,43 +528,62 @@ def _figure_changes(store: Store, cfg: Config, run_date: date) -> list[changes.C
 def detect_changes(
     cfg: Config, run_date: date, article_ids: Sequence[int] | None = None
 ) -> dict[str, Any]:
-    """Count watched keywords and read tracked figures in the run's kept articles, then
-    apply the watch rules: figure changes corroborated by independent outlets
-    (monitor.detect.rules.figure_change), then first mentions, spikes, drops and
-    co-occurrences for the run's day (monitor.changes)."""
-    store = open_store(cfg)
-    try:
-        ids = (
-            list(article_ids)
-            if article_ids is not None
-            else store.relevant_articles_of_run(run_date)
-        )
+    """Count watched keywords and read tracked figures in every kept article never
+    counted (this run's, and any an interrupted run left), each article's counts and
+    readings committed together; then apply the watch rules for the run's day and for
+    any earlier run date whose rules an interrupted run never evaluated: figure changes
+    corroborated by independent outlets (monitor.detect.rules.figure_change), first
+    mentions, spikes, drops and co-occurrences (monitor.changes). ``article_ids`` (the
+    store stage's new articles) only tell resumed work apart."""
+    new_alerts: list[int] = []
+    hint = None if article_ids is None else set(article_ids)
+    resumed = 0
+    with _stage(cfg) as store:
+        todo = store.articles_to_count(run_date)
+        if hint is not None:
+            resumed = sum(1 for a in todo if a.id not in hint)
+        if resumed:
+            LOGGER.warning("resuming %d articles an earlier run never counted", resumed)
         primary_feeds = [f.url for f in cfg.feeds if f.primary]
-        primary = store.articles_from_feeds(ids, primary_feeds)
-        for article in store.articles(ids):
-            doc_key = f"article:{article.id}"
-            text = f"{article.title}\n{article.text}"
-            day = _day(cfg, article.published_at, run_date)
-            if not store.has_mentions(doc_key):  # else counted by an earlier attempt
-                counts = signals.count_mentions(text, cfg.watch)
-                store.add_mentions(doc_key, counts, day, article_id=article.id)
-            _record_readings(
-                store,
-                cfg,
-                text,
-                doc_key,
-                day,
-                outlet=article.source,
-                published_at=article.published_at,
-                primary=article.id in primary,
-                article_id=article.id,
-            )
-        candidates = _figure_changes(store, cfg, run_date)
-        candidates += changes.detect(store, cfg, run_date)
-        new_alerts = changes.raise_alerts(store, candidates, run_date, cfg.alerts.cooldown_days)
-    finally:
-        store.close()
-    return {"alerts": len(new_alerts), "alert_ids": new_alerts}
+        primary = store.articles_from_feeds([a.id for a in todo], primary_feeds)
+        for done, article in enumerate(todo, 1):
+            with store.transaction():
+                _count_article(
+                    store, cfg, article, article.run_date or run_date, article.id in primary
+                )
+                store.mark_counted(article.id)
+            if _halfway(done, len(todo)):
+                checkpoint("detect:mid")
+        for day in sorted({*store.days_to_evaluate(run_date), run_date}):
+            candidates = _figure_changes(store, cfg, day)
+            candidates += changes.detect(store, cfg, day)
+            new_alerts += changes.raise_alerts(store, candidates, day, cfg.alerts.cooldown_days)
+            store.mark_evaluated(day)
+    checkpoint("detect:done")
+    return {"alerts": len(new_alerts), "alert_ids": new_alerts, "resumed": resumed}
+
+
+def _count_article(
+    store: Store, cfg: Config, article: StoredArticle, run_date: date, primary: bool
+) -> None:
+    """Record one article's keyword mentions and figure readings."""
+    doc_key = f"article:{article.id}"
+    text = f"{article.title}\n{article.text}"
+    day = _day(cfg, article.published_at, run_date)
+    if not store.has_mentions(doc_key):  # else counted before signals_at existed
+        counts = signals.count_mentions(text, cfg.watch)
+        store.add_mentions(doc_key, counts, day, article_id=article.id)
+    _record_readings(
+        store,
+        cfg,
+        text,
+        doc_key,
+        day,
+        outlet=article.source,
+        published_at=article.published_at,
+        primary=primary,
+        article_id=article.id,
+    )
 
 
 def send_alerts(cfg: Config, run_date: date) -> sending.SendResult:
@@ -592,6 +685,10 @@ class RunSummary:
     delivery_status: str | None = None
     refused_recipients: list[str] = field(default_factory=list)
     alerts_unknown: int = 0
+    # Work an earlier, interrupted run left and this one finished: entries it found
+    # still pending or extracted, kept articles it found never counted.
+    resumed_entries: int = 0
+    resumed_articles: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -624,7 +721,13 @@ def send_and_report(
     marked failed and retried; the retry cannot duplicate anything (refused alerts are
     pending, partial ones are done, unknown ones wait for ``resend_unknown_after``).
     """
-    sent = send_alerts(cfg, run_date)
+    store = open_store(cfg)
+    try:
+        with store.exclusive():  # two runs never send the same pending alerts
+            sent = send_alerts(cfg, run_date)
+    finally:
+        store.close()
+    checkpoint("send:done")
     summary = RunSummary(
         run_date=run_date,
         feeds_ok=collected["feeds_ok"],
@@ -650,6 +753,8 @@ def send_and_report(
         delivery_status=sent.status,
         refused_recipients=list(sent.refused_recipients),
         alerts_unknown=sent.alerts_unknown,
+        resumed_entries=fetched.get("resumed", 0) + stored.get("resumed", 0),
+        resumed_articles=changes.get("resumed", 0),
     )
     record_run(cfg, summary)
     if sent.error and raise_on_delivery_error:
@@ -658,9 +763,11 @@ def send_and_report(
 
 
 def run_day(cfg: Config, run_date: date) -> RunSummary:
-    """The whole pipeline for one day (what the DAG runs, in one process)."""
+    """The whole pipeline for one day (what the DAG runs, in one process). A database
+    lost on the way raises :class:`~monitor.errors.StorageError`; run it again and it
+    resumes where it stopped."""
     collected = collect_feeds(cfg, run_date)
-    fetched = fetch_articles(cfg, collected["entry_ids"])
+    fetched = fetch_articles(cfg, collected["entry_ids"], run_date)
     stored = store_articles(cfg, run_date, fetched["entry_ids"])
     changes = detect_changes(cfg, run_date, stored["article_ids"])
     data = send_and_report(

@@ -113,12 +113,13 @@ class AlertQueries(Queries):
                 details=json.dumps(details or {}, sort_keys=True, ensure_ascii=False),
                 **values,
             )
-            s.add(row)
             try:
-                s.flush()
+                # A savepoint, so a lost race undoes this insert alone, not the rest of
+                # an enclosing Store.transaction().
+                with s.begin_nested():
+                    s.add(row)
             except IntegrityError:
                 # Another attempt of this run inserted the same key first.
-                s.rollback()
                 return None
             seen: set[tuple[str, str]] = set()
             for item in evidence:

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from monitor.errors import RejectedItemError
 from monitor.storage.base import Queries
-from monitor.storage.models import ArticleRow, EntryRow, SeedRow
+from monitor.storage.models import ArticleRow, EntryRow, SeedRow, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,7 @@ class StoredArticle:
     url: str
     source: str
     published_at: datetime | None
+    run_date: date | None = None
 
 
 class ArticleQueries(Queries):
@@ -121,4 +122,62 @@ class ArticleQueries(Queries):
                     )
                     .order_by(ArticleRow.id)
                 )
+            )
+
+    # -- work a run owes (resumable runs) ---------------------------------------------
+
+    def _counted(self) -> tuple[Any, ...]:
+        return (
+            ArticleRow.relevant.is_(True),
+            ArticleRow.duplicate_of.is_(None),
+            ArticleRow.duplicate_of_seed.is_(None),
+        )
+
+    def articles_to_count(self, until: date) -> list[StoredArticle]:
+        """Kept relevant articles of runs up to ``until`` whose keyword mentions and
+        figures were never recorded, run by run, each run's in publication order."""
+        with self.session() as s:
+            rows = s.scalars(
+                select(ArticleRow)
+                .where(*self._counted(), ArticleRow.signals_at.is_(None))
+                .where(ArticleRow.run_date <= until)
+                .order_by(ArticleRow.run_date, ArticleRow.published_at, ArticleRow.id)
+            )
+            return [
+                StoredArticle(
+                    r.id, r.title, r.text, r.canonical_url, r.source, r.published_at, r.run_date
+                )
+                for r in rows
+            ]
+
+    def mark_counted(self, article_id: int) -> None:
+        with self.session() as s:
+            s.execute(
+                update(ArticleRow).where(ArticleRow.id == article_id).values(signals_at=utcnow())
+            )
+
+    def days_to_evaluate(self, until: date) -> list[date]:
+        """Run dates up to ``until`` with counted articles whose watch rules were never
+        evaluated (a run stopped between counting and alerting), oldest first."""
+        with self.session() as s:
+            return sorted(
+                s.scalars(
+                    select(ArticleRow.run_date)
+                    .where(*self._counted(), ArticleRow.signals_at.is_not(None))
+                    .where(ArticleRow.rules_at.is_(None), ArticleRow.run_date <= until)
+                    .distinct()
+                )
+            )
+
+    def mark_evaluated(self, run_date: date) -> None:
+        """The watch rules of ``run_date`` were evaluated over its counted articles."""
+        with self.session() as s:
+            s.execute(
+                update(ArticleRow)
+                .where(
+                    ArticleRow.run_date == run_date,
+                    ArticleRow.signals_at.is_not(None),
+                    ArticleRow.rules_at.is_(None),
+                )
+                .values(rules_at=utcnow())
             )

@@ -55,6 +55,7 @@ class ExtractedEntry:
     source: str
     published_at: datetime | None
     language: str | None
+    run_date: date | None = None  # of the run that collected it
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,8 +217,11 @@ class FeedQueries(Queries):
         )
         return found is not None
 
-    def pending_entries(self, ids: Sequence[int] | None = None) -> list[PendingEntry]:
-        """Entries still waiting for their page (all of them, or those of ``ids``)."""
+    def pending_entries(
+        self, ids: Sequence[int] | None = None, *, until: date | None = None
+    ) -> list[PendingEntry]:
+        """Entries still waiting for their page: all of them, those of ``ids``, or those
+        collected by runs up to the run date ``until``."""
         with self.session() as s:
             query = (
                 select(EntryRow, FeedRow.name)
@@ -227,6 +231,8 @@ class FeedQueries(Queries):
             )
             if ids is not None:
                 query = query.where(EntryRow.id.in_(list(ids)))
+            if until is not None:
+                query = query.where(EntryRow.run_date <= until)
             return [
                 PendingEntry(
                     id=e.id,
@@ -246,16 +252,23 @@ class FeedQueries(Queries):
                 update(EntryRow).where(EntryRow.id == entry_id).values(state="extracted", **values)
             )
 
-    def extracted_entries(self, ids: Sequence[int] | None = None) -> list[ExtractedEntry]:
+    def extracted_entries(
+        self, ids: Sequence[int] | None = None, *, until: date | None = None
+    ) -> list[ExtractedEntry]:
+        """Entries with a page (or summary) waiting to be stored, run by run, each run's
+        in publication order: all of them, those of ``ids``, or those collected by runs
+        up to the run date ``until``."""
         with self.session() as s:
             query = (
                 select(EntryRow, FeedRow.name)
                 .join(FeedRow, EntryRow.feed_id == FeedRow.id)
                 .where(EntryRow.state == "extracted")
-                .order_by(EntryRow.published_at, EntryRow.id)
+                .order_by(EntryRow.run_date, EntryRow.published_at, EntryRow.id)
             )
             if ids is not None:
                 query = query.where(EntryRow.id.in_(list(ids)))
+            if until is not None:
+                query = query.where(EntryRow.run_date <= until)
             return [
                 ExtractedEntry(
                     id=e.id,
@@ -269,6 +282,7 @@ class FeedQueries(Queries):
                     source=e.source or name,
                     published_at=e.page_published_at or e.published_at,
                     language=e.page_language or e.language,
+                    run_date=e.run_date,
                 )
                 for e, name in s.execute(query)
             ]

@@ -210,6 +210,10 @@ class ArticleRow(Base):
     dedup_match: Mapped[str | None] = mapped_column(Line(40))
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Resumable runs: set when the article's mentions and figures were recorded, and
+    # when the watch rules of its run date were evaluated (NULL: a run still owes it).
+    signals_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rules_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Issue 12: the local calendar day of publication (config ``timezone``), set when
     # the article's keywords are counted; the day ``v_keyword_daily`` counts it under.
     # (PostgreSQL also has ``search_vector``, a generated tsvector: migration 0010.)

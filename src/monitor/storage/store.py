@@ -5,14 +5,23 @@ SQLite is the default (a file under ``data_dir``); PostgreSQL works through
 ``MONITOR_DATABASE_URL``. Analysts read the ``v_*`` views (``sql/README.md``) and search
 with :meth:`search`.
 
-One item's writes (a feed's fetch and entries, an entry's page, an entry's article and
-story) go through :meth:`Store.item`: one transaction, all or nothing. When the database
-refuses a value of that item, the item fails alone with :class:`RejectedItemError`, and
-the caller records why and goes on with the next one.
+Three tools keep runs whole and safe to run side by side:
+
+- :meth:`Store.item` makes one item's writes (a feed's fetch and entries, a page and the
+  entries that share it, an entry's article and story) one transaction, all or nothing.
+  When the database refuses a value of that item, the item fails alone with
+  :class:`RejectedItemError`, and the caller records why and goes on with the next one;
+- :meth:`Store.transaction` is the same without a name: an article's counts and
+  readings, a seed and its signature, committed together or not at all;
+- :meth:`Store.exclusive` is a lock on the whole database (a PostgreSQL advisory lock, a
+  file lock beside a SQLite file) that every stage holds while it works, so two runs —
+  of one day or of two — take turns instead of doing the same work twice. A killed
+  process loses it with its connection or file descriptor.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import threading
@@ -27,7 +36,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import column, create_engine, event, func, select, text
 from sqlalchemy import table as table_clause
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import RejectedItemError, StorageError
@@ -44,6 +53,8 @@ from monitor.storage.search import SearchQueries
 
 LOGGER = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# The PostgreSQL advisory lock key of :meth:`Store.exclusive` ("monitor" in ASCII).
+LOCK_KEY = 0x6D6F6E69746F72
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -92,7 +103,7 @@ class Store(
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # The session of the item being written in this thread (see item()).
+        # The session of the open item() or transaction() block, per thread.
         self._local = threading.local()
 
     @property
@@ -119,7 +130,8 @@ class Store(
             try:
                 yield session
                 session.commit()
-            except OperationalError as exc:
+            except (OperationalError, InterfaceError) as exc:
+                # The server went away or refused us: the run cannot go on.
                 session.rollback()
                 raise StorageError(f"database {self.safe_url}: {exc.orig}") from exc
             except BaseException:
@@ -128,14 +140,16 @@ class Store(
 
     @contextmanager
     def item(self, what: str) -> Iterator[None]:
-        """Every write of one item in the block as one transaction.
+        """Every write of one item in the block as one transaction (nested blocks join
+        the outer one).
 
         Raises :class:`RejectedItemError` naming ``what`` when the database refused one
         of its values (nothing of the item is kept); a database that is down is a
         :class:`StorageError`, as everywhere.
         """
         if getattr(self._local, "session", None) is not None:
-            raise RuntimeError("Store.item() blocks do not nest")
+            yield  # an inner block joins the outer one: committed with it
+            return
         with self._sessions() as session:
             self._local.session = session
             try:
@@ -162,31 +176,54 @@ class Store(
                 self._local.session = None
 
     @contextmanager
-    def exclusive(self, name: str) -> Iterator[None]:
-        """Hold a database-wide lock for the work called ``name`` ("migrate") for the
-        block, so that two processes doing the same first-time work take turns. On
-        PostgreSQL an advisory lock; SQLite serializes writers by itself."""
-        if self.engine.dialect.name != "postgresql":
+    def transaction(self) -> Iterator[None]:
+        """Run every query of the block (in this thread) in one transaction: all of it
+        is committed at the end, or nothing. Nested blocks join the outer one."""
+        with self.item("transaction"):
+            yield
+
+    @contextmanager
+    def exclusive(self, purpose: str = "use") -> Iterator[None]:
+        """Hold the database's pipeline lock for the block; waits while another process
+        (another run, another Airflow task) holds it. Not re-entrant. ``purpose`` words
+        the error when the database cannot be reached ("cannot migrate database …")."""
+        if self.engine.dialect.name == "postgresql":
+            with self._advisory_lock(purpose):
+                yield
+            return
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
             yield
             return
+        lock_path = Path(f"{database}.lock")
+        try:
+            handle = lock_path.open("a+b")
+        except OSError as exc:
+            raise StorageError(f"cannot {purpose} database {self.safe_url}: {exc}") from None
+        with handle:  # closing the descriptor (or dying) releases the lock
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            yield
+
+    @contextmanager
+    def _advisory_lock(self, purpose: str) -> Iterator[None]:
         try:
             connection = self.engine.connect()
-            connection.execute(
-                text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": f"monitor {name}"}
-            )
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
             connection.commit()
-        except OperationalError as exc:
-            raise StorageError(f"cannot {name} database {self.safe_url}: {exc.orig}") from None
+        except (OperationalError, InterfaceError) as exc:
+            raise StorageError(f"cannot {purpose} database {self.safe_url}: {exc.orig}") from None
         try:
             yield
         finally:
             try:
-                connection.execute(
-                    text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": f"monitor {name}"}
-                )
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
                 connection.commit()
-            finally:
                 connection.close()
+            except SQLAlchemyError as exc:
+                # The connection is gone, and the lock with it; do not hide the error
+                # that brought us here.
+                LOGGER.warning("pipeline lock of %s lost: %s", self.safe_url, exc)
+                connection.invalidate()
 
     # -- schema -----------------------------------------------------------------------
 
