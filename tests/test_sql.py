@@ -709,3 +709,25 @@ def test_a_chinese_term_reaches_the_english_group_and_the_other_script():
     terms = expand_terms("關稅", cfg.watch, cfg.topic)
     assert terms[:2] == ["關稅", "tariff"] and "关税" in terms
     assert len({t.casefold() for t in terms}) == len(terms)
+
+
+def test_datasette_metadata_hides_every_pipeline_table(demo):
+    """Without Datasette too: each table of the database but the FTS index is hidden."""
+    if demo.dialect != "sqlite":
+        pytest.skip("Datasette reads SQLite files")
+    import yaml
+
+    metadata = yaml.safe_load((ROOT / "sql" / "datasette-metadata.yaml").read_text("utf-8"))
+    tables = metadata["databases"]["monitor"]["tables"]
+    hidden = {name for name, conf in tables.items() if conf.get("hidden")}
+    engine = create_engine(demo.url)
+    try:
+        with engine.connect() as conn:
+            names = conn.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'table'")
+            ).scalars()
+            pipeline_tables = {n for n in names if not n.startswith("articles_fts")}
+    finally:
+        engine.dispose()
+    assert hidden == pipeline_tables
+    assert tables["v_articles"]["fts_table"] == "articles_fts"
