@@ -9,10 +9,15 @@ message went out; it goes again after ``alerts.resend_unknown_after``).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
+import os
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +26,8 @@ import typer
 from monitor import display, pipeline, stories
 from monitor.config import Config, FeedConfig, load_config
 from monitor.errors import MonitorError, StorageError
+from monitor.storage.analyst import query_file
+from monitor.storage.search import SearchHit, expand_terms
 
 app = typer.Typer(
     help="Taiwan–US chip-trade monitor: feeds → articles → database → alert email.",
@@ -504,6 +511,210 @@ def serve(
     typer.echo(f"serving the web view: http://127.0.0.1:{port}/monitor/stories?token={token}")
     typer.echo("(only this machine can reach it; the token is the login. Ctrl-C stops it.)")
     uvicorn.run(web, host="127.0.0.1", port=port, log_level="warning")
+# -- analysts: search, SQL files, the read-only role ----------------------------------------
+
+FORMATS = ("table", "csv", "json")
+FormatOption = Annotated[
+    str, typer.Option("--format", "-f", help="Output: table (default), csv or json.")
+]
+
+
+def _format(value: str) -> str:
+    if value not in FORMATS:
+        raise _usage(f"--format {value!r}: give one of {', '.join(FORMATS)}")
+    return value
+
+
+_STAMP = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?")
+
+
+def _cell(value: object) -> str:
+    """A value as a table shows it: times (UTC, as the views keep them) to the minute."""
+    if value is None:
+        return "-"
+    if isinstance(value, str) and _STAMP.fullmatch(value):
+        value = datetime.fromisoformat(value)  # SQLite hands timestamps over as text
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    if isinstance(value, Decimal):
+        return str(float(value))  # PostgreSQL's NUMERIC, printed as SQLite prints REAL
+    return " ".join(str(value).split())
+
+
+def _plain(value: object) -> object:
+    """A value as JSON and CSV carry it: dates as ISO text, decimals as numbers."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if value is None or isinstance(value, int | float | str | bool):
+        return value
+    if isinstance(value, Decimal):
+        return float(value)  # PostgreSQL's NUMERIC
+    return str(value)
+
+
+def _emit(columns: Sequence[str], rows: Sequence[Sequence[object]], fmt: str) -> None:
+    if fmt == "json":
+        data = [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if v is None else _plain(v) for v in row])
+        typer.echo(out.getvalue(), nl=False)
+        return
+    width = 60
+    table = [list(columns)] + [
+        [c if len(c) <= width else c[: width - 1] + "…" for c in map(_cell, row)] for row in rows
+    ]
+    widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
+    for row in table:
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    typer.echo(f"({len(rows)} row{'' if len(rows) == 1 else 's'})")
+
+
+SEARCH_COLUMNS = ("id", "rank", "day", "published_at", "outlet", "title", "url", "snippet", "term")
+
+
+def _hit_row(hit: SearchHit) -> tuple[object, ...]:
+    return tuple(getattr(hit, c) for c in SEARCH_COLUMNS)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words or a phrase, English or Chinese.")],
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only articles of this local day or later.")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Only this outlet (as v_articles names it).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="At most N.")] = 20,
+    exact: Annotated[
+        bool,
+        typer.Option(
+            "--exact", help="Search the query alone, not the watched keyword group it names."
+        ),
+    ] = False,
+    fmt: FormatOption = "table",
+    config: ConfigOption = None,
+) -> None:
+    """Full-text search of kept articles, best first: title, outlet, day and a snippet
+    with the match in [brackets]. A query naming a watched keyword or one of its terms
+    (台積電, TSMC) searches the whole group unless --exact."""
+    fmt = _format(fmt)
+    day = None if since is None else _parse_day("--since", since)
+    try:
+        cfg = _load(config)
+        store = pipeline.open_store(cfg)
+        try:
+            store.migrate()
+            terms = [query] if exact else expand_terms(query, cfg.watch, cfg.topic)
+            hits = store.search(terms, since=day, outlet=source, limit=limit)
+        finally:
+            store.close()
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    if fmt != "table":
+        _emit(SEARCH_COLUMNS, [_hit_row(h) for h in hits], fmt)
+        return
+    if len(terms) > 1:
+        typer.echo(f"searched: {' | '.join(terms)}")
+    if not hits:
+        typer.echo(f"no kept article matches {query!r}")
+        return
+    for n, hit in enumerate(hits, 1):
+        when = hit.day.isoformat() if hit.day else "-"
+        typer.echo(f"{n:>2}. {hit.title}")
+        typer.echo(f"    {hit.outlet} · {when} · #{hit.id} · {hit.url}")
+        typer.echo(f"    {_cell(hit.snippet)}")
+
+
+def _parse_day(option: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _usage(f"{option} {value!r} is not a date like 2026-11-02") from None
+
+
+def _find_query(name: Path) -> Path:
+    """The file as given, else the ready-made query of that name in sql/queries/."""
+    if name.is_file():
+        return name
+    for candidate in (Path("sql/queries") / name, Path("sql/queries") / f"{name}.sql"):
+        if candidate.is_file():
+            return candidate
+    raise _usage(f"no SQL file {name} (nor sql/queries/{name.name})")
+
+
+@app.command("sql")
+def run_sql(
+    file: Annotated[Path, typer.Argument(help="A .sql file, or the name of one in sql/queries/.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="A parameter, name=value (repeat for more)."),
+    ] = None,
+    fmt: FormatOption = "table",
+    config: ConfigOption = None,
+) -> None:
+    """Run one analyst query (sql/queries/*.sql) with its parameters; a parameter not
+    given is NULL, which the shipped queries read as "no filter"."""
+    fmt = _format(fmt)
+    params: dict[str, str] = {}
+    for item in param or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise _usage(f"--param {item!r}: give name=value")
+        params[name.strip()] = value
+    path = _find_query(file)
+    try:
+        cfg = _load(config)
+        store = pipeline.open_store(cfg)
+        try:
+            store.migrate()
+            chosen = query_file(path, store.engine.dialect.name)
+            sql = chosen.read_text(encoding="utf-8")
+            result = store.run_query(sql, params)
+        finally:
+            store.close()
+    except OSError as exc:
+        raise _usage(f"cannot read {path}: {exc.strerror or exc}") from None
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    _emit(result.columns, result.rows, fmt)
+
+
+@app.command("grant-analyst")
+def grant_analyst(
+    role: Annotated[str, typer.Argument(help="The PostgreSQL role to create or update.")],
+    statement_timeout: Annotated[
+        str, typer.Option("--statement-timeout", help="Longest statement the role may run.")
+    ] = "30s",
+    config: ConfigOption = None,
+) -> None:
+    """PostgreSQL: a login role (password from $MONITOR_ANALYST_PASSWORD) that reads the
+    v_* views and search_articles(), and nothing else: no pipeline or Airflow tables,
+    no writes, statements stopped after --statement-timeout."""
+    password = os.environ.get("MONITOR_ANALYST_PASSWORD", "")
+    if not password:
+        raise _usage("set MONITOR_ANALYST_PASSWORD to the analyst role's password")
+    try:
+        cfg = _load(config)
+        store = pipeline.open_store(cfg)
+        try:
+            store.migrate()
+            store.grant_analyst(role, password, statement_timeout)
+            where = store.safe_url
+        finally:
+            store.close()
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    typer.echo(
+        f"role {role} may read the v_* views and search_articles() of {where} "
+        f"(read-only, statement_timeout {statement_timeout})"
+    )
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -78,6 +78,8 @@ class AlertQueries(Queries):
         seed_id: int | None = None,
     ) -> None:
         with self.session() as s:
+            if article_id is not None and day is not None:
+                s.execute(update(ArticleRow).where(ArticleRow.id == article_id).values(day=day))
             for keyword, count in counts.items():
                 s.add(
                     MentionRow(

@@ -214,6 +214,10 @@ class ArticleRow(Base):
     # when the watch rules of its run date were evaluated (NULL: a run still owes it).
     signals_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rules_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Issue 12: the local calendar day of publication (config ``timezone``), set when
+    # the article's keywords are counted; the day ``v_keyword_daily`` counts it under.
+    # (PostgreSQL also has ``search_vector``, a generated tsvector: migration 0010.)
+    day: Mapped[date | None] = mapped_column(Date, index=True)
 
 
 class StoryRow(Base):

@@ -2,8 +2,8 @@
 with Alembic (``monitor/migrations``), and carries every query through its mixins.
 
 SQLite is the default (a file under ``data_dir``); PostgreSQL works through
-``MONITOR_DATABASE_URL``. Analysts read the views ``v_articles``, ``v_alerts`` and
-``v_stories``.
+``MONITOR_DATABASE_URL``. Analysts read the ``v_*`` views (``sql/README.md``) and search
+with :meth:`search`.
 
 Three tools keep runs whole and safe to run side by side:
 
@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import RejectedItemError, StorageError
 from monitor.storage.alerts import AlertQueries
+from monitor.storage.analyst import ANALYST_VIEWS, AnalystQueries
 from monitor.storage.articles import ArticleQueries
 from monitor.storage.base import rejected
 from monitor.storage.browse import BrowseQueries
@@ -49,6 +50,7 @@ from monitor.storage.emails import EmailQueries
 from monitor.storage.feeds import FeedQueries
 from monitor.storage.figures import FigureQueries
 from monitor.storage.models import Base, RunRow, utcnow
+from monitor.storage.search import SearchQueries
 
 LOGGER = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -78,6 +80,8 @@ class Store(
     DedupQueries,
     EmailQueries,
     BrowseQueries,
+    SearchQueries,
+    AnalystQueries,
 ):
     """The database of one monitor: open it, migrate it, read and write pipeline rows."""
 
@@ -254,8 +258,8 @@ class Store(
             return None if row is None else (row.run_date, json.loads(row.stats))
 
     def view(self, name: str, columns: Sequence[str], order_by: str) -> list[dict[str, Any]]:
-        """Rows of an analyst view (``v_articles``, ``v_alerts``) as dictionaries."""
-        if name not in ("v_articles", "v_alerts", "v_stories"):
+        """Rows of an analyst view (``v_articles``, ``v_alerts``…) as dictionaries."""
+        if name not in ANALYST_VIEWS:
             raise ValueError(f"unknown view {name!r}")
         table = table_clause(name, *(column(c) for c in columns))
         with self.session() as s:
