@@ -87,7 +87,7 @@ def test_init_twice_then_run_a_day(tmp_path, site, runner):
         "figure_change",
         "tariff",
     ]
-    assert "tariff 20% → 15%: Taiwan and US agree" in shown[2]
+    assert "tariff 20% → 15% (US tariff on Taiwan), reported by 1 outlet" in shown[2]
     last = runner.invoke(app, ["last-run", "--config", cfg, "--require-feeds"])
     assert last.exit_code == 0 and "  articles     1 new" in last.output
 

@@ -63,7 +63,8 @@ def test_after_the_demo_lists_the_commands_a_newcomer_needs():
     prefix = "MONITOR_CONFIG=config/demo.yaml MONITOR_DATA_DIR=var/demo .venv/bin/monitor "
     assert prefix + "articles" in commands and prefix + "alerts" in commands
     assert prefix + "serve" in commands
-    assert "sqlite3 var/demo/monitor.db < sql/stories.sql" in commands
+    assert "sqlite3 var/demo/monitor.db < sql/queries/stories.sql" in commands
+    assert prefix + "search 台積電" in commands
     assert any(c.endswith(".venv/bin/airflow api-server --port 8080") for c in commands)
     section = README.split("### After the demo", 1)[1]
     assert "var/airflow/simple_auth_manager_passwords.json.generated" in section
@@ -111,6 +112,9 @@ def test_after_the_demo_commands_show_the_demo_data(tmp_path, site):
         "explain 3": ["merged, near_duplicate: near-duplicate of seed #1"],
         "stories.sql": ["Taiwan and US agree to cut chip-sector tariff"],
         "keyword_mentions_by_day.sql": ["tariff"],
+        # The watched group: 台積電 finds the English TSMC stories too, highlighted.
+        "search 台積電": ["台美關稅協議出爐", "[TSMC]", "Taiwan and US agree"],
+        "search tariff": ["Taiwan and US agree to cut chip-sector tariff", "[tariffs]"],
     }
     ran = 0
     for command in _after_the_demo_commands():
