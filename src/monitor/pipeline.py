@@ -284,7 +284,8 @@ class ReextractStats:
 
 def reextract(cfg: Config) -> ReextractStats:
     """Re-run decoding and extraction over every archived page, without the network;
-    entries and their articles get the new text, title, canonical URL and language.
+    entries and their articles get the new text, title, canonical URL, language and
+    publication date (with its source, ``page``, when the page gives one).
     (Relevance and duplicate decisions already taken are not revisited.)"""
     store = open_store(cfg)
     changed = 0
@@ -314,6 +315,10 @@ def reextract(cfg: Config) -> ReextractStats:
                 }
                 if values["page_title"]:
                     article["title"] = values["page_title"]
+                if values["page_published_at"] is not None:
+                    article["published_at"] = values["page_published_at"]
+                    article["published_date"] = values["page_published_date"]
+                    article["published_source"] = "page"
             if store.update_extraction(item.entry_id, item.article_id, article, **values):
                 changed += 1
     finally:
@@ -417,7 +422,17 @@ def detect_changes(
             else store.relevant_articles_of_run(run_date)
         )
         candidates: list[changes.Candidate] = []
+        window_start = _window(cfg, run_date)[0]
         for article in store.articles(ids):
+            if article.published_at is not None and article.published_at < window_start:
+                # Published before the run's look-back (an old page found today): not
+                # news of this run, so it counts for no day's keywords and raises nothing.
+                LOGGER.info(
+                    "article #%s published %s: older than the run's look-back",
+                    article.id,
+                    article.published_at.isoformat(),
+                )
+                continue
             doc_key = f"article:{article.id}"
             if store.has_mentions(doc_key):
                 continue  # counted by an earlier attempt of this run
@@ -486,7 +501,7 @@ def send_alerts(cfg: Config, run_date: date) -> sending.SendResult:
 def _digest(
     store: Store, cfg: Config, run_date: date, pending: Sequence[AlertView]
 ) -> EmailMessage:
-    stories = store.new_stories(run_date, cfg.alerts.max_stories)
+    stories = store.new_stories(run_date, cfg.alerts.max_stories, since=_window(cfg, run_date)[0])
     keywords = sorted({a.keyword for a in pending if cfg.watch.keyword(a.keyword) is not None})
     trend = None
     if keywords and cfg.alerts.chart:
