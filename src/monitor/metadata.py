@@ -339,8 +339,8 @@ def _text_day(text: str) -> date | None:
         for match in pattern.finditer(text):
             if _UPDATED.search(text[max(0, match.start() - 12) : match.start()]):
                 continue
-            month: int | str = match.group(m)
-            month = int(month) if month.isdigit() else month
+            raw: str = match.group(m)
+            month: int | str = int(raw) if raw.isdigit() else raw
             day = _day(int(match.group(y)), month, int(match.group(d)))
             if day is not None:
                 found.append((match.start(), day))
