@@ -21,7 +21,6 @@ sys.path.insert(0, str(ROOT / "src"))
 from htmldate import find_date  # noqa: E402
 
 from monitor.extract import extract_page  # noqa: E402
-from monitor.metadata import local_day  # noqa: E402
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +45,7 @@ def labelled() -> list[Labelled]:
 
 def pipeline_day(item: Labelled) -> date | None:
     html = (DATES / "pages" / item.file).read_text(encoding="utf-8")
-    return local_day(extract_page(html, item.url).published_at)
+    return extract_page(html, item.url).published_date
 
 
 def htmldate_day(item: Labelled) -> date | None:

@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT
 
 from monitor.extract import extract_page
-from monitor.metadata import local_day, parse_published, strip_site_name
+from monitor.metadata import parse_published, strip_site_name
 
 BODY = "<p>" + "Officials met again on the chip tariff and agreed to keep talking. " * 8 + "</p>"
 
@@ -46,7 +46,7 @@ def test_a_late_evening_date_keeps_its_zone_and_its_printed_day():
     assert page.published_at == datetime(2026, 11, 3, 4, 30, tzinfo=UTC)
     assert page.published_at is not None
     assert page.published_at.utcoffset() == timedelta(hours=-5)
-    assert local_day(page.published_at) == date(2026, 11, 2)  # not the UTC day, 3 November
+    assert page.published_date == date(2026, 11, 2)  # not the UTC day, 3 November
 
 
 def test_open_graph_time_wins_over_a_newer_sidebar_and_modified_time():
@@ -77,7 +77,7 @@ def test_open_graph_time_wins_over_a_newer_sidebar_and_modified_time():
 )
 def test_printed_url_and_refused_dates(html, url, expected):
     page = extract_page(html, url or "https://news.example/x")
-    day = local_day(page.published_at)
+    day = page.published_date
     assert (day.isoformat() if day else None) == expected
 
 

@@ -173,4 +173,5 @@ def extract_page(html: str, url: str) -> ExtractedPage:
         site_name=meta.site_name,
         language=detect_language(body, meta.declared_language),
         description=meta.description,
+        published_date=meta.published_date,
     )

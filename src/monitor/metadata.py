@@ -109,6 +109,7 @@ class PageMetadata:
 
     title: str | None
     published_at: datetime | None  # aware, in the zone the page gave (UTC when none)
+    published_date: date | None  # the day as the publisher printed it
     canonical_url: str | None
     site_name: str | None
     description: str | None
@@ -266,8 +267,9 @@ def _published_from_markup(tree: HtmlElement, metas: dict[str, str]) -> datetime
 _OUTSIDE = "not(ancestor::aside or ancestor::nav or ancestor::footer or ancestor::ul)"
 _ARTICLE_TIME = f".//article//time[@datetime][{_OUTSIDE}]"
 _DATED_URL = re.compile(
-    r"/((?:19|20)\d{2})/([01]?\d)/([0-3]?\d)(?:/|$)"
-    r"|/((?:19|20)\d{2})-?([01]\d)-?([0-3]\d)(?:[/._-]|$)"
+    r"/((?:19|20)\d{2})/([01]?\d|[a-z]{3,9})/([0-3]?\d)(?:/|$)"
+    r"|/((?:19|20)\d{2})-?([01]\d)-?([0-3]\d)(?:[/._-]|$)",
+    re.I,
 )
 _MONTHS = {
     name: number
@@ -329,7 +331,8 @@ def _url_day(url: str | None) -> date | None:
     if match is None:
         return None
     parts = [g for g in match.groups() if g is not None]
-    return _day(int(parts[0]), int(parts[1]), int(parts[2]))
+    month: int | str = int(parts[1]) if parts[1].isdigit() else parts[1]
+    return _day(int(parts[0]), month, int(parts[2]))
 
 
 def _text_day(text: str) -> date | None:
@@ -398,16 +401,27 @@ def _new_year_printed(tree: HtmlElement, day: datetime) -> bool:
     ) or bool(re.search(rf"Jan(uary|\.)? 1,? {y}", text))
 
 
-def published_at(tree: HtmlElement, url: str | None, metas: dict[str, str]) -> datetime | None:
-    """The page's publication time: its structured data, else a day in its URL, else a
-    day printed in its byline, else htmldate's search of the whole page."""
+def published_at(
+    tree: HtmlElement, url: str | None, metas: dict[str, str]
+) -> tuple[datetime | None, date | None]:
+    """The page's publication time and the day it was printed for: its structured
+    data, else a day in its URL, else a day printed in its byline, else htmldate's
+    search of the whole page. A URL's day one day off the structured time's is the
+    printed day: sites build URLs from their local date and often give times in UTC."""
     now = datetime.now(UTC)
-    return (
-        _published_from_markup(tree, metas)
-        or _printed(_url_day(url), now)
+    url_day = _url_day(url)
+    marked = _published_from_markup(tree, metas)
+    if marked is not None:
+        day = marked.date()
+        if url_day is not None and abs((url_day - day).days) == 1:
+            day = url_day
+        return marked, day
+    found = (
+        _printed(url_day, now)
         or _published_from_text(tree, now)
         or _published_by_htmldate(tree, url)
     )
+    return found, local_day(found)
 
 
 # -- titles ------------------------------------------------------------------------------
@@ -532,9 +546,11 @@ def read_metadata(tree: HtmlElement, url: str | None) -> PageMetadata:
     root = tree.getroottree().getroot()
     lang = root.get("lang") or root.get("xml:lang") or metas.get("content-language")
     canonical = _canonical(tree, metas)
+    when, day = published_at(tree, url, metas)
     return PageMetadata(
         title=headline(tree, metas, site, url),
-        published_at=published_at(tree, url, metas),
+        published_at=when,
+        published_date=day,
         canonical_url=canonical,
         site_name=site,
         description=normalize_line(about) if about else None,
