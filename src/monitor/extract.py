@@ -6,13 +6,15 @@ from __future__ import annotations
 import codecs
 import logging
 import re
+import warnings
 from datetime import UTC, datetime
 
 from charset_normalizer import from_bytes
+from dateutil import parser as dateparser
 from lxml.html import HtmlElement
 
 from monitor.language import detect as detect_language
-from monitor.metadata import parse_published, read_metadata
+from monitor.metadata import ZONE_NAMES, plausible_year, read_metadata
 from monitor.records import ExtractedPage
 from monitor.text import normalize_text
 
@@ -129,10 +131,27 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
 
 def parse_datetime(value: str | None) -> datetime | None:
     """Any common date string (a feed's, a sitemap's) to an aware UTC datetime; naive
-    times are taken as UTC; implausible years (a Persian 1399, a 2099 placeholder) are
-    None. Pages keep their own zone: see :func:`monitor.metadata.parse_published`."""
-    parsed = parse_published(value)
-    return parsed.astimezone(UTC) if parsed is not None else None
+    times and bare days are taken as UTC; implausible years (a Persian 1399, a 2099
+    placeholder) are None. Pages keep their own zone: see
+    :func:`monitor.metadata.parse_published`."""
+    if not value:
+        return None
+    try:
+        with warnings.catch_warnings():
+            # An unknown zone name ("CET", "ET") parses as naive, taken as UTC below;
+            # it must not become an error in the caller.
+            warnings.simplefilter("ignore", dateparser.UnknownTimezoneWarning)
+            parsed = dateparser.parse(value.strip(), tzinfos=ZONE_NAMES)
+    except (ValueError, OverflowError):
+        return None
+    if parsed is None or not plausible_year(parsed.year):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # "9999-12-31T23:00-05:00" is past the last year there is
+        return None
 
 
 def parse_tree(html: str) -> HtmlElement | None:

@@ -36,7 +36,7 @@ FIRST_YEAR = 1995  # the first news sites; htmldate's own lower bound
 
 # Zone abbreviations seen on US and East Asian news sites (seconds east of UTC). "CST" is
 # left out on purpose: China Standard Time and US Central are both common in this field.
-_ZONE_NAMES = {
+ZONE_NAMES = {
     "EST": -5 * 3600,
     "EDT": -4 * 3600,
     "PST": -8 * 3600,
@@ -116,8 +116,9 @@ class PageMetadata:
     declared_language: str | None
 
 
-def _year_ok(year: int, now: datetime) -> bool:
-    return FIRST_YEAR <= year <= now.year + 1
+def plausible_year(year: int, now: datetime | None = None) -> bool:
+    """A year a news page can carry: from the first news sites to next year."""
+    return FIRST_YEAR <= year <= (now or datetime.now(UTC)).year + 1
 
 
 def parse_published(value: str | None, *, now: datetime | None = None) -> datetime | None:
@@ -135,15 +136,15 @@ def parse_published(value: str | None, *, now: datetime | None = None) -> dateti
             stamp = datetime.fromtimestamp(int(value[:10]), UTC)
         except (ValueError, OverflowError, OSError):
             return None
-        return stamp if _year_ok(stamp.year, now) else None
+        return stamp if plausible_year(stamp.year, now) else None
     try:
         with warnings.catch_warnings():
             # An unknown zone name ("CET", "ET") parses as naive: taken as UTC below.
             warnings.simplefilter("ignore", dateparser.UnknownTimezoneWarning)
-            parsed = dateparser.parse(value, tzinfos=_ZONE_NAMES)
+            parsed = dateparser.parse(value, tzinfos=ZONE_NAMES)
     except (ValueError, OverflowError, TypeError):
         return None
-    if parsed is None or not _year_ok(parsed.year, now):
+    if parsed is None or not plausible_year(parsed.year, now):
         return None
     if _DATE_ONLY.match(value) or (
         parsed.time() == time(0) and parsed.tzinfo is None and not re.search(r"\d:\d", value)
@@ -351,7 +352,7 @@ def _text_day(text: str) -> date | None:
 
 
 def _printed(day: date | None, now: datetime) -> datetime | None:
-    if day is None or not _year_ok(day.year, now) or day > (now + timedelta(days=1)).date():
+    if day is None or not plausible_year(day.year, now) or day > (now + timedelta(days=1)).date():
         return None
     return datetime.combine(day, time(12), UTC)
 
