@@ -131,3 +131,99 @@ def test_headline_is_where_og_title_and_h1_agree():
         title="Chip talks resume - Pacific Ledger | Business",
     )
     assert extract_page(html, "https://pacificledger.example/a").title == "Chip talks resume"
+
+
+OLD_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{title} | Harbor Daily</title>
+<meta property="og:title" content="{title} | Harbor Daily">
+<meta property="og:site_name" content="Harbor Daily">{head}</head>
+<body><header><a href="/">Harbor Daily</a></header><main><article><h1>{title}</h1>
+<p>Taiwan's semiconductor makers face a new US tariff on chips, officials in Taipei said,
+as TSMC weighs more investment in Arizona and negotiators in Washington keep talking.</p>
+<p>The tariff on Taiwanese semiconductors would rise unless the trade talks conclude,
+according to people familiar with the talks, and chip exports to the United States would
+be hit first. The ministry said it would keep negotiating on the chip tariff.</p>
+</article></main></body></html>
+"""
+FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Harbor Daily</title><link>{{{{BASE}}}}/</link>
+<description>d</description>
+<item><title>Old story</title><link>{{{{BASE}}}}/articles/old-chip-tariff.html</link>
+<guid>hd-1</guid><pubDate>Mon, 02 Nov 2026 05:00:00 +0000</pubDate>
+<description>Taiwan chip tariff.</description></item>
+<item><title>Undated story</title><link>{{{{BASE}}}}/articles/undated-chip-tariff.html</link>
+<guid>hd-2</guid><pubDate>Mon, 02 Nov 2026 06:00:00 +0000</pubDate>
+<description>Taiwan chip tariff.</description></item>
+</channel></rss>
+"""
+
+
+def test_page_dates_are_stored_with_their_source_and_old_pages_are_not_news(tmp_path, db_url):
+    """A 2019 page found in today's feed keeps its 2019 date (not the feed's), stays out
+    of the day's new stories and keyword counts; a page with no date takes the feed's,
+    and says so."""
+    import shutil
+
+    from conftest import DAY1, write_config
+    from fixture_site import DEFAULT_ROOT, FixtureSite
+    from sqlalchemy import create_engine, text
+
+    from monitor import pipeline
+    from monitor.config import load_config
+
+    root = tmp_path / "site"
+    shutil.copytree(DEFAULT_ROOT, root)
+    (root / "articles" / "old-chip-tariff.html").write_text(
+        OLD_PAGE.format(
+            title="Chip tariff threat looms over Taiwan",
+            head='<meta property="article:published_time" content="2019-05-14T21:10:00-04:00">',
+        ),
+        encoding="utf-8",
+    )
+    (root / "articles" / "undated-chip-tariff.html").write_text(
+        OLD_PAGE.format(title="Taiwan weighs answer to US chip tariff", head=""),
+        encoding="utf-8",
+    )
+    (root / "feeds" / "harbor.xml").write_text(FEED.format(), encoding="utf-8")
+    with FixtureSite(root) as site:
+        config = write_config(tmp_path, site, feeds=[("Harbor Daily", "/feeds/harbor.xml")])
+        cfg = load_config(config, env={"MONITOR_DATABASE_URL": db_url})
+        pipeline.init(cfg)
+        pipeline.run_day(cfg, date.fromisoformat(DAY1))
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            rows = {
+                r.title: r
+                for r in conn.execute(
+                    text(
+                        "SELECT id, title, published_at, published_source, published_date "
+                        "FROM articles"
+                    )
+                )
+            }
+            old = rows["Chip tariff threat looms over Taiwan"]
+            undated = rows["Taiwan weighs answer to US chip tariff"]
+            mentioned = {
+                r.doc_key for r in conn.execute(text("SELECT doc_key FROM keyword_mentions"))
+            }
+    finally:
+        engine.dispose()
+    assert (old.published_source, str(old.published_date)) == ("page", "2019-05-14")
+    assert str(old.published_at).startswith("2019-05-15 01:10")  # stored in UTC
+    assert (undated.published_source, str(undated.published_date)) == ("feed", "2026-11-02")
+    assert f"article:{old.id}" not in mentioned
+    assert f"article:{undated.id}" in mentioned
+    store = pipeline.open_store(cfg)
+    try:
+        fresh = {
+            s.title
+            for s in store.new_stories(
+                date.fromisoformat(DAY1),
+                20,
+                since=pipeline._window(cfg, date.fromisoformat(DAY1))[0],
+            )
+        }
+    finally:
+        store.close()
+    assert fresh == {"Taiwan weighs answer to US chip tariff"}
