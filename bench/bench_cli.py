@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MONITOR = "from monitor.cli import main; main()"
 
 
-def _timed(args: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
-    """Median wall and CPU seconds of ``python args`` over ``runs`` runs."""
+def _timed(args: list[str], env: dict[str, str], runs: int) -> tuple[float, float] | str:
+    """Median wall and CPU seconds of ``python args`` over ``runs`` runs, or why it failed."""
     walls, cpus = [], []
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -32,7 +32,7 @@ def _timed(args: list[str], env: dict[str, str], runs: int) -> tuple[float, floa
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if done.returncode != 0:
-            raise SystemExit(f"{args} failed: {done.stderr[-500:]}")
+            return " ".join(done.stderr.split())[:120] or f"exit {done.returncode}"
     return statistics.median(walls), statistics.median(cpus)
 
 
@@ -50,15 +50,19 @@ def main() -> None:
         subprocess.run(
             [sys.executable, "-c", MONITOR, "init"], env=env, check=True, capture_output=True
         )
-        wall, cpu = _timed(["-c", "pass"], env, args.runs)
         print(f"{'command':28} {'tree':40} {'wall s':>7} {'CPU s':>7}")
-        print(f"{'python -c pass':28} {'-':40} {wall:7.3f} {cpu:7.3f}")
+        bare = _timed(["-c", "pass"], env, args.runs)
+        assert not isinstance(bare, str), bare
+        print(f"{'python -c pass':28} {'-':40} {bare[0]:7.3f} {bare[1]:7.3f}")
         for name, src in trees:
             tree_env = {**env, "PYTHONPATH": str(src)}
             for command in (["--help"], ["articles"]):
-                wall, cpu = _timed(["-c", MONITOR, *command], tree_env, args.runs)
+                timed = _timed(["-c", MONITOR, *command], tree_env, args.runs)
                 label = "monitor " + " ".join(command)
-                print(f"{label:28} {name[:40]:40} {wall:7.3f} {cpu:7.3f}")
+                if isinstance(timed, str):
+                    print(f"{label:28} {name[:40]:40} failed: {timed}")
+                else:
+                    print(f"{label:28} {name[:40]:40} {timed[0]:7.3f} {timed[1]:7.3f}")
 
 
 if __name__ == "__main__":
