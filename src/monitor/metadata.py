@@ -265,7 +265,12 @@ def _published_from_markup(tree: HtmlElement, metas: dict[str, str]) -> datetime
     return None
 
 
-_OUTSIDE = "not(ancestor::aside or ancestor::nav or ancestor::footer or ancestor::ul)"
+# Not a sidebar, a list of other stories, a footer, nor the site's masthead (which
+# often prints today's date); an <article>'s own <header> is fine.
+_OUTSIDE = (
+    "not(ancestor::aside or ancestor::nav or ancestor::footer or ancestor::ul"
+    " or ancestor::header[not(ancestor::article)])"
+)
 _ARTICLE_TIME = f".//article//time[@datetime][{_OUTSIDE}]"
 _DATED_URL = re.compile(
     r"/((?:19|20)\d{2})/([01]?\d|[a-z]{3,9})/([0-3]?\d)(?:/|$)"
@@ -359,11 +364,14 @@ def _printed(day: date | None, now: datetime) -> datetime | None:
 
 def _published_from_text(tree: HtmlElement, now: datetime) -> datetime | None:
     """A day printed in the article's byline (or its first lines)."""
-    scope = tree.xpath(".//article") or tree.xpath(".//main") or [tree]
+    articles = tree.xpath(".//article")
+    scope = articles or tree.xpath(".//main") or [tree]
     for node in scope[0].xpath(_BYLINE_NODES)[:12]:
         found = _printed(_text_day(node.text_content()[:300]), now)
         if found is not None:
             return found
+    if not articles:
+        return None  # a page's first lines are the site's header, not a byline
     head = " ".join(" ".join(scope[0].itertext()).split())[:400]
     return _printed(_text_day(head), now)
 

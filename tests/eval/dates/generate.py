@@ -6,7 +6,7 @@ Each page is modelled on how news sites in this field mark dates up: JSON-LD blo
 beside modified times, ``<time>`` bylines with a sidebar of newer stories, ``itemprop``
 spans, dates only in the URL, dates only in a byline's text (English and Chinese),
 "Updated" lines before "Published" ones, times near midnight in zones east and west of
-UTC (where the UTC day is another day), today's date in the masthead, and pages with no
+UTC (where the UTC day is another day), today's date in the masthead (beside a byline's), and pages with no
 date at all, or only one in the Persian calendar. The gold day is the day the publisher
 printed, in the publisher's zone.
 """
@@ -326,6 +326,14 @@ def persian_and_url(page: Page) -> date | None:
     return page.day
 
 
+def masthead_and_byline(page: Page) -> date | None:
+    """Today's date in the site's masthead (class "date"), the article's in its byline."""
+    page.masthead = f"<div class='header-date'>{TODAY:%A}, {_long(TODAY)}</div>"
+    page.byline = f"<div class='article-meta'>By Mei Chen · {_short(page.day)}</div>"
+    page.related(_later(page, 2))
+    return page.day
+
+
 KINDS: list[tuple[Callable[[Page], date | None], int]] = [
     (jsonld_zone, 20),
     (jsonld_graph, 12),
@@ -341,6 +349,7 @@ KINDS: list[tuple[Callable[[Page], date | None], int]] = [
     (no_date, 10),
     (persian_only, 5),
     (persian_and_url, 5),
+    (masthead_and_byline, 10),
 ]
 
 
