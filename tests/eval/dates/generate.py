@@ -6,9 +6,9 @@ Each page is modelled on how news sites in this field mark dates up: JSON-LD blo
 beside modified times, ``<time>`` bylines with a sidebar of newer stories, ``itemprop``
 spans, dates only in the URL, dates only in a byline's text (English and Chinese),
 "Updated" lines before "Published" ones, times near midnight in zones east and west of
-UTC (where the UTC day is another day), today's date in the masthead (beside a byline's), and pages with no
-date at all, or only one in the Persian calendar. The gold day is the day the publisher
-printed, in the publisher's zone.
+UTC (where the UTC day is another day), today's date in the masthead (beside a
+byline's), and pages with no date at all, or only one in the Persian calendar. The gold
+day is the day the publisher printed, in the publisher's zone.
 """
 
 from __future__ import annotations
