@@ -3,11 +3,14 @@ relevance precision and recall, the current figure read right per tracked item, 
 readings (a current figure read from an item that states none for that id), and every miss
 with the item, the expected and the read value.
 
-    PYTHONPATH=src python bench/eval_realnews.py
+    PYTHONPATH=src python bench/eval_realnews.py                 # the main set
+    PYTHONPATH=src python bench/eval_realnews.py --set heldout   # tests/eval/realnews_heldout
+    PYTHONPATH=src python bench/eval_realnews.py --dir PATH      # any folder in that format
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +18,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from eval_corpus import RealNewsItem, load_realnews, precision_recall  # noqa: E402
+from eval_corpus import (  # noqa: E402
+    REALNEWS_DIR,
+    REALNEWS_HELDOUT_DIR,
+    RealNewsItem,
+    load_realnews,
+    precision_recall,
+)
 
 from monitor import relevance  # noqa: E402
 from monitor.config import Config, load_config  # noqa: E402
@@ -78,9 +87,12 @@ def read_item(item: RealNewsItem, cfg: Config) -> list[Reading]:
     return read_figures(article_text(item), cfg.watch.tracked)
 
 
-def evaluate(cfg: Config | None = None) -> Evaluation:
+SETS = {"main": REALNEWS_DIR, "heldout": REALNEWS_HELDOUT_DIR}
+
+
+def evaluate(cfg: Config | None = None, directory: Path | None = None) -> Evaluation:
     cfg = cfg or load_config(env={})
-    items = load_realnews()
+    items = load_realnews(directory)
     predicted, expected, wrong = [], [], []
     scores = {t.id: ItemScore(t.id, t.name) for t in cfg.watch.tracked}
     misses: list[Miss] = []
@@ -140,10 +152,16 @@ def evaluate(cfg: Config | None = None) -> Evaluation:
     )
 
 
-def main() -> None:
-    ev = evaluate()
-    on_topic = sum(1 for i in load_realnews() if i.on_topic)
-    print(f"real-news set: {ev.items} items ({on_topic} on topic)")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--set", choices=sorted(SETS), default="main", help="a shipped set")
+    which.add_argument("--dir", type=Path, help="a folder of items in the realnews format")
+    args = parser.parse_args(argv)
+    directory = args.dir if args.dir is not None else SETS[args.set]
+    ev = evaluate(directory=directory)
+    on_topic = sum(1 for i in load_realnews(directory) if i.on_topic)
+    print(f"real-news set {directory.name}: {ev.items} items ({on_topic} on topic)")
     print(f"relevance: precision {ev.precision:.3f}  recall {ev.recall:.3f}")
     for line in ev.relevance_wrong:
         print(f"  wrong: {line}")
@@ -167,6 +185,11 @@ def main() -> None:
         if miss.sentence:
             print(f"      from: {miss.sentence[:200]}")
             print(f"      why:  {miss.reason}")
+    # The scenario items through the whole pipeline: its alerts (bench/eval_scenario.py).
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from eval_scenario import print_scenario, run_scenario
+
+    print_scenario(run_scenario())
 
 
 if __name__ == "__main__":

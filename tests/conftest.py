@@ -94,9 +94,14 @@ def write_config(
     site: FixtureSite,
     *,
     feeds: list[tuple[str, str]] | None = None,
+    primary: tuple[str, ...] = ("Formosa Wire",),
     extra: str = "",
 ) -> Path:
-    """A user config for the fixture site: its feeds, private addresses allowed."""
+    """A user config for the fixture site: its feeds, private addresses allowed.
+
+    Formosa Wire is marked ``primary: true``: W1 is the only report of the tariff cut on
+    DAY1, so the wire stands in for a press office whose one story announces a figure.
+    """
     feeds = feeds or [
         ("Formosa Wire", "/feeds/wire.xml"),
         ("Pacific Trade Ledger", "/feeds/ledger.atom"),
@@ -116,6 +121,8 @@ def write_config(
     ]
     for name, path in feeds:
         lines += [f"  - name: {name}", f"    url: {site.url(path)}"]
+        if name in primary:
+            lines.append("    primary: true")
     lines += [
         "alerts:",
         "  recipients: [analyst@example.org, desk@example.org]",

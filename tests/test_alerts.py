@@ -644,3 +644,61 @@ def test_rendered_digest_screenshot(digest: EmailMessage, tmp_path: Path) -> Non
     assert any(
         abs(r - 0x9A) < 20 and abs(g - 0x34) < 20 and abs(b - 0x12) < 20 for r, g, b in colours
     )
+
+
+def test_figure_change_names_its_outlets_and_where_the_old_value_came_from() -> None:
+    corroborated = dataclasses.replace(
+        TARIFF,
+        reported_by=3,
+        outlets=("Focus Taiwan (CNA) — Business", "Reuters", "中央社 CNA"),
+        published_at=datetime(2025, 5, 6, 2, 0, tzinfo=UTC),
+        old_source="Taipei Times — Business",
+        old_published_at=datetime(2025, 5, 5, 1, 0, tzinfo=UTC),
+        old_article_title="Exporters brace for another month at 20%",
+        old_article_url="https://www.taipeitimes.com/News/biz/archives/2025/05/05/1",
+    )
+    lone = AlertView(
+        id=7,
+        rule="figure_change",
+        keyword="tariff",
+        summary="tariff 15% → 10% (US tariff on Taiwan), unconfirmed: only Harbor Daily",
+        created_at=NOW,
+        run_date=RUN_DATE,
+        old_value="15%",
+        new_value="10%",
+        sentence="Harbor Daily says the rate will be 10 percent.",
+        article_url="https://harbor.example.org/10",
+        source="Harbor Daily",
+        status="unconfirmed",
+        reported_by=1,
+    )
+    message = parsed(compose([corroborated], CFG, run_date=RUN_DATE, now=NOW, unconfirmed=[lone]))
+    text = part(message, "plain")
+    assert (
+        "   20% → 15%\n"
+        "   Reported by 3 outlets: Focus Taiwan (CNA) — Business, Reuters, 中央社 CNA\n"
+    ) in text
+    assert (
+        "   Before: Taipei Times — Business, 2025-05-05\n"
+        "   > A 20 percent tariff on chips from Taiwan took effect in April.\n"
+        "   Earlier: Exporters brace for another month at 20%\n"
+        "   https://www.taipeitimes.com/News/biz/archives/2025/05/05/1\n"
+    ) in text
+    assert "   Source: Focus Taiwan (CNA) — Business, 2025-05-06\n" in text
+    unconfirmed = text.split("Unconfirmed: one outlet so far, not alerted (1)\n\n", 1)[1]
+    assert unconfirmed.startswith(
+        "* tariff: 15% → 10% (Harbor Daily)\n"
+        "  tariff 15% → 10% (US tariff on Taiwan), unconfirmed: only Harbor Daily\n"
+        "  > Harbor Daily says the rate will be 10 percent.\n"
+        "  https://harbor.example.org/10\n"
+    )
+    html = part(message, "html")
+    assert "Reported by 3 outlets: Focus Taiwan (CNA) — Business, Reuters, 中央社 CNA" in html
+    assert "Before: Taipei Times — Business, 2025-05-05</p>" in html
+    assert "Unconfirmed: one outlet so far, not alerted (1)</h2>" in html
+    # The subject names the sent alert only: an unconfirmed figure is no headline.
+    assert message["Subject"] == "[chip-trade] tariff 20% → 15%"
+    seeded = parsed(
+        compose([dataclasses.replace(TARIFF, old_from_seed=True)], CFG, run_date=RUN_DATE, now=NOW)
+    )
+    assert "   Before: seed corpus\n" in part(seeded, "plain")

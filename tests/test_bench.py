@@ -24,6 +24,7 @@ pytestmark = pytest.mark.integration
         ("eval_relevance.py", [], "precision 1.000  recall 1.000"),
         ("eval_dedup.py", [], "precision"),
         ("eval_realnews.py", [], "false readings"),
+        ("eval_scenario.py", [], "figure alerts sent: 1"),
         ("eval_dates.py", [], "exact-day accuracy  pipeline"),
         ("bench_extract.py", ["--limit", "5", "--repeat", "1"], "pipeline / bare"),
         ("bench_cli.py", ["--runs", "1"], "monitor articles"),

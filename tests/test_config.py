@@ -62,6 +62,12 @@ def test_monitor_config_env_names_the_user_file(tmp_path: Path):
         ("http:\n  allow_private_adresses: true\n", "http.allow_private_adresses", "Extra"),
         ("alerts:\n  recipients: [not-an-address]\n", "alerts.recipients", "email"),
         ("timezone: Mars/Olympus\n", "timezone", "unknown time zone"),
+        ("topic:\n  require: [[taiwan, chips]]\n", "topic", "facets that are not defined"),
+        (
+            "topic:\n  facets:\n    chip_tariff:\n      patterns: {bad: '(unclosed'}\n",
+            "topic.facets.chip_tariff",
+            "pattern 'bad'",
+        ),
         (
             "feeds:\n  - name: X\n    url: http://x.org/" + "a" * 2000 + "\n",
             "feeds.0.url",

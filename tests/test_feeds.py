@@ -9,7 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import write_config
 from fault_server import FaultServer
+from fixture_site import FixtureSite
+from smtp_server import SmtpSink
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
@@ -250,6 +253,70 @@ def test_silent_feed_raises_an_alert(faults, tmp_path):
     assert _rows(cfg, "SELECT summary FROM alerts") == [
         ("Feed 'Quiet' has published nothing for 2.0 days (usually an item every 1 h)",)
     ]
+
+
+def _site_config(tmp_path: Path, site: FixtureSite, db_url: str, smtp: SmtpSink) -> Config:
+    env = {"MONITOR_DATABASE_URL": db_url, "MONITOR_SMTP_URL": smtp.url}
+    cfg = load_config(write_config(tmp_path, site), env=env)
+    pipeline.init(cfg)
+    return cfg
+
+
+@pytest.mark.integration
+def test_rerun_of_an_earlier_day_raises_nothing_and_sends_nothing(tmp_path, site, db_url, smtp):
+    cfg = _site_config(tmp_path, site, db_url, smtp)
+    pipeline.run_day(cfg, date(2026, 11, 2))
+    pipeline.run_day(cfg, date(2026, 11, 3))
+    sent, alerts = len(smtp.messages), _rows(cfg, "SELECT id, rule, keyword FROM alerts")
+    # Seen from the end of 2 November, the wire's last item (08:00) is hours old and its
+    # three items that day were 2.5 h apart: that is not a silence, it is the past.
+    rerun = pipeline.run_day(cfg, date(2026, 11, 2))
+    assert (rerun.alerts_raised, rerun.alerts_sent) == (0, 0)
+    assert len(smtp.messages) == sent
+    assert _rows(cfg, "SELECT id, rule, keyword FROM alerts") == alerts
+    assert not [a for a in alerts if a[1] == "feed_health"]
+
+
+@pytest.mark.integration
+def test_first_run_over_old_items_raises_no_silence_alert(tmp_path, site, db_url, smtp):
+    cfg = _site_config(tmp_path, site, db_url, smtp)
+    # The newest fixture items are from 3-4 November: five days old on the 9th, but this
+    # is the first time the monitor reads these feeds.
+    first = pipeline.run_day(cfg, date(2026, 11, 9))
+    assert first.new_entries == 11  # every fixture item lies in the 7-day lookback
+    assert _rows(cfg, "SELECT COUNT(*) FROM alerts WHERE rule = 'feed_health'") == [(0,)]
+    bodies = [m.message.get_body(("plain",)).get_content() for m in smtp.messages]
+    assert not [b for b in bodies if "published nothing" in b]
+
+
+@pytest.mark.integration
+def test_a_silent_feed_still_raises_its_alert_once(tmp_path, site, db_url, smtp):
+    cfg = _site_config(tmp_path, site, db_url, smtp)
+    pipeline.run_day(cfg, date(2026, 11, 3))
+    # Nothing new on the wire since 3 November 12:00, against an item every 6.6 h before.
+    quiet = pipeline.run_day(cfg, date(2026, 11, 8))
+    assert _rows(
+        cfg,
+        "SELECT CAST(run_date AS VARCHAR(10)), rule, keyword, summary FROM alerts "
+        "WHERE rule = 'feed_health'",
+    ) == [
+        (
+            "2026-11-08",
+            "feed_health",
+            "Formosa Wire",
+            "Feed 'Formosa Wire' has published nothing for 5.5 days (usually an item every 6.6 h)",
+        )
+    ]
+    assert quiet.alerts_sent >= 1
+    mails = len(smtp.messages)
+    assert (
+        "published nothing for 5.5 days"
+        in smtp.messages[-1].message.get_body(("plain",)).get_content()
+    )
+    again = pipeline.run_day(cfg, date(2026, 11, 8))
+    backfill = pipeline.run_day(cfg, date(2026, 11, 4))
+    assert (again.alerts_raised, backfill.alerts_raised) == (0, 0)
+    assert len(smtp.messages) == mails
 
 
 def test_monitor_feeds_prints_the_health_table(faults, tmp_path):

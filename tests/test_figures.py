@@ -7,7 +7,12 @@ current.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+
 import pytest
+from conftest import ROOT
+from eval_corpus import REALNEWS_HELDOUT_DIR
 
 from monitor.config import TrackedFigure, WatchConfig, load_config
 from monitor.detect.figures import Reading, current_figures, read_figures
@@ -22,6 +27,7 @@ TW, S232, TSMC, TWINV = (
     "taiwan_us_investment",
 )
 USD = "US$ billion"
+BENCH = ROOT / "bench" / "eval_realnews.py"
 
 
 def one(item, value, unit, status, old, reason, sentence, no=0):
@@ -70,6 +76,75 @@ CASES = [
     (
         "Taiwan faces a 20% tariff, and Japan's was cut to 15%.",
         [(TW, 20, "%", "current", None, "subject=Taiwan; measure=tariff")],
+    ),
+    # --- what a rate is stacked on, aims, deals, other kinds of duty --------------------
+    (
+        # the rate a figure is added on top of is not whose figure it is
+        "Taiwanese exporters now pay a 20% reciprocal tariff on top of most-favoured-nation rates.",
+        [(TW, 20, "%", "current", None, "subject=Taiwanese; measure=tariff")],
+    ),
+    (
+        "台灣輸美商品關稅確定為15%，且不疊加原有最惠國稅率。",
+        [(TW, 15, "%", "current", None, "subject=台灣; measure=關稅; direction=→to")],
+    ),
+    (
+        # the value an aim is for: "pushing for a tariff of 15%"
+        "Taipei is pushing Washington for a tariff of 15% on Taiwanese goods.",
+        [(TW, 15, "%", "threat", None, "subject=Taiwanese; measure=tariff; threat=pushing")],
+    ),
+    (
+        # "Under the agreement," states what was agreed …
+        "Under the agreement, Taiwanese goods face a 15% tariff.",
+        [(TW, 15, "%", "current", None, "subject=Taiwanese; measure=tariff")],
+    ),
+    (
+        # … "Under the proposal," does not
+        "Under the proposal, Taiwanese goods face a 15% tariff.",
+        [(TW, 15, "%", "threat", None, "subject=Taiwanese; measure=tariff; threat=proposal")],
+    ),
+    (
+        # Taiwan's own duty on American products
+        "In Taiwan, imported US pickup trucks pay a 25% duty.",
+        [
+            (
+                None,
+                25,
+                "%",
+                "current",
+                None,
+                "unattributed: us_tariff_taiwan: excluded=imported US;"
+                " section232_chips: no subject",
+            )
+        ],
+    ),
+    (
+        "Washington has lowered the rate on Taiwanese goods to 15%.",
+        [(TW, 15, "%", "current", None, "subject=Taiwanese; measure=rate on")],
+    ),
+    (
+        # "chip exporter" describes Taiwan; it does not make the rate a chip tariff
+        "Taiwan, a major chip exporter, pays a 20% tariff on most goods.",
+        [(TW, 20, "%", "current", None, "subject=Taiwan; measure=tariff")],
+    ),
+    (
+        "Taiwan's companies promised US$250 billion for American factories.",
+        [(TWINV, 250, USD, "current", None, "subject=Taiwan; measure=promised")],
+    ),
+    (
+        # a cue in an aside about the subject ("whose customers are …") is not its owner
+        "The chipmaker TSMC, whose biggest customers are Apple and Nvidia, raised its US"
+        " investment plan to $165 billion.",
+        [(TSMC, 165, USD, "current", None, "subject=TSMC; measure=investment; direction=→to")],
+    ),
+    (
+        # a cue listed with the subject shares the rate with it
+        "Taiwan and Vietnam both pay a 20% tariff, more than Japan.",
+        [(TW, 20, "%", "current", None, "subject=Taiwan; measure=tariff")],
+    ),
+    (
+        # a range of normal duties is no single rate
+        "Bicycles from Taiwan also carry US duties of 5.5% to 11%.",
+        [],
     ),
     # --- changes, Traditional and Simplified Chinese -----------------------------------
     (
@@ -418,6 +493,52 @@ def test_a_total_outranks_the_amount_added_and_the_addition_counts_alone() -> No
     assert current_figures(alone)[TSMC].value == 100.0
 
 
+def test_a_total_is_the_figure_of_a_run_of_amounts() -> None:
+    english = (
+        "TSMC's Arizona investment keeps growing\n\n"
+        "It began in 2020 with US$12 billion for one fab. In 2025 the company added"
+        " US$100 billion more, lifting the total to US$165 billion."
+    )
+    chinese = (
+        "台積電再購地\n\n外界認為，先進技術仍會留在台灣。"
+        "回顧台積電在美布局：2020年宣布投資120億美元；2025年再加碼，對美投資總額達1650億美元。"
+    )
+    assert current_figures(read_figures(english, TRACKED))[TSMC].value == 165.0
+    current = current_figures(read_figures(chinese, TRACKED))
+    assert {k: (r.value, r.reason) for k, r in current.items()} == {
+        TSMC: (165.0, "subject=台積電 (earlier clause); measure=投資; amount=total")
+    }
+
+
+def test_a_total_that_includes_credit_guarantees_is_not_the_pledge() -> None:
+    text = (
+        "台美協議簽署\n\n"
+        "台灣對美承諾合計5,000億美元，其中企業投資2,500億美元，另2,500億美元為政府信用保證。"
+    )
+    current = current_figures(read_figures(text, TRACKED))
+    assert {k: r.value for k, r in current.items()} == {TWINV: 250.0}
+
+
+def test_a_rate_named_by_what_goods_pay_in_total() -> None:
+    text = (
+        "Toolmakers relieved as Taiwan deal ends stacking\n\n"
+        "Taiwan's machine tool makers welcomed the deal. Under the new terms, the charge is"
+        " 15 percent in total."
+    )
+    current = current_figures(read_figures(text, TRACKED))
+    assert {k: (r.value, r.status) for k, r in current.items()} == {TW: (15.0, "current")}
+
+
+def test_the_rate_something_was_changed_to_in_chinese_outranks_the_stacked_one() -> None:
+    text = (
+        "工具機業鬆一口氣\n\n"
+        "去年8月以來，台灣工具機輸美除了原本約4%的稅率，還要再加上20%的對等關稅。"
+        "協議確定後，對等關稅改採15%封頂且不疊加。"
+    )
+    current = current_figures(read_figures(text, TRACKED))
+    assert {k: r.value for k, r in current.items()} == {TW: 15.0}
+
+
 def test_growth_figures_and_replaced_rates_are_not_the_rate_in_force() -> None:
     text = (
         "Taiwan's exports to US surge 50% despite tariffs\n\n"
@@ -459,6 +580,158 @@ def test_would_is_a_proposal_in_a_story_from_unnamed_sources() -> None:
     assert [(r.value, r.status) for r in read_figures(text, TRACKED)] == [(15.0, "threat")]
 
 
+# --- held-out batch 3: general fixes, each with a case of our own ----------------------
+
+
+def _current(text: str) -> dict[str, float]:
+    return {k: r.value for k, r in current_figures(read_figures(text, TRACKED)).items()}
+
+
+def test_an_explainers_question_lends_its_words_to_a_short_answer_in_words() -> None:
+    text = (
+        "Explainer: Taiwan's new deal\n\n"
+        "What do goods from Taiwan pay at the border now? Fifteen per cent. "
+        "That is the reciprocal rate the two sides agreed, replacing the twenty percent of"
+        " last year."
+    )
+    readings = read_figures(text, TRACKED)
+    assert [(r.item, r.value, r.status) for r in readings if r.item] == [(TW, 15.0, "current")]
+    assert _current(text) == {TW: 15.0}
+
+
+def test_a_scheduled_change_in_a_story_about_a_deal_not_yet_made_is_a_proposal() -> None:
+    english = (
+        "Report: Taiwan trade pact close to completion\n\n"
+        "Tariffs on Taiwanese products are set to fall from 20% to 15%, the paper said."
+    )
+    chinese = (
+        "外媒稱台美關稅將降至15%\n\n"
+        "報導指出，美台即將簽署協議，台灣輸美商品關稅可望降為百分之十五。"
+    )
+    assert [(r.value, r.status) for r in read_figures(english, TRACKED)] == [
+        (20.0, "current"),
+        (15.0, "threat"),
+    ]
+    assert _current(english) == {TW: 20.0}
+    assert _current(chinese) == {}
+    # unnamed sources alone do not make a signed deal's "將" a proposal
+    signed = "據了解，美台協議已經簽署，台灣輸美商品關稅將從20%降至15%。"
+    assert _current(signed) == {TW: 15.0}
+    # a pending deal mentioned as background, after the lead, leaves "will" alone
+    background = (
+        "Taiwan and US sign trade pact\n\n"
+        "The two governments signed the agreement on Thursday. "
+        "Officials from both sides attended. "
+        "Business groups welcomed it. "
+        "Negotiators had been close to a deal in December. "
+        "Taiwan's tariff will fall to 15% from 20% next month."
+    )
+    assert _current(background) == {TW: 15.0}
+
+
+def test_counterfactual_and_conditional_rates_are_not_in_force() -> None:
+    otherwise = (
+        "Lutnick said chips from Taiwan would otherwise pay 25%, 40%, 60% or whatever the"
+        " figure turns out to be."
+    )
+    conditional = "川普宣布，所有輸美晶片都要課100%關稅，但只要企業在美國設廠就可免稅。"
+    ranged = "Officials have talked of chip tariffs anywhere from 25% to 100%."
+    expecting = "Chipmakers that refuse to build in the US should expect a tariff of 100 percent."
+    for text in (otherwise, conditional, ranged, expecting):
+        assert _current(text) == {}, text
+
+
+def test_an_amount_stated_as_done_inside_a_proposal_is_current() -> None:
+    text = (
+        "Phoenix may get more fabs, sources say\n\n"
+        "The pledge would extend the $165 billion TSMC has already committed to Arizona,"
+        " people familiar with the talks said."
+    )
+    assert _current(text) == {TSMC: 165.0}
+
+
+def test_the_group_of_companies_is_the_pledge_and_a_difference_is_no_figure() -> None:
+    text = (
+        "TSMC and other companies pledged US$250 billion in total for US plants, US$90"
+        " billion more than they had offered in the autumn."
+    )
+    readings = read_figures(text, TRACKED)
+    assert [(r.item, r.value, r.reason) for r in readings] == [
+        (TWINV, 250.0, "subject=and other companies; measure=pledged; amount=total")
+    ]
+
+
+def test_a_rounded_combined_amount_yields_to_the_exact_pledge() -> None:
+    text = (
+        "Taipei's big bet on America\n\n"
+        "Taiwan has promised some 500 billion USD to the United States. "
+        "Taiwanese companies will invest at least 250 billion USD in new or larger plants."
+    )
+    assert _current(text) == {TWINV: 250.0}
+
+
+def test_a_chinese_timeline_ends_with_the_latest_amount() -> None:
+    text = (
+        "台積電在美布局回顧\n\n"
+        "台積電董事長日前宣布在亞利桑那州購地。"
+        "時間軸：2020年宣布投資120億美元；2024年加碼到650億美元；2025年對美投資擴大為1650億美元。"
+    )
+    assert _current(text) == {TSMC: 165.0}
+
+
+def test_a_subject_listed_with_other_places_is_not_lent_to_the_next_sentence() -> None:
+    text = (
+        "Vietnam breaks ground on a chip plant\n\n"
+        "The fab is small beside those of Taiwan, South Korea or Arizona. "
+        "Its exporters already pay a 20% US tariff."
+    )
+    assert _current(text) == {}
+
+
+# --- held-out batch 4 ---------------------------------------------------------------
+
+
+def test_a_combined_amount_of_investment_and_guarantees_is_not_the_pledge() -> None:
+    text = (
+        "The deal bundles US$500 billion of Taiwanese investment and credit guarantees. "
+        "Taiwanese companies will invest US$250 billion directly."
+    )
+    assert _current(text) == {TWINV: 250.0}
+
+
+def test_chinese_floated_and_planned_chip_tariffs_are_threats() -> None:
+    floated = "川普當天又拋出半導體100%關稅。"
+    planned = "業者或許能避開川普準備對半導體開徵的100%關稅。"
+    for text in (floated, planned):
+        assert [(r.item, r.status) for r in read_figures(text, TRACKED)] == [(S232, "threat")]
+
+
+def test_before_opens_an_old_rate_and_a_secured_rate_in_reported_speech_holds() -> None:
+    text = (
+        "Ministry briefs lawmakers\n\n"
+        "The deputy minister said Taiwan had secured a 15 percent reciprocal rate. "
+        "Before, he added, a Taiwanese lathe paid a 4 percent US duty."
+    )
+    readings = read_figures(text, TRACKED)
+    assert [(r.item, r.value, r.status) for r in readings] == [
+        (TW, 15.0, "current"),
+        (TW, 4.0, "old"),
+    ]
+    assert _current(text) == {TW: 15.0}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("fifteen percent, twenty-five per cent", [(15.0, "%"), (25.0, "%")]),
+        ("one hundred percent, five percentage points", [(100.0, "%"), (5.0, "points")]),
+        ("someone percent", []),
+    ],
+)
+def test_rates_written_in_words(text: str, expected: list[tuple[float, str]]) -> None:
+    assert [(n.value, n.unit) for n in numbers_in(text)] == expected
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -469,6 +742,8 @@ def test_would_is_a_proposal_in_a_story_from_unnamed_sources() -> None:
         ("2,500億美元", [(250.0, USD)]),
         ("2500亿美元", [(250.0, USD)]),
         ("千億美元", [(100.0, USD)]),
+        ("五千億美元、兩千五百億美元", [(500.0, USD), (250.0, USD)]),
+        ("新台幣一兆元", [(1000.0, "NT$ billion")]),
         ("NT$1.2 trillion", [(1200.0, "NT$ billion")]),
         ("新台幣1.2兆元", [(1200.0, "NT$ billion")]),
         ("$52.7bn and USD 6.6 billion", [(52.7, USD), (6.6, USD)]),
@@ -564,3 +839,27 @@ def test_a_user_file_replaces_the_tracked_list(tmp_path) -> None:
     )
     with pytest.raises(ConfigError, match="tracked figure 'jp_rate': keyword 'nosuch'"):
         load_config(user, env={})
+
+
+def test_the_targets_hold_on_the_held_out_set() -> None:
+    """Regression guard on tests/eval/realnews_heldout (issue 9's targets). The set was
+    written after the reader was tuned on tests/eval/realnews; its first unseen runs scored
+    lower (batch 1: tariff 0.839 with 1 false reading, investment 0.800; batch 2 after the
+    batch-1 fixes: tariff 0.750, investment 0.833; batch 3 after the batch-2 fixes: tariff
+    0.867 with 4 false readings, investment 0.765; batch 4 after the batch-3 fixes: tariff
+    0.909 with 0 false readings, investment 1 of 2). General fixes brought all of them to
+    the targets; this keeps them there."""
+    bench = sys.modules.get("eval_realnews")
+    if bench is None:
+        spec = importlib.util.spec_from_file_location("eval_realnews", BENCH)
+        assert spec is not None and spec.loader is not None
+        bench = importlib.util.module_from_spec(spec)
+        sys.modules["eval_realnews"] = bench  # dataclasses look their module up
+        spec.loader.exec_module(bench)
+    ev = bench.evaluate(load_config(env={}), directory=REALNEWS_HELDOUT_DIR)
+    tariff = ev.scores[TW]
+    assert tariff.total >= 50 and tariff.accuracy >= 0.95, ev.misses
+    assert tariff.false_readings == 0, ev.misses
+    investment = (TSMC, TWINV)
+    assert sum(ev.scores[f].total for f in investment) >= 35
+    assert ev.combined(*investment) >= 0.90, ev.misses

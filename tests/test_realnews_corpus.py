@@ -1,5 +1,6 @@
-"""Self-check of the real-news evaluation set (tests/eval/realnews): every file parses and
-its header agrees with its text; the set as a whole keeps the hard cases it exists for."""
+"""Self-check of the real-news evaluation sets (tests/eval/realnews and the held-out
+tests/eval/realnews_heldout): every file parses and its header agrees with its text; the main
+set as a whole keeps the hard cases it exists for."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from eval_corpus import (
     REALNEWS_DIR,
+    REALNEWS_HELDOUT_DIR,
     TRACKED_UNITS,
     UNITS,
     RealNewsFormatError,
@@ -27,6 +29,10 @@ DEAL_DAY = date(2026, 1, 16)
 FILES = sorted(REALNEWS_DIR.glob("*.txt"))
 ITEMS = load_realnews()
 ENGLISH = [i for i in ITEMS if i.language == "en"]
+HELDOUT_FILES = sorted(REALNEWS_HELDOUT_DIR.glob("*.txt"))
+HELDOUT = load_realnews(REALNEWS_HELDOUT_DIR)
+# Per-file checks run on both sets; the totals below are the main set's only.
+EVERY_ITEM = [(REALNEWS_DIR, i) for i in ITEMS] + [(REALNEWS_HELDOUT_DIR, i) for i in HELDOUT]
 INVESTMENT_IDS = ("tsmc_us_investment", "taiwan_us_investment")
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -40,15 +46,18 @@ def _paragraphs(item: RealNewsItem) -> list[str]:
     return [p.strip() for p in item.body.split("\n\n") if p.strip()]
 
 
-def test_every_file_is_loaded():
-    assert [i.name for i in ITEMS] == [p.stem for p in FILES]
-    numbers = Counter(i.name.split("_")[0] + i.name.split("_")[1] for i in ITEMS)
+@pytest.mark.parametrize(("files", "items"), [(FILES, ITEMS), (HELDOUT_FILES, HELDOUT)])
+def test_every_file_is_loaded(files: list[Path], items: list[RealNewsItem]):
+    assert [i.name for i in items] == [p.stem for p in files]
+    numbers = Counter(i.name.split("_")[0] + i.name.split("_")[1] for i in items)
     assert [n for n, count in numbers.items() if count > 1] == []
 
 
-@pytest.mark.parametrize("item", ITEMS, ids=[i.name for i in ITEMS])
-def test_item(item: RealNewsItem):
-    header = (REALNEWS_DIR / f"{item.name}.txt").read_text(encoding="utf-8").split("\n\n")[0]
+@pytest.mark.parametrize(
+    ("folder", "item"), EVERY_ITEM, ids=[f"{d.name}/{i.name}" for d, i in EVERY_ITEM]
+)
+def test_item(folder: Path, item: RealNewsItem):
+    header = (folder / f"{item.name}.txt").read_text(encoding="utf-8").split("\n\n")[0]
     assert re.search(r"^source_hint: \S.{5,}$", header, re.M), "source_hint too short"
     assert item.published.tzinfo is not None
     assert date(2024, 11, 1) <= item.published.astimezone(TAIPEI).date() <= date(2026, 1, 31)
@@ -143,3 +152,23 @@ def test_the_two_day_scenario():
         assert any(i.figures.get("us_tariff_taiwan") == (20.0, "%") for i in day1)
         assert any(i.figures.get("us_tariff_taiwan") == (15.0, "%") for i in day2)
         assert any(i.figures.get("taiwan_us_investment") == (250.0, "US$ billion") for i in day2)
+
+
+def test_the_heldout_set_is_its_own():
+    """The held-out set is at least 50 items in both languages, with off-topic near-misses,
+    and none is modelled on a report the main set already used."""
+    assert len(HELDOUT) >= 50
+    languages = Counter(i.language for i in HELDOUT)
+    assert languages["en"] >= 30 and languages["zh-Hant"] + languages["zh-Hans"] >= 15
+    assert languages["zh-Hans"] >= 5
+    assert sum(not i.on_topic for i in HELDOUT) >= 10
+    assert sum(i.figures == {} for i in HELDOUT) >= 10
+    main_hints = {_source_hint(REALNEWS_DIR, i) for i in ITEMS}
+    assert [i.name for i in HELDOUT if _source_hint(REALNEWS_HELDOUT_DIR, i) in main_hints] == []
+
+
+def _source_hint(folder: Path, item: RealNewsItem) -> str:
+    text = (folder / f"{item.name}.txt").read_text(encoding="utf-8")
+    match = re.search(r"^source_hint: (.*)$", text, re.M)
+    assert match is not None
+    return match[1].strip()

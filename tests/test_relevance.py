@@ -50,6 +50,8 @@ def test_chinese_aliases_are_reported_under_the_english_term():
         matched={
             "taiwan": ("Taiwan", "TSMC"),
             "us_trade": ("United States", "tariff"),
+            "trade_terms": ("tariff",),
+            "chip_tariff": ("對晶片課關稅",),
             "semiconductors": ("semiconductor", "TSMC"),
         },
         facet_scores=result.facet_scores,
@@ -71,11 +73,14 @@ def test_a_passing_mention_of_taiwan_is_not_enough():
 
 def test_title_and_lead_weigh_more_than_the_body():
     filler = "Officials spoke about the weather and the calendar for the week. " * 12
+    said = "Taiwan chip tariff talks with US."
     in_title = relevance.score("Taiwan chip tariff talks with US", filler, CFG.topic)
-    in_body = relevance.score(
-        "Weekly notes", filler + "Taiwan chip tariff talks with US.", CFG.topic
-    )
-    assert in_title.score == 3 * in_body.score
+    # Said twice in the body (two sentences), each hit weighs 1 against 3 in the title.
+    in_body = relevance.score("Weekly notes", filler + said + " " + filler + said, CFG.topic)
+    assert in_title.score == 3 * in_body.score / 2
+    # Said once in the body only, it is a passing mention and counts for nothing.
+    once = relevance.score("Weekly notes", filler + said, CFG.topic)
+    assert once.score == 0 and not once.relevant
 
 
 def test_blue_chip_is_not_a_chip():
@@ -109,3 +114,196 @@ def test_blue_chip_is_not_a_chip():
 )
 def test_language_detection(text, declared, expected):
     assert language.detect(text, declared) == expected
+
+
+# --- passing mentions: the failure kinds seen on real reporting -------------------------
+
+
+def _discounted(result: Relevance, facet: str) -> list[tuple[str, str]]:
+    return [(o.found, o.reason or "") for o in result.occurrences if o.facet == facet and o.reason]
+
+
+def test_a_listing_abroad_is_not_us_trade():
+    # A results-day market story: the chipmaker's New York receipts moved, nothing more
+    # about the United States.
+    body = (
+        "Taiwan Semiconductor Manufacturing's American depositary receipts jumped 5% "
+        "before the opening bell on Friday after the contract chipmaker beat profit "
+        "forecasts for the quarter. Revenue from its most advanced process technologies "
+        "made up more than two thirds of wafer sales, and the company said demand for "
+        "chips used in AI servers remained strong. It expects sales to rise about a "
+        "quarter this year and will raise spending on new capacity. Chip equipment "
+        "makers also gained in early trading."
+    )
+    result = relevance.score(
+        "TSMC receipts rise before the bell on strong results", body, CFG.topic
+    )
+    assert not result.relevant and result.missing == ("us_trade",)
+    assert _discounted(result, "us_trade") == [
+        ("American", "boilerplate ('American depositary receipts')")
+    ]
+
+
+def test_us_listed_shares_and_dollar_figures_are_boilerplate():
+    body = (
+        "TSMC's U.S.-listed shares closed at a record on Thursday, a day after the "
+        "chipmaker lifted its outlook. Analysts raised their price targets and pointed "
+        "to capital spending of as much as US$56 billion this year. The foundry holds "
+        "about two thirds of the contract chipmaking market. Shares in Taipei are "
+        "expected to follow on Friday."
+    )
+    result = relevance.score("TSMC shares hit a record as chip stocks rally", body, CFG.topic)
+    assert not result.relevant
+    assert [reason for _, reason in _discounted(result, "us_trade")] == [
+        "boilerplate ('U.S.-listed')",
+        "boilerplate ('US$')",
+    ]
+
+
+def test_an_earnings_story_about_arizona_and_tariffs_is_on_topic():
+    body = (
+        "TSMC reported a record quarterly profit on Thursday and said it would speed up "
+        "construction in Arizona, where it plans six chip plants. Chief executive C.C. Wei "
+        "said customers had not changed orders because of US tariffs. The results come "
+        "as Taipei and Washington negotiate over the 20% tariff on goods from Taiwan."
+    )
+    result = relevance.score(
+        "TSMC profit beats forecasts, Arizona build-out speeds up", body, CFG.topic
+    )
+    assert result.relevant, result.explain(CFG.topic.threshold)
+
+
+def test_another_companys_us_fab_with_an_aside_about_tsmc_is_off_topic():
+    # Samsung's Texas plant and its Tesla contract; TSMC turns up once, as the rival.
+    body = (
+        "Samsung Electronics chairman Lee Jae-yong showed Tesla chief Elon Musk around the "
+        "company's chip plant in Taylor, Texas, on Monday, as the two firms deepen a "
+        "$16.5 billion contract for Tesla's next self-driving processors. Tesla's current "
+        "chips are made by Taiwan's TSMC, which also builds processors for Apple and "
+        "Nvidia. Samsung has spent more than $37 billion on the Texas site and hopes to "
+        "win more US customers for its foundry business once output starts next year."
+    )
+    result = relevance.score(
+        "Musk tours Samsung's Texas chip plant as Tesla deal grows", body, CFG.topic
+    )
+    assert not result.relevant and "taiwan" in result.missing
+    assert _discounted(result, "taiwan") == [
+        ("Taiwan", "aside about another party ('Taiwan's TSMC')"),
+        ("TSMC", "aside about another party ('Taiwan's TSMC')"),
+    ]
+
+
+def test_a_taiwan_based_supplier_in_passing_is_not_taiwan():
+    body = (
+        "Micron Technology broke ground on a memory chip plant in upstate New York on "
+        "Wednesday, backed by a federal CHIPS Act grant of more than $6 billion. The company "
+        "said the site would employ 9,000 people when finished. Equipment will come from "
+        "suppliers in the United States, Japan and Europe, and a Taiwan-based firm will "
+        "handle some of the cleanroom construction. Officials said the project was the "
+        "largest private investment in the state's history."
+    )
+    result = relevance.score("Micron starts building New York memory plant", body, CFG.topic)
+    assert not result.relevant and result.facet_scores["taiwan"] == 0
+    assert _discounted(result, "taiwan") == [
+        ("Taiwan", "aside about another party ('Taiwan-based')")
+    ]
+
+
+def test_a_facet_repeated_in_the_body_counts():
+    lead = "Officials spoke about the weather and the calendar for the week. " * 7
+    once = lead + "Chip tariff talks with the US went on. Taiwan sent a delegation."
+    twice = once + " The delegation from Taiwan will report back next week."
+    passing = relevance.score("Weekly notes", once, CFG.topic)
+    repeated = relevance.score("Weekly notes", twice, CFG.topic)
+    assert passing.facet_scores["taiwan"] == 0
+    assert ("Taiwan", "passing mention: body only, in 1 sentence") in _discounted(passing, "taiwan")
+    assert repeated.facet_scores["taiwan"] == 2
+
+
+def test_discounts_come_from_the_config():
+    body = (
+        "Taiwan Semiconductor Manufacturing's American depositary receipts jumped 5% "
+        "after the chipmaker beat forecasts; Taiwan's largest company said AI demand "
+        "stayed strong."
+    )
+    title = "TSMC receipts rise on strong results"
+    assert not relevance.score(title, body, CFG.topic).relevant
+    no_boilerplate = CFG.topic.model_copy(update={"boilerplate": []})
+    assert relevance.score(title, body, no_boilerplate).relevant
+    stricter = CFG.topic.model_copy(update={"min_body_sentences": 3})
+    text = "Weekly notes. " * 40 + "Taiwan chip tariffs in the US. Taiwan chip tariffs again."
+    assert relevance.score("Notes", text, CFG.topic).facet_scores["taiwan"] == 2
+    assert relevance.score("Notes", text, stricter).facet_scores["taiwan"] == 0
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "relevant"),
+    [
+        # The tariff on goods from Taiwan, chips never named.
+        (
+            "Taiwan exporters welcome lower US tariff",
+            "Taiwanese exporters of machine tools said the trade agreement with Washington, "
+            "which cut the US tariff on goods from Taiwan to 15%, would win back orders.",
+            True,
+        ),
+        # A US tariff on chips, Taiwan never named.
+        (
+            "White House sets 25% duty on some advanced chips",
+            "President Trump imposed a 25% tariff on imports of certain high-end "
+            "semiconductors under Section 232, with exemptions for US data centers.",
+            True,
+        ),
+        # The same in Chinese: a levy on chips, the rate between chip and tariff.
+        (
+            "川普：進口晶片將課徵100%關稅",
+            "美國總統川普表示，外國製造的晶片將課徵約100%的關稅，在美國設廠的企業可以豁免。",
+            True,
+        ),
+        # Another country's chips, and a tariff that does not fall on them.
+        (
+            "南韓晶片出口創新高",
+            "南韓半導體出口10月大增，輸往美國的晶片出口不受關稅影響，三星與SK海力士受惠。",
+            False,
+        ),
+        # China's probe into US chips is not a US chip tariff.
+        (
+            "Beijing opens probe into US analog chips",
+            "China's commerce ministry began an anti-dumping investigation into analog "
+            "chips imported from the United States, ahead of trade talks with Washington.",
+            False,
+        ),
+        # Another country's deal, Taiwan named once in passing.
+        (
+            "US and South Korea agree 15% tariff",
+            "The United States and South Korea agreed a trade deal setting a 15% tariff on "
+            "Korean goods in return for $350 billion of investment. "
+            + "Officials in Seoul called the terms fair. " * 8
+            + "Taiwan is still negotiating.",
+            False,
+        ),
+    ],
+    ids=[
+        "taiwan-tariff-no-chips",
+        "chip-tariff-no-taiwan",
+        "chip-tariff-zh",
+        "korea-chip-exports-zh",
+        "china-probe",
+        "korea-deal",
+    ],
+)
+def test_ways_to_be_on_topic(title, body, relevant):
+    result = relevance.score(title, body, CFG.topic)
+    assert result.relevant == relevant, result.explain(CFG.topic.threshold)
+
+
+def test_explain_lines_show_what_counted_and_what_did_not():
+    result = relevance.score(
+        "TSMC shares climb",
+        "TSMC's U.S.-listed shares rose 3% on Friday as chip stocks gained.",
+        CFG.topic,
+    )
+    assert relevance.explain_lines(result) == [
+        "counted     taiwan 5: TSMC title 3, lead 2",
+        "counted     semiconductors 7: TSMC title 3, lead 2; chip lead 2",
+        "discounted  us_trade: 'U.S.' in lead (s1): boilerplate ('U.S.-listed')",
+    ]

@@ -72,6 +72,26 @@ EXPECTED_MAIL = [
 ]
 
 
+# The scenario's own tracked figures (a user's config may list its own): its fictional
+# world has one chip tariff and one investment plan, named loosely, so the shipped
+# items' finer distinctions (Section 232, TSMC against Taiwan's pledge) do not apply.
+TRACKED = """watch:
+  tracked:
+    - id: chip_tariff
+      name: US tariff on Taiwanese chips
+      unit: "%"
+      keyword: tariff
+      subject: [Taiwanese, Taiwan, Taipei, exporters, 台灣]
+      measure: [tariff, 關稅]
+    - id: us_investment
+      name: investment in the U.S.
+      unit: US$ billion
+      keyword: investment
+      subject: [company, TSMC, U.S.]
+      measure: [investment, investing, invest]
+"""
+
+
 @dataclass
 class Scenario:
     cfg: Config
@@ -112,7 +132,8 @@ def scenario(tmp_path: Path, db_url: str) -> Iterator[Scenario]:
             "feeds:\n"
             f"  - name: Strait Wire\n    url: {site.url('/feeds/strait.xml')}\n"
             f"  - name: Harbor Ledger\n    url: {site.url('/feeds/harbor.xml')}\n"
-            "alerts:\n  recipients: [desk@example.org]\n  sender: monitor@example.org\n",
+            "alerts:\n  recipients: [desk@example.org]\n  sender: monitor@example.org\n"
+            + TRACKED,
             encoding="utf-8",
         )
         port = free_port()

@@ -87,6 +87,12 @@ def test_explain_then_undo_and_it_stays_separate(tmp_path, site, db_url):
     assert lines[5].startswith("  matched     seed #1 000_efad23f37f6dd870.txt: ")
     assert "exact shingle Jaccard 0.7" in lines[6]
     assert any(line.startswith("  relevance   relevant, score ") for line in lines)
+    # Which occurrences counted (per facet and term), which did not and why.
+    assert (
+        "  counted     taiwan 23: Taipei title 3, lead 4, body 2; Taiwan title 3, lead 4, "
+        "body 3; Cheng Li-chiun body 1; TSMC body 3"
+    ) in lines
+    assert "  discounted  us_trade: 'US' in body (s18): boilerplate ('US dollars')" in lines
     assert "copy of seed 000_efad23f37f6dd870.txt" in shown.output
 
     # An exact copy has no article row: explained through its URL as a feed item.

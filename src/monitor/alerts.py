@@ -94,9 +94,12 @@ def compose(
     stories: Sequence[StoryView] = (),
     trend: Trend | None = None,
     always: bool = False,
+    unconfirmed: Sequence[AlertView] = (),
 ) -> EmailMessage:
-    """One digest holding every alert of the run (biggest change first), then the run's
-    new stories, with the trend chart of the alerted keywords as an inline PNG.
+    """One digest holding every alert of the run (biggest change first), then the
+    figures only one outlet has reported (``unconfirmed``: listed, never a reason to
+    send), then the run's new stories, with the trend chart of the alerted keywords as
+    an inline PNG.
 
     ``now`` sets the Date header (a naive value is taken as UTC); it defaults to the
     current time. Raises ``ValueError`` when ``alerts`` is empty unless ``always`` (the
@@ -121,6 +124,7 @@ def compose(
         "run_date": run_date,
         "count": len(ordered),
         "stories": list(stories),
+        "unconfirmed": list(unconfirmed),
         "chart_cid": chart_cid,
         "chart_alt": trend.alt_text() if chart is not None and trend is not None else "",
         "chart_days": len(trend.days) if trend is not None else 0,
@@ -316,6 +320,8 @@ def _environment() -> jinja2.Environment:
     env.filters["rule_label"] = _rule_label
     env.filters["rule_color"] = lambda rule: RULE_COLORS.get(rule, "#57606a")
     env.filters["web_url"] = _web_url
+    env.filters["day"] = lambda moment: moment.date().isoformat()
+    env.filters["before_source"] = _before_source
     return env
 
 
@@ -356,6 +362,17 @@ def _headline(alert: AlertView) -> str:
     if alert.rule == "co_occurrence":
         return f"{keyword} together"
     return _one_line(alert.summary) or keyword
+
+
+def _before_source(alert: AlertView) -> str:
+    """Where the old value of a figure change came from, for the "Before:" line: " seed
+    corpus", " Strait Wire, 2026-09-09", or nothing when the alert does not say."""
+    if alert.old_from_seed:
+        return " seed corpus"
+    if not alert.old_source:
+        return ""
+    when = f", {alert.old_published_at.date().isoformat()}" if alert.old_published_at else ""
+    return f" {_one_line(alert.old_source)}{when}"
 
 
 def _rule_label(rule: str) -> str:

@@ -6,15 +6,18 @@ Rules (per keyword group, configured under ``watch:``):
                     ``lookback_days`` before (a seed counts as seen)
     spike / drop    today's story count against the trailing baseline: a minimum count,
                     a ratio and/or σ test, and never before ``min_baseline_days`` of data
-    figure_change   a number attached to the keyword (15%, US$165 billion) differs from
-                    the last known value in the same unit; both sentences are quoted
+    figure_change   a tracked figure (watch.tracked, fed to its keyword) moves to a new
+                    value that independent outlets agree on: its own module,
+                    monitor.detect.rules.figure_change
     co_occurrence   the keyword and a listed partner (a company) in one story, never
                     together before
 
 Counting is on stories (see :data:`monitor.storage.STORY_KEY`) per calendar day in the
 configured time zone. Every candidate carries a natural key, so a rerun or a backfill
 raises nothing twice; :func:`raise_alerts` applies the cool-down (debounce) per keyword
-and rule, recording a repeat as ``suppressed`` instead of sending it.
+and rule, recording a repeat as ``suppressed`` instead of sending it. A corroborated
+figure change is never held back by the cool-down; an unconfirmed figure is recorded as
+``unconfirmed`` (listed in the digest, never sent alone, starting no cool-down).
 """
 
 from __future__ import annotations
@@ -27,9 +30,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from monitor.config import Config, DropRule, SpikeRule, WatchKeyword
-from monitor.records import Figure, display_value
 from monitor.relevance import count_term
-from monitor.storage import Evidence, KnownFigure, Store
+from monitor.storage import Evidence, Store
 from monitor.text import sentences
 
 LOGGER = logging.getLogger(__name__)
@@ -52,6 +54,12 @@ class Candidate:
     old_article_id: int | None = None
     evidence: tuple[Evidence, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
+    # Figure changes (monitor.detect.rules.figure_change): the seed the old value came
+    # from, how many outlets reported the new one, and whether they agree enough to send
+    # it. None for the other rules, which the cool-down debounces.
+    old_seed_id: int | None = None
+    reported_by: int | None = None
+    confirmed: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,41 +132,6 @@ def _first_sentence_with(text: str, terms: Sequence[str]) -> str | None:
 def _article_id(doc_key: str) -> int | None:
     kind, _, number = doc_key.partition(":")
     return int(number) if kind == "article" else None
-
-
-def figure_change(
-    keyword: WatchKeyword,
-    figure: Figure,
-    old: KnownFigure | None,
-    *,
-    doc_key: str,
-    day: date,
-    title: str,
-) -> Candidate | None:
-    """A changed figure, compared with the last known value in the same unit."""
-    if old is None or old.value == figure.value:
-        return None
-    old_text, new_text = display_value(old.value, old.unit), figure.display()
-    return Candidate(
-        key=f"figure_change:{keyword.name}:{figure.unit}:{old_text}->{new_text}:{doc_key}",
-        rule="figure_change",
-        keyword=keyword.name,
-        day=day,
-        summary=f"{keyword.name} {old_text} → {new_text}: {title}",
-        old_value=old_text,
-        new_value=new_text,
-        sentence=figure.sentence,
-        old_sentence=old.sentence,
-        article_id=_article_id(doc_key),
-        old_article_id=old.article_id,
-        evidence=(
-            Evidence("new", doc_key, figure.sentence),
-            Evidence("old", old.doc_key, old.sentence),
-        )
-        if old.doc_key
-        else (Evidence("new", doc_key, figure.sentence),),
-        details={"unit": figure.unit, "old": old.value, "new": figure.value},
-    )
 
 
 def detect(store: Store, cfg: Config, run_date: date) -> list[Candidate]:
@@ -322,12 +295,13 @@ def raise_alerts(
     store: Store, candidates: Sequence[Candidate], run_date: date, cooldown_days: int
 ) -> list[int]:
     """Store each candidate once (natural key); repeats within the cool-down of an alert
-    of the same rule and keyword are stored as ``suppressed``. Returns the new ids of
-    alerts to send."""
+    of the same rule and keyword are stored as ``suppressed``, except corroborated figure
+    changes, which always go out; unconfirmed figures are stored as ``unconfirmed`` (or
+    ``suppressed`` within the cool-down). Returns the new ids of alerts to send."""
     raised: list[int] = []
     for c in candidates:
-        status, note = "pending", None
-        if cooldown_days > 0:
+        status, note = "pending" if c.confirmed is not False else "unconfirmed", None
+        if cooldown_days > 0 and not c.confirmed:
             earlier = store.recent_alert(
                 c.rule, c.keyword, c.day - timedelta(days=cooldown_days), c.day
             )
@@ -350,6 +324,8 @@ def raise_alerts(
             old_sentence=c.old_sentence,
             article_id=c.article_id,
             old_article_id=c.old_article_id,
+            old_seed_id=c.old_seed_id,
+            reported_by=c.reported_by,
             day=c.day,
             status=status,
             note=note,
@@ -359,6 +335,8 @@ def raise_alerts(
             continue
         if status == "pending":
             raised.append(alert_id)
+        elif status == "unconfirmed":
+            LOGGER.info("figure %s unconfirmed: one outlet so far", c.key)
         else:
             LOGGER.info("alert %s suppressed: %s", c.key, note)
     return raised

@@ -57,6 +57,9 @@ class FeedConfig(_Strict):
     # sitemap: a news sitemap (<news:news> entries).
     kind: Literal["rss", "sitemap"] = "rss"
     verified: bool = True
+    # A primary source (a government press office): one story from it is enough to
+    # announce a tracked figure's new value (others need watch.figure_change.min_outlets).
+    primary: bool = False
 
     @field_validator("url")
     @classmethod
@@ -128,17 +131,27 @@ class FacetConfig(_Strict):
     """One facet of the topic: its terms with weights, and aliases that count as a term
     (other spellings and the Traditional Chinese names: 台積電 counts as TSMC)."""
 
-    terms: dict[str, float] = Field(min_length=1)
+    terms: dict[str, float] = Field(default_factory=dict)
     aliases: dict[str, list[str]] = Field(default_factory=dict)
-    # The facet's weighted hits must reach this: 1 = one body mention will do, 2 = in the
-    # title or lead, or mentioned twice.
+    # Named regular expressions that count as a term of weight 1 each, for what a word
+    # list cannot say ("tariffs on imported chips", "對半導體課徵100%關稅").
+    patterns: dict[str, str] = Field(default_factory=dict)
+    # The facet's weighted hits must reach this: 1 = one counted mention will do, 2 = in
+    # the title or lead, or mentioned twice.
     min_score: float = Field(default=1.0, ge=0)
 
     @model_validator(mode="after")
     def _aliases_name_terms(self) -> FacetConfig:
+        if not self.terms and not self.patterns:
+            raise ValueError("a facet needs terms or patterns")
         unknown = sorted(set(self.aliases) - set(self.terms))
         if unknown:
             raise ValueError(f"aliases for terms the facet does not list: {unknown}")
+        for name, pattern in self.patterns.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {name!r}: {exc}") from None
         return self
 
 
@@ -153,7 +166,32 @@ class TopicConfig(_Strict):
     max_hits_per_part: int = Field(default=3, ge=1)
     # Phrases blanked out before matching ("blue-chip" is not a semiconductor).
     exclude: list[str] = Field(default_factory=list)
+    # Phrases whose terms are boilerplate, not the story's subject ("U.S.-listed shares",
+    # "American depositary receipts", "US$"): discounted wherever they stand.
+    boilerplate: list[str] = Field(default_factory=list)
+    # Phrases that describe another party in passing ("Taiwan's TSMC", "Taiwan-based"):
+    # discounted outside the title.
+    asides: list[str] = Field(default_factory=list)
+    # A facet found only in the body counts when it stands in at least this many of the
+    # body's sentences; one sentence is a passing mention.
+    min_body_sentences: int = Field(default=2, ge=1)
     facets: dict[str, FacetConfig] = Field(min_length=1)
+    # Ways to be on topic: each a list of facets that must all reach their minimum (and
+    # the counted total the threshold). Empty: every facet, one way.
+    require: list[list[str]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _require_names_facets(self) -> TopicConfig:
+        unknown = sorted({f for way in self.require for f in way} - set(self.facets))
+        if unknown:
+            raise ValueError(f"require names facets that are not defined: {unknown}")
+        if any(not way for way in self.require):
+            raise ValueError("require: every way lists at least one facet")
+        return self
+
+    def ways(self) -> list[list[str]]:
+        """The facet sets that make a text relevant (every facet when none are given)."""
+        return self.require or [list(self.facets)]
 
 
 RULE_NAMES = ("first_mention", "spike", "drop", "figure_change", "co_occurrence")
@@ -188,6 +226,15 @@ class DropRule(_Strict):
     min_baseline_days: int = Field(default=7, ge=1)
     min_baseline_mean: float = Field(default=3.0, gt=0)
     ratio: float = Field(default=0.25, ge=0, lt=1)
+
+
+class FigureChangeRule(_Strict):
+    """When a tracked figure's new value is announced (monitor.detect.rules.figure_change):
+    ``min_outlets`` different outlets report it within ``window_days`` days (the day
+    and the ones before), or one story from a feed marked ``primary: true`` does."""
+
+    min_outlets: int = Field(default=2, ge=1)
+    window_days: int = Field(default=2, ge=1)
 
 
 class WatchKeyword(_Strict):
@@ -259,6 +306,7 @@ class WatchConfig(_Strict):
     first_mention: FirstMentionRule = FirstMentionRule()
     spike: SpikeRule = SpikeRule()
     drop: DropRule = DropRule()
+    figure_change: FigureChangeRule = FigureChangeRule()
 
     @field_validator("rules")
     @classmethod

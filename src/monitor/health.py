@@ -7,6 +7,13 @@ the result at once. Alerts go into the ``alerts`` table with rule ``feed_health`
 natural key (the feed and the start of the failure streak, or the last item of a
 silence), so reruns never raise one twice and they reach the analysts in the normal
 email.
+
+Silence is judged on the feed's own item dates against the end of the run date's
+window, never against the wall clock, and only where the run can know the feed's
+rhythm: a feed read for the first time (its old items are a backlog, not a silence)
+raises no silence alert, and a run for a day before the latest day already run (a
+rerun or a backfill) raises no feed-health alert at all: what it would say about the
+past is either known already or no longer true.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ def silent_for(health: FeedHealth, now: datetime, cfg: Config) -> float | None:
     gap (and it has enough items to know its rhythm); None otherwise."""
     rules = cfg.feed_health
     if (
-        health.entries_total < rules.min_entries_for_silence
+        health.items_until_now < rules.min_entries_for_silence
         or not health.usual_gap_hours
         or health.last_item_at is None
     ):
@@ -51,12 +58,17 @@ def silent_for(health: FeedHealth, now: datetime, cfg: Config) -> float | None:
 
 
 def raise_alerts(store: Store, cfg: Config, run_date: date, now: datetime) -> list[int]:
-    """Alert on configured feeds failing for N runs, or silent far past their usual gap."""
+    """Alert on configured feeds failing for N runs, or silent far past their usual gap
+    (judged at ``now``, the end of the run date's window). Nothing is raised for a day
+    before the latest run date, nor a silence on a feed's first day."""
     configured = {feed.url for feed in cfg.feeds}
+    rows = [h for h in store.feed_health(now) if h.url in configured]
+    latest = max((h.latest_run for h in rows if h.latest_run is not None), default=None)
+    if latest is not None and run_date < latest:
+        LOGGER.info("run for %s after %s: a backfill, feed health not judged", run_date, latest)
+        return []
     new: list[int] = []
-    for health in store.feed_health(now):
-        if health.url not in configured:
-            continue
+    for health in rows:
         alert_id: int | None = None
         if health.consecutive_failures >= cfg.feed_health.alert_after_failures:
             since = health.failing_since.isoformat() if health.failing_since else "?"
@@ -71,7 +83,7 @@ def raise_alerts(store: Store, cfg: Config, run_date: date, now: datetime) -> li
                 ),
                 sentence=f"{health.url}: {health.last_error or health.last_status}",
             )
-        else:
+        elif health.first_success_run is not None and health.first_success_run < run_date:
             hours = silent_for(health, now, cfg)
             if hours is not None and health.last_item_at is not None:
                 alert_id = store.add_alert(

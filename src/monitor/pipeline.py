@@ -1,6 +1,7 @@
 """The pipeline's stages in order, each a plain function of (config, run date, ids).
 
-    init            migrate the database, load the seed corpus (signatures, mentions, figures)
+    init            migrate the database, load the seed corpus (signatures, mentions, and
+                    the tracked figures it states: the known values to compare with)
     collect_feeds   fetch every due feed concurrently (conditional GET; failing feeds back
                     off), record new entries published up to the run date, raise
                     feed-health alerts
@@ -10,9 +11,11 @@
     store_articles  drop exact duplicates, mark near-copies of seeds or stored articles
                     (persisted LSH), group copies into stories, keep changed pages as
                     versions, score relevance, store articles
-    detect_changes  count watched keywords per story and local day, apply the watch rules
-                    (monitor.changes): first mention, spike, drop, figure change,
-                    co-occurrence; natural keys and a cool-down per keyword and rule
+    detect_changes  count watched keywords per story and local day, store every tracked
+                    figure read (monitor.detect.figures), apply the watch rules: figure
+                    changes once outlets agree (monitor.detect.rules.figure_change), first
+                    mention, spike, drop, co-occurrence (monitor.changes); natural keys
+                    and a cool-down per keyword and rule
     send_alerts     one digest (or an .eml in the outbox) with every pending alert, the
                     day's new stories and a trend chart, sent at most once: alerts are
                     marked sending first; refused sends stay pending, sends of unknown
@@ -55,15 +58,16 @@ from monitor import (
 )
 from monitor.charts import Trend
 from monitor.config import Config, FeedConfig
+from monitor.detect.figures import current_figures, read_figures
+from monitor.detect.rules import figure_change
 from monitor.errors import AlertNotFoundError, DeliveryError, RejectedItemError
 from monitor.politeness import PoliteFetcher
 from monitor.records import AlertView, ExtractedPage, FeedEntry, FeedResult, FetchResult
-from monitor.storage import DedupStore, PendingEntry, Store
+from monitor.storage import DedupStore, NewReading, PendingEntry, Store
 from monitor.text import content_hash, normalize_line, normalize_text
 from monitor.urls import canonicalize, resolve_google_news
 
 LOGGER = logging.getLogger(__name__)
-SEED_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # seeds are older than any article
 
 
 def open_store(cfg: Config) -> Store:
@@ -107,8 +111,11 @@ def _init(cfg: Config, store: Store) -> InitStats:
             dstore.add_signature("seed", seed_id, None, sig)
         doc_key = f"seed:{seed_id}"
         if created or not store.has_mentions(doc_key):
-            _record_signals(store, cfg, raw, doc_key, None, SEED_EPOCH, seed_id=seed_id)
+            counts = signals.count_mentions(raw, cfg.watch)
+            store.add_mentions(doc_key, counts, None, seed_id=seed_id)
             loaded += 1
+        # Also for seeds loaded before figures were read (a database from 0004).
+        _record_readings(store, cfg, raw, doc_key, None, seed_id=seed_id)
     return InitStats(seeds_loaded=loaded, seeds_total=len(files))
 
 
@@ -377,43 +384,85 @@ def _day(cfg: Config, when: datetime | None, fallback: date) -> date:
     return when.astimezone(ZoneInfo(cfg.timezone)).date()
 
 
-def _record_signals(
+def _record_readings(
     store: Store,
     cfg: Config,
     text: str,
     doc_key: str,
     day: date | None,
-    observed_at: datetime,
     *,
+    outlet: str | None = None,
+    published_at: datetime | None = None,
+    primary: bool = False,
     article_id: int | None = None,
     seed_id: int | None = None,
-) -> tuple[dict[str, int], list[signals.FoundFigure]]:
-    counts = signals.count_mentions(text, cfg.watch)
-    store.add_mentions(doc_key, counts, day, article_id=article_id, seed_id=seed_id)
-    firsts: dict[tuple[str, str], signals.FoundFigure] = {}
-    for found in signals.find_figures(text, cfg.watch):
-        firsts.setdefault((found.figure.keyword, found.figure.unit), found)
-    for found in firsts.values():
-        store.add_figure(
-            found.figure.keyword,
-            doc_key,
-            found.sentence_no,
-            found.figure.value,
-            found.figure.unit,
-            found.figure.sentence,
-            observed_at,
-            article_id=article_id,
-            seed_id=seed_id,
-        )
-    return counts, list(firsts.values())
+) -> None:
+    """Store every figure reading a document states (attributed or not, in force,
+    threatened or old), once: a document already read is left alone."""
+    if store.has_readings(doc_key):
+        return
+    readings = read_figures(text, cfg.watch.tracked)
+    chosen = {id(r) for r in current_figures(readings).values()}
+    store.add_readings(
+        doc_key,
+        [
+            NewReading(
+                r.item,
+                r.value,
+                r.unit,
+                r.status,
+                r.old_value,
+                r.sentence_no,
+                r.sentence,
+                r.reason,
+                chosen=id(r) in chosen,
+            )
+            for r in readings
+        ],
+        outlet=outlet,
+        published_at=published_at,
+        day=day,
+        primary=primary,
+        article_id=article_id,
+        seed_id=seed_id,
+    )
+
+
+def _figure_changes(store: Store, cfg: Config, run_date: date) -> list[changes.Candidate]:
+    """Replay each tracked item's readings as of the run's day; the events of the run's
+    window (late stories included) become candidates, natural keys keep them once."""
+    start = run_date - timedelta(days=cfg.http.lookback_days)
+    titles: dict[int, str] = {}
+    found: list[changes.Candidate] = []
+    for item in cfg.watch.tracked:
+        keyword = cfg.watch.keyword(item.keyword)
+        if keyword is None or "figure_change" not in cfg.watch.rules_of(keyword):
+            continue
+        history = store.item_readings(item.id, item.unit, run_date)
+        for event in figure_change.replay(history, cfg.watch.figure_change):
+            if not start <= event.day <= run_date:
+                continue
+            first = event.new[0].article_id
+            if first is not None and first not in titles:
+                titles.update({a.id: a.title for a in store.articles([first])})
+            found.append(
+                figure_change.candidate(
+                    event,
+                    name=item.name,
+                    keyword=keyword.name,
+                    title=titles.get(first, "") if first is not None else "",
+                )
+            )
+    return found
 
 
 def detect_changes(
     cfg: Config, run_date: date, article_ids: Sequence[int] | None = None
 ) -> dict[str, Any]:
-    """Count watched keywords in the run's kept articles, then apply the watch rules
-    (monitor.changes): figure changes per article in publication order, then first
-    mentions, spikes, drops and co-occurrences for the run's day."""
+    """Count watched keywords and read tracked figures in the run's kept articles, then
+    apply the watch rules: figure changes corroborated by independent outlets
+    (monitor.detect.rules.figure_change), then first mentions, spikes, drops and
+    co-occurrences for the run's day (monitor.changes)."""
     store = open_store(cfg)
     try:
         ids = (
@@ -421,8 +470,9 @@ def detect_changes(
             if article_ids is not None
             else store.relevant_articles_of_run(run_date)
         )
-        candidates: list[changes.Candidate] = []
         window_start = _window(cfg, run_date)[0]
+        primary_feeds = [f.url for f in cfg.feeds if f.primary]
+        primary = store.articles_from_feeds(ids, primary_feeds)
         for article in store.articles(ids):
             if article.published_at is not None and article.published_at < window_start:
                 # Published before the run's look-back (an old page found today): not
@@ -434,39 +484,23 @@ def detect_changes(
                 )
                 continue
             doc_key = f"article:{article.id}"
-            if store.has_mentions(doc_key):
-                continue  # counted by an earlier attempt of this run
             text = f"{article.title}\n{article.text}"
-            previous = {
-                (f.figure.keyword, f.figure.unit): store.last_figure(
-                    f.figure.keyword, f.figure.unit
-                )
-                for f in signals.find_figures(text, cfg.watch)
-            }
             day = _day(cfg, article.published_at, run_date)
-            _counts, figures = _record_signals(
+            if not store.has_mentions(doc_key):  # else counted by an earlier attempt
+                counts = signals.count_mentions(text, cfg.watch)
+                store.add_mentions(doc_key, counts, day, article_id=article.id)
+            _record_readings(
                 store,
                 cfg,
                 text,
                 doc_key,
                 day,
-                article.published_at or datetime.now(UTC),
+                outlet=article.source,
+                published_at=article.published_at,
+                primary=article.id in primary,
                 article_id=article.id,
             )
-            for found in figures:
-                keyword = cfg.watch.keyword(found.figure.keyword)
-                if keyword is None or "figure_change" not in cfg.watch.rules_of(keyword):
-                    continue
-                candidate = changes.figure_change(
-                    keyword,
-                    found.figure,
-                    previous.get((found.figure.keyword, found.figure.unit)),
-                    doc_key=doc_key,
-                    day=day,
-                    title=article.title,
-                )
-                if candidate is not None:
-                    candidates.append(candidate)
+        candidates = _figure_changes(store, cfg, run_date)
         candidates += changes.detect(store, cfg, run_date)
         new_alerts = changes.raise_alerts(store, candidates, run_date, cfg.alerts.cooldown_days)
     finally:
@@ -518,6 +552,7 @@ def _digest(
         stories=stories,
         trend=trend,
         always=cfg.alerts.daily_digest,
+        unconfirmed=store.unconfirmed_alerts(run_date),
     )
 
 

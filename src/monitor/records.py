@@ -100,6 +100,12 @@ class FeedHealth:
     items_per_day: float | None
     last_item_at: datetime | None
     usual_gap_hours: float | None
+    # Judged at the time the health was asked for: the feed's dated items up to then (a
+    # backfill does not count items published after its day), the first run date on
+    # which a fetch succeeded, and the latest run date it was fetched for.
+    items_until_now: int = 0
+    first_success_run: date | None = None
+    latest_run: date | None = None
     failed_items: int = 0  # entries whose page or article the database refused
     last_item_error: str | None = None
 
@@ -122,6 +128,29 @@ class ExtractedPage:
 
 
 @dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One place a facet's term was found, and whether it counted.
+
+    ``reason`` is None for a counted occurrence, else why it was discounted: another
+    sense of the word, boilerplate, an aside about another party, or a passing mention
+    (a facet found in one sentence of the body only)."""
+
+    facet: str
+    term: str  # the facet's term; an alias is reported under it
+    found: str  # the text as written
+    part: str  # title | lead | body
+    sentence: int  # index of the sentence within its part
+    weight: float  # what it added to the facet (0 when discounted)
+    reason: str | None = None
+
+    def describe(self) -> str:
+        where = f"{self.part} s{self.sentence + 1}"
+        if self.reason is None:
+            return f"{self.facet}: '{self.found}' ({where}) +{self.weight:g}"
+        return f"{self.facet}: '{self.found}' ({where}) discounted: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
 class Relevance:
     """How on-topic a text is, and why."""
 
@@ -130,6 +159,9 @@ class Relevance:
     matched: Mapping[str, tuple[str, ...]]  # facet -> terms that matched
     facet_scores: Mapping[str, float] = field(default_factory=dict)
     missing: tuple[str, ...] = ()  # facets below their minimum score
+    # Where each term was found and whether it counted: detail for `monitor explain`,
+    # left out of comparisons.
+    occurrences: tuple[Occurrence, ...] = field(default=(), compare=False)
 
     def explain(self, threshold: float) -> str:
         """One line: the score against the threshold and what each facet matched."""
@@ -178,6 +210,32 @@ def display_value(value: float, unit: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredReading:
+    """A tracked figure's reading as stored: what one document said, where and when.
+
+    ``outlet`` is None for a seed document (shown as "seed corpus"); ``primary`` marks a
+    reading from a feed configured ``primary: true``.
+    """
+
+    id: int
+    item: str
+    value: float
+    unit: str
+    sentence: str
+    doc_key: str
+    outlet: str | None
+    published_at: datetime | None
+    day: date | None
+    primary: bool = False
+    article_id: int | None = None
+    seed_id: int | None = None
+
+    @property
+    def source(self) -> str:
+        return self.outlet if self.outlet is not None else "seed corpus"
+
+
+@dataclass(frozen=True, slots=True)
 class AlertView:
     """An alert as the email shows it."""
 
@@ -202,6 +260,14 @@ class AlertView:
     attempts: int = 0
     last_error: str | None = None
     note: str | None = None
+    # Figure changes: outlets that reported the new value (the first is linked), when
+    # the linked article and the old value's article were published, and whether the
+    # old value came from the seed corpus.
+    reported_by: int | None = None
+    published_at: datetime | None = None
+    old_published_at: datetime | None = None
+    old_from_seed: bool = False
+    outlets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from monitor import dedup
+from monitor import dedup, relevance
 from monitor.config import Config
 from monitor.storage import ArticleFacts, DedupStore, Store
 
@@ -70,6 +70,15 @@ def _article_lines(cfg: Config, dstore: DedupStore, a: ArticleFacts) -> list[str
         f"  relevance   {verdict}, score {a.relevance:g} (threshold {cfg.topic.threshold:g})"
     )
     lines.append(f"  matched     {terms}")
+    # Scored again from the stored text with today's topic, so an analyst sees which
+    # occurrences counted and which were discounted, and why.
+    rescored = relevance.score(a.title, a.text, cfg.topic)
+    if rescored.relevant != a.relevant:
+        now = "relevant" if rescored.relevant else "off-topic"
+        lines.append(
+            f"  now         {now} with today's topic: {rescored.explain(cfg.topic.threshold)}"
+        )
+    lines += [f"  {line}" for line in relevance.explain_lines(rescored)]
     if a.story_id is not None:
         story = dstore.story(a.story_id)
         if story is not None:

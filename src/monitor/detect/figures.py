@@ -41,10 +41,12 @@ from monitor.config import TrackedFigure
 from monitor.detect.phrasing import (
     ADDITIONAL_TAG,
     ANALYSTS,
+    APPROXIMATE_TAG,
     BOUNDARY_COST,
     CJK,
     CURRENT,
     OLD,
+    PENDING_DEAL,
     THREAT,
     TOTAL_TAG,
     UNNAMED_SOURCES,
@@ -68,6 +70,8 @@ __all__ = ["CURRENT", "OLD", "THREAT", "Reading", "current_figures", "read_figur
 
 # A value the sentence says something was changed to ("falls to 15%") without the old one.
 NEW_VALUE = "direction=→to"
+# The headline and the first sentences, where a story says what it is about.
+_LEAD_SENTENCES = 3
 # A subject borrowed from the headline or the sentence before stands this far away.
 _CONTEXT_GAP = 40.0
 
@@ -168,7 +172,9 @@ class _Context:
 # "face an extra 20 percent", "taxed at the baseline 10%".
 _LEVIED_BEFORE = re.compile(
     r"\b(?:face|faces|facing|faced|pay|pays|paying|paid|taxed\s+at|charged|levied\s+at|"
-    r"subject\s+to|hit\s+with|capped\s+at|at\s+a\s+rate\s+of)\b(?:\s+\S+){0,3}\s*$|(?:課徵|课征|適用|适用|面臨|面临)\S{0,4}$",
+    r"subject\s+to|hit\s+with|capped\s+at|at\s+a\s+rate\s+of)\b(?:\s+\S+){0,3}\s*$|(?:課徵|课征|適用|适用|面臨|面临)\S{0,4}$"
+    # the answer to a question about what goods pay: "What will they pay now? Fifteen percent."
+    r"|\b(?:face|faces|pay|pays|paid|charged|taxed)\b[^?？⟨]{0,60}[?？]\s*$",
     re.I,
 )
 
@@ -209,6 +215,16 @@ _LIKE_AFTER = re.compile(
 )
 
 
+# "20% on top of most-favoured-nation rates", "15%且不疊加原最惠國稅率": a cue named as
+# what the figure is (or is not) added to is not whose figure it is.
+_STACKED_BEFORE = re.compile(
+    r"(?:\b(?:on\s+top\s+of|stack\w*\s+(?:on|onto|upon|with)|added\s+(?:on\s+)?to|"
+    r"in\s+addition\s+to)(?:\s+(?:the|existing|original|normal|regular|their|its))*\s*|"
+    r"(?:疊加|叠加|加上|外加)(?:原有|原本|既有|原)?)$",
+    re.I,
+)
+
+
 def _compared(s: Sentence, anchor: _Anchor, anchors: Sequence[_Anchor]) -> bool:
     # walk back over a list of cues: "matching Japan and South Korea", "比照日本、韓國"
     start = anchor.span[0]
@@ -220,7 +236,36 @@ def _compared(s: Sentence, anchor: _Anchor, anchors: Sequence[_Anchor]) -> bool:
                 start, moved = other.span[0], True
                 break
     before = s.text[max(0, start - 40) : start]
-    return bool(_LIKE_BEFORE.search(before) or _LIKE_AFTER.search(s.text[anchor.span[1] :]))
+    return bool(
+        _LIKE_BEFORE.search(before)
+        or _STACKED_BEFORE.search(before)
+        or _LIKE_AFTER.search(s.text[anchor.span[1] :])
+    )
+
+
+# "The contract chipmaker, whose customers include Nvidia and Apple, lifted its plan to
+# $165 billion": a cue in an aside about the subject is not whose figure it is.
+_ASIDE = re.compile(r"^\W*(?:whose|which|who|where|including|such\s+as)\b|^\W*(?:其中|包括)", re.I)
+
+
+def _aside(s: Sentence, anchor: _Anchor, spans: Sequence[tuple[int, int]]) -> bool:
+    lo, hi = s.clause(anchor.span[0])
+    if any(lo <= span[0] < hi for span in spans):
+        return False
+    return bool(_ASIDE.search(s.text[lo:hi]))
+
+
+_PAIR_GLUE = re.compile(r"\s+(?:and|&)\s+|\s*(?:、|和|與|与|及)\s*", re.I)
+
+
+def _with_subject(s: Sentence, anchor: _Anchor, subjects: Sequence[_Anchor]) -> bool:
+    """A cue listed with the subject shares the figure with it: "Taiwan and Vietnam now
+    pay the same 20%"."""
+    for subject in subjects:
+        first, second = sorted((subject.span, anchor.span))
+        if first[1] <= second[0] and _PAIR_GLUE.fullmatch(s.text[first[1] : second[0]]):
+            return True
+    return False
 
 
 # What may stand between a measure and the cue that qualifies it: "Section 232 tariffs",
@@ -273,11 +318,18 @@ def _attribute(
     for order, item in enumerate(tracked):
         if item.unit != unit:
             continue
-        subject = _nearest(
-            s, spans, _anchors(s.text, item.subject), behind=BOUNDARY_COST, across=False
-        )
+        subject_anchors = _anchors(s.text, item.subject)
+        subject = _nearest(s, spans, subject_anchors, behind=BOUNDARY_COST, across=False)
         all_excludes = _anchors(s.text, item.exclude)
-        exclude_anchors = [a for a in all_excludes if not _compared(s, a, all_excludes)]
+        exclude_anchors = [
+            a
+            for a in all_excludes
+            if not (
+                _compared(s, a, all_excludes)
+                or _aside(s, a, spans)
+                or _with_subject(s, a, subject_anchors)
+            )
+        ]
         # "Section 232 tariffs", "232關稅", "對等關稅": a measure word that an exclude cue
         # qualifies measures the other thing.
         measures = _anchors(s.text, item.measure)
@@ -288,6 +340,11 @@ def _attribute(
             measured = True
             continue
         measure = _nearest(s, spans, plain, behind=BOUNDARY_COST, across=False)
+        if money and measure is not None and _with_subject(s, measure[1], all_excludes):
+            # "US$500 billion of investment and credit guarantees": both together.
+            rejected.append(f"{item.id}: a combined amount ({measure[1].alias} and more)")
+            measured = True
+            continue
         excluded = _nearest(s, spans, exclude_anchors, behind=BOUNDARY_COST, across=False)
         bound = _bound_after(s, spans[0], exclude_anchors)
         if bound is not None:
@@ -304,8 +361,9 @@ def _attribute(
         )
         if measure is None:
             # "will face 15%, down from 20%" after a headline about the tariff: a stated
-            # change, or a rate that Taiwan's goods "pay" or "face", may take its measure
-            # from the sentences before; nothing else may.
+            # change, a total an amount arrives at ("lifting the total to US$165 billion"),
+            # or a rate that Taiwan's goods "pay" or "face", may take its measure from the
+            # sentences before; nothing else may.
             borrowed_measure = context.measures.get(item.id)
             # "Its goods continue to be taxed at the 10% baseline rate": both words may be
             # borrowed when the sentence just before names the subject.
@@ -314,7 +372,7 @@ def _attribute(
                 _POINTER.search(s.text[s.clause(span[0])[0] : span[0]]) for span in spans
             )
             if not (
-                (is_change or (levied and (subject is not None or pointed)))
+                (is_change or (money and total) or (levied and (subject is not None or pointed)))
                 and borrowed_measure
                 and not weakly_excluded
             ):
@@ -331,19 +389,38 @@ def _attribute(
         # billion"), or where it is the total the sentence arrives at.
         if money and measure is not None and not (measure_in_clause or total):
             continue
+        # A total the sentence breaks down into parts the item excludes is not its figure:
+        # "a combined US$500 billion: US$250 billion of investment and US$250 billion of
+        # credit guarantees".
+        parts = [a for a in all_excludes if a.span[0] >= spans[0][1]]
+        if money and total and parts:
+            rejected.append(f"{item.id}: a total with excluded parts ({parts[0].alias})")
+            measured = True
+            continue
         measured = True
         borrowed = context.subjects.get(item.id)
+        borrowed_from = "earlier sentence"
+        if subject is None and money:
+            # "回顧台積電在美布局：2020年…；2024年…；2025年…總額達1650億美元": the subject
+            # that opens a run of amounts, beyond a ";", is nearer than the sentences before.
+            # (Rates keep to their clause: "日本15%；台灣20%" lists different parties.)
+            earlier = _nearest(
+                s, spans, [a for a in _anchors(s.text, item.subject) if a.span[1] <= spans[0][0]]
+            )
+            if earlier is not None and (borrowed is None or borrowed[0] >= _CONTEXT_GAP):
+                borrowed = (min(earlier[0], _CONTEXT_GAP - 1), earlier[1].alias)
+                borrowed_from = "earlier clause"
         if subject is not None and borrowed is not None and subject[0] > borrowed[0]:
             subject = None  # a far mention ("…, the cabinet in Taipei said") is weaker
         if subject is None:
             if (
                 borrowed is None
                 or weakly_excluded
-                or not (measure_in_clause or is_change or levied)
+                or not (measure_in_clause or is_change or levied or (money and total))
             ):
                 rejected.append(f"{item.id}: no subject")
                 continue
-            subject_gap, subject_word = borrowed[0], f"{borrowed[1]} (earlier sentence)"
+            subject_gap, subject_word = borrowed[0], f"{borrowed[1]} ({borrowed_from})"
             excluded = None  # weakly_excluded has judged the cues
         else:
             subject_gap, subject_word = subject[0], subject[1].alias
@@ -360,6 +437,24 @@ def _attribute(
     return _Verdict(None, "unattributed: " + "; ".join(rejected))
 
 
+_LISTED = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|\s*(?:、|和|及|與|与|或)\s*", re.I)
+
+
+def _topic_subject(text: str, item: TrackedFigure) -> str | None:
+    """A subject alias an earlier sentence is about; one named only in a list with parties
+    the item excludes ("the fabs of Taiwan, South Korea or Arizona") is not lent on."""
+    excludes = _anchors(text, item.exclude)
+    for subject in sorted(_anchors(text, item.subject), key=lambda a: a.span):
+        listed = any(
+            _LISTED.fullmatch(text[first[1] : second[0]])
+            for first, second in (sorted((subject.span, e.span)) for e in excludes)
+            if first[1] <= second[0]
+        )
+        if not listed:
+            return subject.alias
+    return None
+
+
 def _context(tracked: Sequence[TrackedFigure], texts: Sequence[str], following: str) -> _Context:
     """``texts``: the nearest sentence first, the headline last; a word borrowed from
     farther back stands farther away. ``following``: the next sentence, which may lend a
@@ -372,7 +467,7 @@ def _context(tracked: Sequence[TrackedFigure], texts: Sequence[str], following: 
             measures[item.id] = (_CONTEXT_GAP + BOUNDARY_COST, measure)
         for n, text in enumerate(texts):
             gap = _CONTEXT_GAP + BOUNDARY_COST * n
-            subject = _has_any(text, item.subject)
+            subject = _topic_subject(text, item)
             if subject is not None and item.id not in subjects:
                 subjects[item.id] = (gap, subject)
             measure = _has_any(text, item.measure)
@@ -390,6 +485,9 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
     readings: list[Reading] = []
     all_sentences = split_sentences(text)
     unsure_would = bool(UNNAMED_SOURCES.search(text))
+    # A story about a deal not yet made says so up front; a later "were close to a deal in
+    # December" is background to a deal since made.
+    pending = any(PENDING_DEAL.search(lead) for lead in all_sentences[:_LEAD_SENTENCES])
     for no, raw in enumerate(all_sentences):
         s = template(raw)
         if not s.numbers:
@@ -398,6 +496,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
         following = all_sentences[no + 1] if no + 1 < len(all_sentences) else ""
         context = _context(tracked, earlier, following)
         would_unsure = unsure_would or bool(ANALYSTS.search(raw))
+        pending_here = pending or bool(PENDING_DEAL.search(raw))
         pairs = change_pairs(s)
         olds = set(pairs.values())
         ranges = range_slots(s)
@@ -413,7 +512,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
                 continue
             item, reason = verdict.item, verdict.reason + amount
             if old is None:
-                status, cue = single_status(s, i, would_unsure)
+                status, cue = single_status(s, i, would_unsure, pending_here)
                 if i in alternatives and status == CURRENT:
                     status, cue = THREAT, "one of several values"
                 if cue:
@@ -429,7 +528,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
                 continue
             old_value = s.numbers[old].value
             reason += "; direction=from→to"
-            cue = threat_cue(s, i, is_target=True, unsure_would=would_unsure)
+            cue = threat_cue(s, i, is_target=True, unsure_would=would_unsure, pending=pending_here)
             if cue is None:
                 readings.append(
                     Reading(item, number.value, number.unit, CURRENT, old_value, no, raw, reason)
@@ -467,10 +566,12 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
 def current_figures(readings: Sequence[Reading]) -> dict[str, Reading]:
     """The one current value per tracked item an article states.
 
-    A stated change ("from 20% to 15%", "falls to 15%") outranks a plain mention, and an
-    amount added ("an additional US$100 billion") counts only when the article gives no
-    other amount for the item ("bringing its total to US$165 billion"); otherwise the
-    first mention (headline, lead) wins.
+    A stated change ("from 20% to 15%", "falls to 15%") outranks a stated total ("a total
+    of US$165 billion", "總額達1650億美元"), which outranks an exact mention, which outranks
+    a rounded one ("some US$500 billion"); an amount added ("an additional US$100
+    billion") counts only when the article gives no other amount for the item. Otherwise
+    the first mention (headline, lead) wins; of several changes in one sentence, the last
+    (a timeline ends with the latest).
     """
     out: dict[str, Reading] = {}
     by_item: dict[str, list[Reading]] = {}
@@ -483,6 +584,13 @@ def current_figures(readings: Sequence[Reading]) -> dict[str, Reading]:
             for r in found
             if (r.old_value is not None and r.old_value != r.value) or NEW_VALUE in r.reason
         ]
+        totals = [r for r in found if TOTAL_TAG in r.reason]
         plain = [r for r in found if ADDITIONAL_TAG not in r.reason]
-        out[item] = (changes or plain or found)[0]
+        exact = [r for r in plain if APPROXIMATE_TAG not in r.reason]
+        if changes:
+            # Changes within one sentence run in time order: "加碼到650億美元；…擴大為1650億美元".
+            first = changes[0].sentence_no
+            out[item] = [r for r in changes if r.sentence_no == first][-1]
+            continue
+        out[item] = (totals or exact or plain or found)[0]
     return out

@@ -42,6 +42,39 @@ _PERCENT = re.compile(
     r"|%|％|percent\b|per\s*cent\b|pct\b|pc\b)",
     re.I,
 )
+# Rates written out in words, as explainers and quotes do: "fifteen percent", "twenty-five
+# per cent", "one hundred percent", "five percentage points".
+_WORD_UNITS = {
+    w: n
+    for n, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen".split()
+    )
+}
+_WORD_TENS = {
+    w: 10 * n
+    for n, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)
+}
+_WORD_NUMBER = (
+    rf"(?:(?:one|a)\s+hundred|(?:{'|'.join(_WORD_TENS)})(?:[\s-](?:{'|'.join(list(_WORD_UNITS)[1:10])}))?"
+    rf"|{'|'.join(sorted(_WORD_UNITS, key=len, reverse=True))})"
+)
+_PERCENT_WORDS = re.compile(
+    rf"(?<![A-Za-z0-9.,-])(?P<num>{_WORD_NUMBER})\s+"
+    r"(?:(?P<points>percentage[\s-]+points?\b|per\s*cent(?:age)?[\s-]+points?\b)|percent\b|"
+    r"per\s*cent\b)",
+    re.I,
+)
+
+
+def _word_number(text: str) -> float:
+    """fifteen → 15, twenty-five → 25, one hundred → 100."""
+    words = re.split(r"[\s-]+", text.lower())
+    if words[-1] == "hundred":
+        return 100.0
+    return float(sum(_WORD_TENS.get(w, 0) + _WORD_UNITS.get(w, 0) for w in words))
+
+
 _PERCENT_CN = re.compile(r"百分之(?P<num>\d+(?:\.\d+)?|[零〇一二兩两三四五六七八九十百]+)")
 _SCALE_EN = {
     "trillion": 1000.0,
@@ -89,8 +122,13 @@ _MONEY_CJK = re.compile(
     rf"\s*(?P<cur2>{_CUR_CN}|元)?"
 )
 
-# 千億美元 with no digit before it: one hundred billion dollars.
-_THOUSAND_YI = re.compile(r"(?<![\d,.])(?:千億|千亿)\s*(?:美元|美金)")
+# Amounts written in Chinese numerals: 千億美元 (one hundred billion dollars), 五千億美元
+# (500), 兩千五百億美元 (250), 新台幣一兆元. A currency must be named, as for digits.
+_CN_NUMERAL = "零〇一二兩两三四五六七八九十百千"
+_MONEY_CJK_WORDS = re.compile(
+    rf"(?<![\d,.{_CN_NUMERAL}])(?:(?P<cur1>{_CUR_CN})\s*)?(?P<num>[{_CN_NUMERAL}]+)\s*"
+    rf"(?P<scale>萬億|万亿|兆|億|亿)\s*(?P<cur2>{_CUR_CN}|元)?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +167,28 @@ def _chinese_int(text: str) -> float | None:
     return None
 
 
+def _chinese_number(text: str) -> float | None:
+    """千 → 1000, 五千 → 5000, 兩千五百 → 2500, 一百二十 → 120; None when it is no
+    numeral below ten thousand."""
+    total = 0
+    digit: int | None = None
+    last_unit = 10_000
+    for ch in text:
+        if ch in _CN_DIGITS:
+            if digit is not None:
+                return None  # "五五" is no number
+            digit = _CN_DIGITS[ch]
+            continue
+        unit = {"十": 10, "百": 100, "千": 1000}.get(ch)
+        if unit is None or unit >= last_unit:
+            return None
+        total += (1 if digit is None else digit) * unit
+        digit, last_unit = None, unit
+    if digit is not None:
+        total += digit
+    return float(total) if total else None
+
+
 def _currency(text: str | None) -> str | None:
     if text is None:
         return None
@@ -154,6 +214,9 @@ def numbers_in(sentence: str) -> list[Number]:
     for m in _PERCENT.finditer(sentence):
         unit = POINTS if m.group("points") else PERCENT
         found.append(Number(m.start(), m.end(), _float(m.group("num")), unit))
+    for m in _PERCENT_WORDS.finditer(sentence):
+        unit = POINTS if m.group("points") else PERCENT
+        found.append(Number(m.start(), m.end(), _word_number(m.group("num")), unit))
     for m in _PERCENT_CN.finditer(sentence):
         value = _chinese_int(m.group("num"))
         if value is not None:
@@ -168,8 +231,12 @@ def numbers_in(sentence: str) -> list[Number]:
         unit = _currency(m.group("cur")) or USD
         scale = _SCALE_EN[m.group("scale").lower()]
         found.append(Number(m.start(), m.end(), _float(m.group("num")) * scale, unit))
-    for m in _THOUSAND_YI.finditer(sentence):
-        found.append(Number(m.start(), m.end(), 100.0, USD))
+    for m in _MONEY_CJK_WORDS.finditer(sentence):
+        cjk_unit = _currency(m.group("cur1")) or _currency(m.group("cur2"))
+        words = _chinese_number(m.group("num"))
+        if cjk_unit is None or words is None:
+            continue
+        found.append(Number(m.start(), m.end(), words * _SCALE_CN[m.group("scale")], cjk_unit))
     for m in _MONEY_CJK.finditer(sentence):
         cjk_unit = _currency(m.group("cur1")) or _currency(m.group("cur2"))
         if cjk_unit is None:

@@ -31,11 +31,26 @@ _ABBREVIATION_END = re.compile(
 )
 
 
+# An explainer's question and its short answer are one statement: "What will Taiwanese
+# exports pay now? Fifteen percent." / "稅率多少？15%。"
+_QUESTION_END = re.compile(r"[?？]\s*$")
+_SHORT_ANSWER_WORDS = 5
+_SHORT_ANSWER_CJK = 12
+
+
+def _short_answer(piece: str) -> bool:
+    latin = len(re.findall(r"[A-Za-z0-9]+", piece))
+    return latin <= _SHORT_ANSWER_WORDS and len(CJK.findall(piece)) <= _SHORT_ANSWER_CJK
+
+
 def split_sentences(text: str) -> list[str]:
     """The text's sentences (``Reading.sentence_no`` counts these), headline first."""
     out: list[str] = []
     for piece in sentences(normalize_text(text)):
-        if out and _ABBREVIATION_END.search(out[-1]):
+        if out and (
+            _ABBREVIATION_END.search(out[-1])
+            or (_QUESTION_END.search(out[-1]) and _short_answer(piece))
+        ):
             out[-1] = f"{out[-1]} {piece}"
         else:
             out.append(piece)
@@ -258,9 +273,12 @@ def change_pairs(s: Sentence) -> dict[int, int]:
     return found
 
 
-# "between 0% and 6%", "0%至6%之間": a range, no single rate.
+# "between 0% and 6%", "0%至6%之間": a range, no single rate;
+# "duties of 5.5% to 11%", "ranging from 5% to 11%" (but "from 20% to 15%" is a change).
 _RANGE = re.compile(
-    r"\bbetween\s+⟨(\d+)⟩\s+and\s+⟨(\d+)⟩|⟨(\d+)⟩\s*(?:至|到|-|–|~|～)\s*⟨(\d+)⟩\s*(?:之間|之间|間|间)",
+    r"\bbetween\s+⟨(\d+)⟩\s+and\s+⟨(\d+)⟩|"
+    r"\b(?:of|ranging\s+(?:from\s+)?|range\s+from|(?:anywhere|somewhere)\s+(?:from|between))\s+"
+    r"⟨(\d+)⟩\s+(?:to|and)\s+⟨(\d+)⟩|⟨(\d+)⟩\s*(?:至|到|-|–|~|～)\s*⟨(\d+)⟩\s*(?:之間|之间|間|间)",
     re.I,
 )
 # "23% of its exports", "23%的商品", "比重": a share of something, not a rate.
@@ -289,12 +307,29 @@ def range_slots(s: Sentence) -> set[int]:
     return found
 
 
+# "25%, 30%, 50% or whatever the number is": a list of values left open.
+_OPEN_LIST = re.compile(
+    r"⟨\d+⟩(?:\s*,\s*⟨\d+⟩)+\s*,?\s*(?:or|and)\s+(?:whatever|so|more|higher|beyond|"
+    r"even\s+more|anything)\b|⟨\d+⟩(?:\s*[、,，]\s*⟨\d+⟩)+\s*(?:甚至更高|或更高|之類|之类)",
+    re.I,
+)
+
+
 def alternative_slots(s: Sentence) -> set[int]:
     """Slots of numbers given as alternatives ("25%, 50% or even 100%")."""
     found: set[int] = set()
+    for m in _OPEN_LIST.finditer(s.text):
+        found.update(int(g) for g in _SLOT.findall(m.group(0)))
     for m in _ALTERNATIVES.finditer(s.text):
         found.update(int(g) for g in _SLOT.findall(m.group(0)))
     return found
+
+
+_MONEY_DIFFERENCE_AFTER = re.compile(
+    r"^\s*(?:more|less|fewer|higher|lower|above|below)\s+than\b|^\s*(?:above|over|below)\s+"
+    r"(?:the|its|their)\s+(?:previous|earlier|original|prior)\b",
+    re.I,
+)
 
 
 def is_delta(s: Sentence, i: int) -> bool:
@@ -303,6 +338,9 @@ def is_delta(s: Sentence, i: int) -> bool:
     number = s.numbers[i]
     if number.unit == POINTS:
         return True
+    if number.is_money:
+        # "US$85 billion more than it had promised": a difference between two amounts.
+        return bool(_MONEY_DIFFERENCE_AFTER.search(s.text[s.slots[i][1] :]))
     if number.unit != PERCENT:
         return False
     start, end = s.slots[i]
@@ -323,19 +361,19 @@ _THREAT_EN = re.compile(
     rf"\b(?:threat\w*|could|may|might|propos\w*|warn\w*|{_CONSIDERING}|offer(?:s|ed|ing)?\s+to|"
     r"floated|float|floats|potential|potentially|possible|possibly|unless|if|"
     r"up\s+to|as\s+high\s+as|as\s+much\s+as|or\s+more|or\s+higher|probably|likely|perhaps|"
-    r"being\s+discussed|under\s+discussion|on\s+the\s+table)\b",
+    r"being\s+discussed|under\s+discussion|on\s+the\s+table|otherwise|whatever)\b",
     re.I,
 )
 # Intentions count only before the number ("Trump plans a 100% tariff"); after it they
 # usually describe a rate already announced ("the 32% tariff Washington plans to impose").
 _INTENT_EN = re.compile(
-    r"\b(?:expected|expects|plans?|planning\s+to|intends?\s+to|vow\w*|suggest\w*|envisag\w*|"
+    r"\b(?:expected|expects?|plans?|planning\s+to|intends?\s+to|vow\w*|suggest\w*|envisag\w*|"
     r"draft)\b",
     re.I,
 )
 _THREAT_ZH = re.compile(
     r"揚言|扬言|可能|擬|拟|威脅|威胁|考慮|考虑|恐將|恐将|恐|若|如果|倘若|研擬|研拟|警告|或將|或将|"
-    r"有望|預計|预计|提議|提议|最高|上看|高達|高达|計畫對|计划对|打算|構想|构想|設想|设想|大概|恐怕"
+    r"有望|可望|除非|拋出|抛出|準備|准备|或許|或许|也許|也许|預計|预计|提議|提议|最高|上看|高達|高达|計畫對|计划对|打算|構想|构想|設想|设想|大概|恐怕"
 )
 # Pledges are how investment is reported ("plans to invest", "擬投資"): for money only
 # a threat or a condition makes a figure less than stated.
@@ -349,15 +387,26 @@ _THREAT_MONEY_ZH = re.compile(r"揚言|扬言|可能|威脅|威胁|考慮|考虑
 # A sentence-opening clause that makes the rest of the sentence conditional or proposed:
 # "Under the terms being discussed, Washington would…", "If talks fail, …".
 _OPENING_CONDITION = re.compile(
-    r"^\s*(?:under|if|unless|should|once|pending|until|according\s+to\s+(?:a|the)\s+draft)\b",
+    r"^\s*(?:under(?!\s+(?:the|this|its|their)\s+(?:(?:new|agreed|signed|final|trade|"
+    r"executive)\s+){0,2}(?:deal|agreement|pact|accord|terms|order|proclamation|arrangement)"
+    r"\s*,)|if|unless|should|once|pending|until|according\s+to\s+(?:a|the)\s+draft)\b",
     re.I,
 )
+# ("Under the deal, …" states what was agreed; "Under the proposal, …" does not.)
 # "would" is a proposal in a story sourced to unnamed people (the deal is not public yet)
 # and an agreed term in a story about the signed deal.
 UNNAMED_SOURCES = re.compile(
     r"\bpeople\s+(?:familiar|briefed|with\s+knowledge)|\bthe\s+people\s+said|"
     r"\bsources?\s+(?:said|say|familiar)|according\s+to\s+(?:people|sources|officials\s+who)|"
     r"知情人士|消息人士|據悉|据悉|據了解|据了解|傳出|传出",
+    re.I,
+)
+# A story about a deal reported as not yet made: its "will" and "將" are the proposal.
+PENDING_DEAL = re.compile(
+    r"\b(?:nearly|almost)\s+(?:done|complete|finali[sz]ed)|\bnear(?:ing)?\s+(?:a\s+)?"
+    r"(?:trade\s+)?(?:deal|agreement|pact|completion)|\bclose\s+to\s+(?:a\s+)?(?:trade\s+)?"
+    r"(?:deal|agreement|pact|completion|finali[sz]ing)|\bon\s+the\s+(?:verge|cusp)\s+of|"
+    r"(?:即將|即将|接近|將近|将近|近|可望)(?:達成|达成|完成|簽署|签署|敲定)",
     re.I,
 )
 # An analyst's "would" is a scenario, not a term: "analysts said a 15% tariff deal would
@@ -375,6 +424,11 @@ _APPROXIMATE = re.compile(
     re.I,
 )
 _WOULD = re.compile(r"\bwould\b|將會|将会", re.I)
+# In a story about a deal not yet made, a scheduled change is the proposal too: "duties are
+# due to come down to 15%", "關稅將降至15%".
+_WILL_PENDING = re.compile(
+    r"\b(?:is|are|was|were)\s+(?:due|set|poised|slated|expected)\s+to\b|\bwill\b|將|将", re.I
+)
 # Aims and asks are about the value sought, not the one in force: "seeks to lower the
 # tariff to 15%" makes 15% a proposal, while "hopes its 20% tariff…" leaves 20% alone.
 _TARGET_EN = re.compile(
@@ -385,13 +439,17 @@ _TARGET_EN = re.compile(
 _TARGET_ZH = re.compile(
     r"爭取|争取|希望|盼|力拚|力拼|目標|目标|要求|尋求|寻求|力求|要讓|要让|可以讓|可以让"
 )
+# The value an aim is for: "lower the tariff to 15%", "pressing for a rate of 15 percent".
 _TARGET_SLOT_BEFORE = re.compile(
-    r"(?:\b(?:to|at|below|under)\s+(?:(?:the|a|an|about|around|just|only|roughly|some)\s+)?|(?:至|到|為|为|以下|降至|降到)\S{0,3})$",
+    r"(?:\b(?:to|at|below|under|for|of)\s+(?:(?:the|a|an|about|around|just|only|roughly|some)\s+)?|(?:至|到|為|为|以下|降至|降到)\S{0,3})$",
     re.I,
 )
 _OLD_BEFORE = re.compile(
     r"(?:\b(?P<cue>previous|previously|earlier|former|formerly|original|originally|prior|initial|"
-    r"initially|had\s+been|had\s+faced|had\s+\w+ed|used\s+to\s+be|was\s+previously|"
+    r"initially|had\s+been|had\s+faced|"
+    # "said Taiwan had secured a 15% rate" reports a result that holds
+    r"had\s+(?!(?:obtained|secured|gained|achieved|reached|negotiated|clinched|agreed|landed|"
+    r"locked|nailed)\b)\w+ed|used\s+to\s+be|was\s+previously|"
     r"on\s+top\s+of|in\s+addition\s+to|besides|last\s+year's|old|replac\w*|supersed\w*|"
     r"instead\s+of)\b(?:\s+\S+){0,3}\s*|"
     r"(?P<cue_zh>原本|原先|先前|此前|之前|原有|原來|原来|舊|旧|原訂|原订|過去|过去|取代|原)"
@@ -411,7 +469,8 @@ _OLD_AFTER = re.compile(
 )
 # A sentence that opens with "Earlier," or "此前，" tells what used to be.
 _OLD_OPENING = re.compile(
-    r"^\s*(?P<cue>earlier|previously|formerly|originally|at\s+first|此前|先前|之前|原本|原先|過去|"
+    r"^\s*(?P<cue>earlier|previously|formerly|originally|at\s+first|before|in\s+the\s+past|until\s+now|"
+    r"此前|先前|之前|原本|原先|過去|"
     r"过去|早先|當時|当时)\s*$",
     re.I,
 )
@@ -422,11 +481,30 @@ _CURRENT_BEFORE = re.compile(
 )
 
 
-def threat_cue(s: Sentence, i: int, is_target: bool, unsure_would: bool) -> str | None:
+# A rate lifted for whoever meets a condition is announced, not levied: "所有晶片都要課
+# 100%關稅，但只要在美國設廠就能免稅".
+_CONDITIONAL_EXEMPTION_ZH = re.compile(r"只要[^。；]{0,40}?(?:免稅|免税|豁免|免徵|免征)")
+
+
+# "would build on the $165 billion TSMC has already committed": the figure's own clause
+# states it as done, whatever the sentence proposes around it.
+_ALREADY_AFTER = re.compile(
+    r"^[^⟨,;:，；：]{0,40}?\b(?:has|have|had)\s+already\b|^[^⟨，；：]{0,12}?已(?:經|经)?"
+    r"(?:承諾|承诺|宣布|投入|投資|投资)",
+    re.I,
+)
+
+
+def threat_cue(
+    s: Sentence, i: int, is_target: bool, unsure_would: bool, pending: bool = False
+) -> str | None:
     """The words that make number ``i`` a threat or proposal, or None. ``is_target``: the
     number is the new value of a stated change (aims and asks apply to it);
-    ``unsure_would``: the article is sourced to unnamed people ("would" is a proposal)."""
+    ``unsure_would``: the article is sourced to unnamed people ("would" is a proposal);
+    ``pending``: the article reports a deal not yet made ("will", "將" are the proposal)."""
     start = s.slots[i][0]
+    if _ALREADY_AFTER.search(s.text[s.slots[i][1] :]):
+        return None
     own_lo, hi = s.clause(start)
     lo = own_lo
     if s.cjk and not _CURRENT_BEFORE.search(s.text[own_lo:start]):
@@ -436,7 +514,7 @@ def threat_cue(s: Sentence, i: int, is_target: bool, unsure_would: bool) -> str 
         lo = s.clause(start, strong=True)[0]
     scopes = [s.text[lo:hi]]
     first_end = s.clause(0)[1]
-    if first_end < own_lo and _OPENING_CONDITION.search(s.text[:first_end]):
+    if first_end <= own_lo and _OPENING_CONDITION.search(s.text[:first_end]):
         scopes.append(s.text[:first_end])
     money = s.numbers[i].is_money
     for scope in scopes:
@@ -445,12 +523,17 @@ def threat_cue(s: Sentence, i: int, is_target: bool, unsure_would: bool) -> str 
         else:
             m = _THREAT_EN.search(scope) or _THREAT_ZH.search(scope)
             m = m or _INTENT_EN.search(s.text[lo:start] if scope is scopes[0] else scope)
-        if m is None and unsure_would:
+        if m is None and (unsure_would or pending):
             m = _WOULD.search(scope)
+        if m is None and pending:
+            m = _WILL_PENDING.search(scope)
         if m:
             return m.group(0)
     before = s.text[own_lo:start]
     if not money:
+        exemption = _CONDITIONAL_EXEMPTION_ZH.search(s.text[start:])
+        if exemption:
+            return exemption.group(0)[:2]
         approx = _APPROXIMATE.search(before)
         if approx:
             return approx.group(0).strip()
@@ -461,12 +544,14 @@ def threat_cue(s: Sentence, i: int, is_target: bool, unsure_would: bool) -> str 
     return None
 
 
-def single_status(s: Sentence, i: int, unsure_would: bool) -> tuple[str, str | None]:
+def single_status(
+    s: Sentence, i: int, unsure_would: bool, pending: bool = False
+) -> tuple[str, str | None]:
     """(current | threat | old, the cue words) for a number that is no stated change."""
     start = s.slots[i][0]
     lo = s.clause(start)[0]
     before = s.text[lo:start]
-    cue = threat_cue(s, i, is_target=False, unsure_would=unsure_would)
+    cue = threat_cue(s, i, is_target=False, unsure_would=unsure_would, pending=pending)
     if cue:
         return THREAT, cue
     if _CURRENT_BEFORE.search(before):
@@ -489,7 +574,9 @@ def single_status(s: Sentence, i: int, unsure_would: bool) -> tuple[str, str | N
 _NEW_VALUE_BEFORE = re.compile(
     rf"(?:\b{_CHANGE_VERB_EN}\s+(?:[^\s⟨⟩]+\s+){{0,4}}?(?:to|at)\s+(?:(?:the|a|an|just)\s+)?|"
     r"(?:降至|降為|降为|降到|調降為|调降为|調降至|调降至|下調至|下调至|下修至|調整為|调整为|定為|定为|"
-    r"改為|改为|減至|减至|降低至|降低為|降低为)\s*)$",
+    r"改為|改为|改採|改采|改成|減至|减至|降低至|降低為|降低为|擴大為|扩大为|擴大至|扩大至|擴大到|扩大到|"
+    r"增至|增加至|增加到|增加為|增加为|提高至|提高到|提高為|提高为|加碼到|加码到|加碼至|加码至|"
+    r"上調至|上调至|調升至|调升至|升至)\s*)$",
     re.I,
 )
 
@@ -508,7 +595,13 @@ _ADDITION_BEFORE = re.compile(
     r"(?:新增|增加|追加|加碼|加码|再|額外|额外)[^⟨，,。]{0,6})$",
     re.I,
 )
-_ADDITION_AFTER = re.compile(r"^\s*(?:more|extra|in\s+additional|in\s+new)\b", re.I)
+# "US$100 billion more", "US$100 billion in new investment" (but "in new plants" is where
+# the money goes).
+_ADDITION_AFTER = re.compile(
+    r"^\s*(?:more|extra|in\s+additional|in\s+new\s+(?:investments?|spending|commitments?|"
+    r"money|funds?|funding|capital|pledges?))\b",
+    re.I,
+)
 _TOTAL_BEFORE = re.compile(
     r"(?:\b(?:total|totals|totaling|totalling|total\s+of|in\s+all|altogether|overall|"
     r"cumulative|tally|bringing|brings|brought|raising|lifting|takes|taking)\b"
@@ -518,7 +611,15 @@ _TOTAL_BEFORE = re.compile(
 )
 
 
+_TOTAL_AFTER = re.compile(r"^\s*(?:in\s+total|in\s+all|altogether|all\s+told)\b", re.I)
+# "some US$500 billion", "約5000億美元": a rounded summary, below an exact amount.
+_APPROXIMATE_MONEY = re.compile(
+    r"(?:\b(?:some|about|around|roughly|approximately|nearly|almost|close\s+to)\s+|(?:約|约|近)\s*)$",
+    re.I,
+)
+
 TOTAL_TAG = "; amount=total"
+APPROXIMATE_TAG = "; amount=approximate"
 ADDITIONAL_TAG = "; amount=additional"
 
 
@@ -526,8 +627,10 @@ def amount_tag(s: Sentence, i: int) -> str:
     """The reason tag of an amount of money: a total, an amount added, or neither."""
     start, end = s.slots[i]
     before = s.text[s.clause(start)[0] : start]
-    if _TOTAL_BEFORE.search(before):
+    if _TOTAL_BEFORE.search(before) or _TOTAL_AFTER.search(s.text[end:]):
         return TOTAL_TAG
     if _ADDITION_BEFORE.search(before) or _ADDITION_AFTER.search(s.text[end:]):
         return ADDITIONAL_TAG
+    if _APPROXIMATE_MONEY.search(before):
+        return APPROXIMATE_TAG
     return ""

@@ -7,7 +7,8 @@ migrates it and composes the queries, one mixin module per concern::
     store.py      Store: engine, session(), migrate(), runs and analyst views
     feeds.py      feeds, entries, fetch state, feed health, the page archive
     articles.py   seed documents and articles
-    alerts.py     keyword mentions and figures, alerts, story counts, the digest's stories
+    alerts.py     keyword mentions, alerts, story counts, the digest's stories
+    figures.py    tracked-figure readings and each item's history
     dedup.py      stories, versions, overrides; DedupStore adds the LSH index
     emails.py     alert emails: claimed before sending, finished after, per-recipient replies
 
@@ -17,10 +18,11 @@ naive UTC and read back as an aware UTC datetime.
 
 from __future__ import annotations
 
-from monitor.storage.alerts import STORY_KEY, Evidence, KnownFigure
+from monitor.storage.alerts import STORY_KEY, Evidence
 from monitor.storage.articles import StoredArticle
 from monitor.storage.dedup import ArticleFacts, DedupStore, EntryFacts, StoryFacts, VersionFacts
 from monitor.storage.feeds import ArchivedPage, ExtractedEntry, PendingEntry, RecordedFeed
+from monitor.storage.figures import NewReading
 from monitor.storage.models import (
     AlertArticleRow,
     AlertEmailRecipientRow,
@@ -34,6 +36,7 @@ from monitor.storage.models import (
     EntryRow,
     FeedRow,
     FetchRow,
+    FigureReadingRow,
     FigureRow,
     LshBandRow,
     MentionRow,
@@ -67,10 +70,11 @@ __all__ = [
     "ExtractedEntry",
     "FeedRow",
     "FetchRow",
+    "FigureReadingRow",
     "FigureRow",
-    "KnownFigure",
     "LshBandRow",
     "MentionRow",
+    "NewReading",
     "PageArchiveRow",
     "PendingEntry",
     "RecordedFeed",

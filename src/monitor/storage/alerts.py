@@ -1,4 +1,4 @@
-"""Queries behind change detection and the alert email: keyword mentions and figures,
+"""Queries behind change detection and the alert email: keyword mentions,
 alerts with their evidence and send state, story counts per keyword and day, and the
 run's new stories for the digest.
 """
@@ -21,20 +21,9 @@ from monitor.storage.models import (
     AlertArticleRow,
     AlertRow,
     ArticleRow,
-    FigureRow,
     MentionRow,
     StoryRow,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class KnownFigure:
-    value: float
-    unit: str
-    sentence: str
-    article_id: int | None
-    doc_key: str = ""
-    observed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,47 +90,6 @@ class AlertQueries(Queries):
                     )
                 )
 
-    def last_figure(self, keyword: str, unit: str) -> KnownFigure | None:
-        with self.session() as s:
-            row = s.scalar(
-                select(FigureRow)
-                .where(FigureRow.keyword == keyword, FigureRow.unit == unit)
-                .order_by(FigureRow.observed_at.desc(), FigureRow.id.desc())
-                .limit(1)
-            )
-            if row is None:
-                return None
-            return KnownFigure(
-                row.value, row.unit, row.sentence, row.article_id, row.doc_key, row.observed_at
-            )
-
-    def add_figure(
-        self,
-        keyword: str,
-        doc_key: str,
-        sentence_no: int,
-        value: float,
-        unit: str,
-        sentence: str,
-        observed_at: datetime,
-        article_id: int | None = None,
-        seed_id: int | None = None,
-    ) -> None:
-        with self.session() as s:
-            s.add(
-                FigureRow(
-                    keyword=keyword,
-                    doc_key=doc_key,
-                    sentence_no=sentence_no,
-                    value=value,
-                    unit=unit,
-                    sentence=sentence,
-                    observed_at=observed_at,
-                    article_id=article_id,
-                    seed_id=seed_id,
-                )
-            )
-
     def add_alert(
         self,
         key: str,
@@ -189,15 +137,16 @@ class AlertQueries(Queries):
             return row.id
 
     def recent_alert(self, rule: str, keyword: str, since: date, until: date) -> int | None:
-        """The newest alert (not suppressed) of ``rule`` on ``keyword`` for a day in
-        [since, until]: what a new one would repeat within the cool-down."""
+        """The newest alert (not suppressed, not an unconfirmed figure) of ``rule`` on
+        ``keyword`` for a day in [since, until]: what a new one would repeat within the
+        cool-down."""
         with self.session() as s:
             return s.scalar(
                 select(AlertRow.id)
                 .where(
                     AlertRow.rule == rule,
                     AlertRow.keyword == keyword,
-                    AlertRow.status != "suppressed",
+                    AlertRow.status.not_in(("suppressed", "unconfirmed")),
                     AlertRow.day >= since,
                     AlertRow.day <= until,
                 )
@@ -213,9 +162,11 @@ class AlertQueries(Queries):
                 ArticleRow.title,
                 ArticleRow.canonical_url,
                 ArticleRow.source,
+                ArticleRow.published_at,
                 old.title,
                 old.canonical_url,
                 old.source,
+                old.published_at,
             )
             .outerjoin(ArticleRow, AlertRow.article_id == ArticleRow.id)
             .outerjoin(old, AlertRow.old_article_id == old.id)
@@ -245,13 +196,36 @@ class AlertQueries(Queries):
                 attempts=a.attempts,
                 last_error=a.last_error,
                 note=a.note,
+                reported_by=a.reported_by,
+                published_at=published,
+                old_published_at=old_published,
+                old_from_seed=a.old_seed_id is not None,
+                outlets=tuple(json.loads(a.details or "{}").get("outlets", ())),
             )
-            for a, title, url, source, old_title, old_url, old_source in rows
+            for (
+                a,
+                title,
+                url,
+                source,
+                published,
+                old_title,
+                old_url,
+                old_source,
+                old_published,
+            ) in rows
         ]
 
     def pending_alerts(self) -> list[AlertView]:
         with self.session() as s:
             return self._alert_views(s, AlertRow.status == "pending")
+
+    def unconfirmed_alerts(self, run_date: date) -> list[AlertView]:
+        """Figures only one outlet has reported so far, found by the run of ``run_date``
+        (the digest lists them under "Unconfirmed")."""
+        with self.session() as s:
+            return self._alert_views(
+                s, (AlertRow.status == "unconfirmed") & (AlertRow.run_date == run_date)
+            )
 
     def alert(self, alert_id: int) -> AlertView | None:
         with self.session() as s:

@@ -159,7 +159,9 @@ class FeedQueries(Queries):
                 feed.failing_since = feed.failing_since or run_date
                 wait = min(max_backoff_days, 2 ** (feed.consecutive_failures - 1))
                 feed.next_attempt_on = run_date + timedelta(days=max(1, wait))
-            feed.last_run_date = run_date
+            # A backfill of an earlier day does not move it back: a rerun of the latest
+            # day is still known as a rerun.
+            feed.last_run_date = max(feed.last_run_date or run_date, run_date)
             s.add(
                 FetchRow(
                     feed_id=feed_id,
@@ -313,6 +315,8 @@ class FeedQueries(Queries):
 
         Items per day are counted over the last 30 days (or the feed's life, if shorter);
         the usual gap is the mean gap between the feed's ``recent`` newest dated items.
+        Only items dated up to ``now`` are judged, so a rerun of an earlier day sees the
+        feed as it was on that day.
         """
         month_ago = now - timedelta(days=30)
         rows: list[FeedHealth] = []
@@ -334,6 +338,22 @@ class FeedQueries(Queries):
                 if len(times) >= 2:
                     gap = (times[0] - times[-1]).total_seconds() / 3600 / (len(times) - 1)
                 in_month = sum(1 for t in times if t >= month_ago)
+                until_now = int(
+                    s.scalar(
+                        select(func.count()).where(
+                            EntryRow.feed_id == f.id, EntryRow.published_at <= now
+                        )
+                    )
+                    or 0
+                )
+                first_ok, latest = s.execute(
+                    select(
+                        func.min(FetchRow.run_date).filter(
+                            FetchRow.status.in_(("ok", "unchanged"))
+                        ),
+                        func.max(FetchRow.run_date),
+                    ).where(FetchRow.feed_id == f.id)
+                ).one()
                 failed = s.execute(
                     select(func.count(), func.max(EntryRow.id)).where(
                         EntryRow.feed_id == f.id, EntryRow.state == "failed"
@@ -361,6 +381,9 @@ class FeedQueries(Queries):
                         items_per_day=round(in_month / span_days, 2) if total else None,
                         last_item_at=last_item,
                         usual_gap_hours=round(gap, 2) if gap is not None else None,
+                        items_until_now=until_now,
+                        first_success_run=first_ok,
+                        latest_run=latest,
                         failed_items=int(failed[0]),
                         last_item_error=last_failed,
                     )

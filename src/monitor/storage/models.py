@@ -317,6 +317,36 @@ class FigureRow(Base):
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class FigureReadingRow(Base):
+    """One figure read from a sentence of an article or seed (monitor.detect.figures):
+    attributed to a tracked item or not (``item`` NULL), in force, threatened or old.
+    Every reading is kept; only current, attributed ones can ever feed an alert."""
+
+    __tablename__ = "figure_readings"
+    __table_args__ = (UniqueConstraint("doc_key", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doc_key: Mapped[str] = mapped_column(Line(40))  # "article:12" or "seed:3"
+    seq: Mapped[int] = mapped_column(Integer)  # the reading's place in its document
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    seed_id: Mapped[int | None] = mapped_column(ForeignKey("seed_documents.id"))
+    item: Mapped[str | None] = mapped_column(Line(100), index=True)
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(Line(20))
+    status: Mapped[str] = mapped_column(Line(20))  # current | threat | old
+    old_value: Mapped[float | None] = mapped_column(Float)
+    sentence_no: Mapped[int] = mapped_column(Integer)
+    sentence: Mapped[str] = mapped_column(Prose)
+    reason: Mapped[str] = mapped_column(Prose)
+    # The reading the document is taken to state for its item (current_figures): one per
+    # document and item; only these count towards corroboration.
+    chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    outlet: Mapped[str | None] = mapped_column(Line(limits.NAME))  # None for a seed
+    # From a feed marked `primary: true` (a government press office): enough on its own.
+    primary_source: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    day: Mapped[date | None] = mapped_column(Date)  # local day of publication
+
+
 class AlertRow(Base):
     __tablename__ = "alerts"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -334,7 +364,8 @@ class AlertRow(Base):
     # pending → sending → sent | partial (some recipients refused) | unknown (no answer
     # after the message went out; sent again after alerts.resend_unknown_after) | pending
     # again (refused before the message went out) → failed (after alerts.max_attempts);
-    # suppressed = a debounced repeat, kept for the record and never sent.
+    # suppressed = a debounced repeat, kept for the record and never sent; unconfirmed = a
+    # figure only one outlet reported (listed in the digest, never sent on its own).
     status: Mapped[str] = mapped_column(Line(20), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Prose)
@@ -345,6 +376,9 @@ class AlertRow(Base):
     old_article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     note: Mapped[str | None] = mapped_column(Prose)  # why suppressed; baseline figures
     details: Mapped[str] = mapped_column(Prose, default="{}", server_default="{}")
+    # Figure changes: how many outlets reported the new value; the seed the old came from.
+    reported_by: Mapped[int | None] = mapped_column(Integer)
+    old_seed_id: Mapped[int | None] = mapped_column(ForeignKey("seed_documents.id"))
 
 
 class AlertArticleRow(Base):

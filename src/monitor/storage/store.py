@@ -35,6 +35,7 @@ from monitor.storage.base import rejected
 from monitor.storage.dedup import DedupQueries
 from monitor.storage.emails import EmailQueries
 from monitor.storage.feeds import FeedQueries
+from monitor.storage.figures import FigureQueries
 from monitor.storage.models import Base, RunRow, utcnow
 
 LOGGER = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-class Store(FeedQueries, ArticleQueries, AlertQueries, DedupQueries, EmailQueries):
+class Store(FeedQueries, ArticleQueries, AlertQueries, FigureQueries, DedupQueries, EmailQueries):
     """The database of one monitor: open it, migrate it, read and write pipeline rows."""
 
     def __init__(self, url: str) -> None:

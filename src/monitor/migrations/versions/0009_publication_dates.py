@@ -1,7 +1,7 @@
 """publication dates: where each date came from, and the day as the publisher printed it
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02 08:00:00
 
 ``articles.published_source`` is ``page`` (the page's own markup), ``feed`` (the feed
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
