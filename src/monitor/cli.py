@@ -16,18 +16,26 @@ import logging
 import os
 import re
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monitor import display, pipeline, stories
-from monitor.config import Config, FeedConfig, load_config
+from monitor import display
 from monitor.errors import MonitorError, StorageError
-from monitor.storage.analyst import query_file
-from monitor.storage.search import SearchHit, expand_terms
+
+if TYPE_CHECKING:
+    from monitor import pipeline
+    from monitor.config import Config
+    from monitor.storage import Store
+    from monitor.storage.search import SearchHit
+
+# The pipeline (trafilatura, matplotlib, feedparser, httpx…) is imported by the
+# commands that run it, not here: `monitor --help` and `monitor articles` start in a
+# fraction of a second.
 
 app = typer.Typer(
     help="Taiwan–US chip-trade monitor: feeds → articles → database → alert email.",
@@ -47,6 +55,8 @@ ConfigOption = Annotated[
 
 
 def _load(config: Path | None) -> Config:
+    from monitor.config import load_config
+
     return load_config(config)
 
 
@@ -73,6 +83,8 @@ def _main(
 @app.command()
 def init(config: ConfigOption = None) -> None:
     """Create or migrate the database and load the seed corpus (safe to run twice)."""
+    from monitor import pipeline
+
     try:
         cfg = _load(config)
         stats = pipeline.init(cfg)
@@ -153,6 +165,8 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run the whole pipeline for one day and print a summary."""
+    from monitor import pipeline
+
     day = _parse_date(run_date)
     try:
         cfg = _load(config)
@@ -185,9 +199,11 @@ def last_run(
     ] = False,
 ) -> None:
     """Print the summary of the newest run recorded in the database."""
+    from monitor import pipeline
+
     try:
         cfg = _load(config)
-        store = pipeline.open_store(cfg)
+        store = _open_store(cfg)
         try:
             found = store.last_run()
         finally:
@@ -204,6 +220,13 @@ def last_run(
         raise typer.Exit(1)
 
 
+def _open_store(cfg: Config) -> Store:
+    """The database, without importing the pipeline (what ``pipeline.open_store`` does)."""
+    from monitor.storage import Store
+
+    return Store(cfg.db_url)
+
+
 def _show(
     config: Path | None,
     view: str,
@@ -215,7 +238,7 @@ def _show(
 ) -> None:
     """Print an analyst view as a table: ``columns`` are (view column, header) pairs."""
     try:
-        store = pipeline.open_store(_load(config))
+        store = _open_store(_load(config))
         try:
             names = [name for name, _ in columns]
             rows = store.view(view, names, order_by)
@@ -293,6 +316,8 @@ def alerts_resend(
 ) -> None:
     """Send one alert again now, in an email of its own (a new Message-ID), whatever its
     state."""
+    from monitor import pipeline
+
     try:
         result = pipeline.resend_alert(_load(config), alert_id)
     except MonitorError as exc:
@@ -323,6 +348,8 @@ def alerts_confirm(
 ) -> None:
     """Mark the email carrying an `unknown` alert as delivered (you found it in the
     mailbox), so it is not sent again. Exits 1 when the alert is not unknown."""
+    from monitor import pipeline
+
     try:
         done = pipeline.confirm_alert(_load(config), alert_id)
     except MonitorError as exc:
@@ -343,6 +370,8 @@ def explain(
     config: ConfigOption = None,
 ) -> None:
     """Why an article was kept or merged: rule, matched document, similarity, relevance."""
+    from monitor import stories
+
     try:
         result = stories.explain(_load(config), article)
     except MonitorError as exc:
@@ -363,6 +392,8 @@ def dedup_undo(
     config: ConfigOption = None,
 ) -> None:
     """Separate a wrongly merged article into a story of its own (for good)."""
+    from monitor import stories
+
     try:
         result = stories.undo(_load(config), article)
     except MonitorError as exc:
@@ -390,7 +421,7 @@ def feeds_table(ctx: typer.Context, config: ConfigOption = None) -> None:
         return
     try:
         cfg = _load(config)
-        store = pipeline.open_store(cfg)
+        store = _open_store(cfg)
         try:
             store.migrate()
             rows = {h.url: h for h in store.feed_health(datetime.now(UTC))}
@@ -440,6 +471,9 @@ def feeds_check(
 ) -> None:
     """Fetch feeds now (no conditional GET, nothing stored) and report status, format,
     entries and problems. Exits 1 when a feed failed."""
+    from monitor import pipeline
+    from monitor.config import FeedConfig
+
     if (url is None) == (not all_feeds):
         raise typer.BadParameter("give one feed URL or --all")
     try:
@@ -476,8 +510,68 @@ def feeds_check(
 
 
 @app.command()
+def extract(
+    targets: Annotated[
+        list[str], typer.Argument(help="Saved HTML files (read offline) or http(s) URLs.")
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per page, one per line.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Print what the pipeline reads from each page: title, publication date (with its
+    offset and source), language, canonical URL and text. URLs are fetched with the
+    same guards as a run; files never touch the network. Exits 1 when a page failed."""
+    from monitor import pages
+    from monitor.politeness import PoliteFetcher
+
+    urls = [t for t in targets if t.lower().startswith(("http://", "https://"))]
+    readings: list[pages.PageReading] = []
+    try:
+        cfg = _load(config) if urls else None
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    # Only URLs need the fetcher (and the config); files are read with no network.
+    session: AbstractContextManager[PoliteFetcher | None] = (
+        PoliteFetcher(cfg.http) if cfg is not None else nullcontext()
+    )
+    with session as fetcher:
+        for target in targets:
+            if target in urls and fetcher is not None:
+                readings.append(pages.read_url(target, fetcher))
+            else:
+                readings.append(pages.read_file(Path(target)))
+    for reading in readings:
+        data = reading.as_dict()
+        if as_json:
+            typer.echo(json.dumps(data, ensure_ascii=False))
+            continue
+        if reading.error:
+            typer.secho(f"{reading.source}: {reading.error}", err=True, fg=typer.colors.RED)
+            continue
+        typer.echo(f"== {reading.source}")
+        for key in ("url", "canonical_url", "title", "site_name", "language"):
+            typer.echo(f"{key:16} {data[key] or '-'}")
+        when = data["published_at"]
+        typer.echo(
+            f"{'published_at':16} "
+            + (
+                f"{when} (from the page; printed day {data['published_date']})"
+                if when
+                else "- (none on the page: a run uses the feed's date, else the fetch time)"
+            )
+        )
+        typer.echo(f"{'text':16} {len(data['text'] or '')} characters")
+        typer.echo(data["text"] or "")
+    if any(r.error for r in readings):
+        raise typer.Exit(1)
+
+
+@app.command()
 def reextract(config: ConfigOption = None) -> None:
     """Re-run extraction over every archived page (no network) and update the texts."""
+    from monitor import pipeline
+
     try:
         cfg = _load(config)
         pipeline.init(cfg)
@@ -511,6 +605,8 @@ def serve(
     typer.echo(f"serving the web view: http://127.0.0.1:{port}/monitor/stories?token={token}")
     typer.echo("(only this machine can reach it; the token is the login. Ctrl-C stops it.)")
     uvicorn.run(web, host="127.0.0.1", port=port, log_level="warning")
+
+
 # -- analysts: search, SQL files, the read-only role ----------------------------------------
 
 FORMATS = ("table", "csv", "json")
@@ -608,9 +704,11 @@ def search(
     day = None if since is None else _parse_day("--since", since)
     try:
         cfg = _load(config)
-        store = pipeline.open_store(cfg)
+        store = _open_store(cfg)
         try:
             store.migrate()
+            from monitor.storage.search import expand_terms
+
             terms = [query] if exact else expand_terms(query, cfg.watch, cfg.topic)
             hits = store.search(terms, since=day, outlet=source, limit=limit)
         finally:
@@ -671,9 +769,11 @@ def run_sql(
     path = _find_query(file)
     try:
         cfg = _load(config)
-        store = pipeline.open_store(cfg)
+        store = _open_store(cfg)
         try:
             store.migrate()
+            from monitor.storage.analyst import query_file
+
             chosen = query_file(path, store.engine.dialect.name)
             sql = chosen.read_text(encoding="utf-8")
             result = store.run_query(sql, params)
@@ -702,7 +802,7 @@ def grant_analyst(
         raise _usage("set MONITOR_ANALYST_PASSWORD to the analyst role's password")
     try:
         cfg = _load(config)
-        store = pipeline.open_store(cfg)
+        store = _open_store(cfg)
         try:
             store.migrate()
             store.grant_analyst(role, password, statement_timeout)

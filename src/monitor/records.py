@@ -122,6 +122,9 @@ class ExtractedPage:
     site_name: str | None
     language: str | None
     description: str | None = None
+    # The day as the publisher printed it (published_at is kept in the page's own zone,
+    # but a site may give a UTC time and print its local day).
+    published_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -346,8 +346,11 @@ class AlertQueries(Queries):
             dates: dict[int, date] = {int(i): d for i, d in rows}
         return {k: dates.get(_doc_ids(k)[0] or -1) for k in doc_keys}
 
-    def new_stories(self, run_date: date, limit: int) -> list[StoryView]:
-        """The run's new relevant stories, with how many other outlets carried a copy."""
+    def new_stories(
+        self, run_date: date, limit: int, since: datetime | None = None
+    ) -> list[StoryView]:
+        """The run's new relevant stories, with how many other outlets carried a copy;
+        with ``since``, not an article published before it (an old page found today)."""
         with self.session() as s:
             rows = list(
                 s.scalars(
@@ -356,6 +359,16 @@ class AlertQueries(Queries):
                         ArticleRow.run_date == run_date,
                         ArticleRow.relevant.is_(True),
                         *_not_a_copy(),
+                        *(
+                            ()
+                            if since is None
+                            else (
+                                or_(
+                                    ArticleRow.published_at.is_(None),
+                                    ArticleRow.published_at >= since,
+                                ),
+                            )
+                        ),
                     )
                     .order_by(ArticleRow.published_at, ArticleRow.id)
                     .limit(limit)

@@ -31,8 +31,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import column, create_engine, event, func, select, text
 from sqlalchemy import table as table_clause
 from sqlalchemy.engine import Engine
@@ -231,6 +229,10 @@ class Store(
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest migration."""
+        # Alembic is imported here: reading commands never migrate, and start faster.
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         try:

@@ -3,7 +3,7 @@ v_story_outlets, v_feed_health, v_runs, a wider v_articles; FTS5 (SQLite) and
 tsvector + pg_trgm (PostgreSQL), with the search as a SQL function on PostgreSQL
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02 08:00:00
 
 The naming rule for analysts: what they query starts with ``v_`` (views) or is
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
