@@ -392,7 +392,12 @@ def _attribute(
         # A total the sentence breaks down into parts the item excludes is not its figure:
         # "a combined US$500 billion: US$250 billion of investment and US$250 billion of
         # credit guarantees".
-        parts = [a for a in all_excludes if a.span[0] >= spans[0][1]]
+        # (The parts may come first too: "投資與提供擔保合計5000億美元".)
+        parts = [
+            a
+            for a in all_excludes
+            if a.span[0] >= spans[0][1] or any(lo <= a.span[0] < hi for lo, hi in clauses)
+        ]
         if money and total and parts:
             rejected.append(f"{item.id}: a total with excluded parts ({parts[0].alias})")
             measured = True
