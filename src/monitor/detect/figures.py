@@ -170,6 +170,9 @@ class _Context:
 
 # The verbs a rate stands after when it is the tariff paid: "now pay 20 percent",
 # "face an extra 20 percent", "taxed at the baseline 10%".
+# One line of a table of rates: "Taiwan: 20%", "- Vietnam: 20%" (the measure is the
+# table's heading or the headline).
+_LIST_ENTRY = re.compile(r"\s*[-•*·–]?\s*[^\W\d][^:：⟨⟩]{0,40}[:：]\s*⟨\d+⟩\s*[.;；]?\s*")
 _LEVIED_BEFORE = re.compile(
     r"\b(?:face|faces|facing|faced|pay|pays|paying|paid|taxed\s+at|charged|levied\s+at|"
     r"subject\s+to|hit\s+with|capped\s+at|at\s+a\s+rate\s+of)\b(?:\s+\S+){0,3}\s*$|(?:課徵|课征|適用|适用|面臨|面临)\S{0,4}$"
@@ -358,7 +361,7 @@ def _attribute(
         )
         levied = any(
             _LEVIED_BEFORE.search(s.text[s.clause(span[0])[0] : span[0]]) for span in spans
-        )
+        ) or bool(subject is not None and _LIST_ENTRY.fullmatch(s.text))
         if measure is None:
             # "will face 15%, down from 20%" after a headline about the tariff: a stated
             # change, a total an amount arrives at ("lifting the total to US$165 billion"),
