@@ -383,7 +383,10 @@ _THREAT_MONEY_EN = re.compile(
     r"being\s+discussed|under\s+discussion)\b",
     re.I,
 )
-_THREAT_MONEY_ZH = re.compile(r"揚言|扬言|可能|威脅|威胁|考慮|考虑|若|如果|倘若|或將|或将")
+# (…的說法, 傳言: an amount someone claims, not one agreed: "未否認台灣將投資5000億美元的說法".)
+_THREAT_MONEY_ZH = re.compile(
+    r"揚言|扬言|可能|威脅|威胁|考慮|考虑|若|如果|倘若|或將|或将|的說法|的说法|傳言|传言|傳聞|传闻"
+)
 # A sentence-opening clause that makes the rest of the sentence conditional or proposed:
 # "Under the terms being discussed, Washington would…", "If talks fail, …".
 _OPENING_CONDITION = re.compile(
