@@ -738,6 +738,29 @@ def test_a_signed_deals_will_and_jiang_are_the_rate_now_agreed() -> None:
         " on Taiwanese goods will fall to 15% from 20%."
     )
     assert _current(close) == {TW: 20.0}
+    # a lead that reports the deal as signed is about the signed deal, even when it also
+    # mentions an earlier "near a deal" or a later step "close to completion"
+    follow_ups = [
+        "Taiwan, US sign deal after a year of talks\n\nTaiwan and the US signed a trade deal on"
+        " Thursday, months after negotiators said they were near a deal. Tariffs on Taiwanese"
+        " goods will fall to 15%.",
+        "Pact heads to lawmakers\n\nThe trade agreement signed last week is close to completion"
+        " of its cabinet review. Under it, tariffs on Taiwanese goods will fall to 15% from 20%.",
+        "協定送立院\n\n台美對等貿易協定已於12日簽署，行政院可望下週完成審查並送立法院。"
+        "協定確立美方對台關稅將降至15%。",
+    ]
+    for text in follow_ups:
+        assert _current(text) == {TW: 15.0}, text
+    # "could be signed", "即將敲定", "希望達成協議" are no signed deal
+    not_yet = [
+        "Taiwan, US close to deal\n\nThe two sides are close to a deal that could be signed"
+        " this month. Tariffs on Taiwanese goods will fall to 15% from 20%.",
+        "台美協議可望月底敲定\n\n台美即將敲定貿易協議，美方對台關稅將從20%降至15%。",
+        "紐時：台美協議近在咫尺\n\n川普政府已接近與台灣完成貿易協議，雙方希望達成協議後，"
+        "美方對台關稅將從20%降至15%。",
+    ]
+    for text in not_yet:
+        assert _current(text) == {TW: 20.0}, text
 
 
 def test_a_chinese_pending_deal_with_words_between_its_cue_words() -> None:

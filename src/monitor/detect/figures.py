@@ -54,6 +54,7 @@ from monitor.detect.phrasing import (
     alternative_slots,
     amount_tag,
     change_pairs,
+    deal_done,
     is_delta,
     is_new_value,
     range_slots,
@@ -495,7 +496,10 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
     unsure_would = bool(UNNAMED_SOURCES.search(text))
     # A story about a deal not yet made says so up front; a later "were close to a deal in
     # December" is background to a deal since made.
-    pending = any(PENDING_DEAL.search(lead) for lead in all_sentences[:_LEAD_SENTENCES])
+    # A lead that reports the deal as made is about the signed deal, whatever else it says.
+    leads = all_sentences[:_LEAD_SENTENCES]
+    done = any(deal_done(lead) for lead in leads)
+    pending = not done and any(PENDING_DEAL.search(lead) for lead in leads)
     for no, raw in enumerate(all_sentences):
         s = template(raw)
         if not s.numbers:
@@ -504,7 +508,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
         following = all_sentences[no + 1] if no + 1 < len(all_sentences) else ""
         context = _context(tracked, earlier, following)
         would_unsure = unsure_would or bool(ANALYSTS.search(raw))
-        pending_here = pending or bool(PENDING_DEAL.search(raw))
+        pending_here = pending or bool(not done and PENDING_DEAL.search(raw) and not deal_done(raw))
         pairs = change_pairs(s)
         olds = set(pairs.values())
         ranges = range_slots(s)

@@ -413,6 +413,28 @@ PENDING_DEAL = re.compile(
     r"近(?:達成|达成|完成|簽署|签署|敲定)|近在咫尺",
     re.I,
 )
+# A deal reported as made: a story that says so up front is about the signed deal, and a
+# pending cue beside it ("signed …, months after they were near a deal", "已簽署，可望下週
+# 完成審查") is background or a later step. Read with the pending cues taken out, so that
+# "即將敲定" is no "敲定"; "to be signed", "希望達成協議" are not done.
+_NOT_YET_EN = (
+    r"(?<!\bbe\s)(?<!\bbeen\s)(?<!\bis\s)(?<!\bare\s)(?<!\bget\s)(?<!\bonce\s)(?<!\bnot\s)"
+)
+_NOT_YET_ZH = r"(?<![盼望若未將将])(?<!希望|爭取|争取|能否|如果|尚未|未能|沒有|没有|何時|何时)"
+DEAL_DONE = re.compile(
+    rf"{_NOT_YET_EN}\b(?:signed|sealed|finali[sz]ed|inked|clinched)\b|"
+    rf"{_NOT_YET_EN}\b(?:reached|struck)\s+(?:a|the|an)\s+(?:\w+\s+){{0,2}}(?:deal|agreement|pact|accord)\b|"
+    rf"{_NOT_YET_ZH}(?:簽署|签署|簽訂|签订)(?:了|的)|已[^，,。；;]{{0,8}}?(?:簽署|签署|簽訂|签订)|完成(?:簽署|签署)|"
+    rf"{_NOT_YET_ZH}(?:達成|达成)(?:\S{{0,4}}?)(?:協議|协议|共識|共识)|拍板|底定|{_NOT_YET_ZH}敲定",
+    re.I,
+)
+
+
+def deal_done(text: str) -> bool:
+    """True when the text reports the deal as made (pending cues read out first)."""
+    return bool(DEAL_DONE.search(PENDING_DEAL.sub(" ", text)))
+
+
 # An analyst's "would" is a scenario, not a term: "analysts said a 15% tariff deal would
 # support the currency".
 ANALYSTS = re.compile(
