@@ -281,6 +281,14 @@ def test_discounts_come_from_the_config():
             + "Taiwan is still negotiating.",
             False,
         ),
+        # A memory maker's US plant; the chip tariff is named once, as background.
+        (
+            "Hynix adds a second line at its Indiana site",
+            "SK hynix will build a second packaging line in Indiana, a move analysts tied "
+            "to Washington's talk of a tariff on imported chips. "
+            + "The plant will employ about 1,000 people once both lines run. " * 4,
+            False,
+        ),
     ],
     ids=[
         "taiwan-tariff-no-chips",
@@ -289,6 +297,7 @@ def test_discounts_come_from_the_config():
         "korea-chip-exports-zh",
         "china-probe",
         "korea-deal",
+        "chip-tariff-once-as-background",
     ],
 )
 def test_ways_to_be_on_topic(title, body, relevant):
