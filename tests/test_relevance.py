@@ -289,6 +289,22 @@ def test_discounts_come_from_the_config():
             + "The plant will employ about 1,000 people once both lines run. " * 4,
             False,
         ),
+        # The US reciprocal levy on Taiwanese goods, the US itself named only in passing.
+        (
+            "Bicycle makers cheer 15% cap",
+            "Taiwan's bicycle makers said the cap on reciprocal duties on Taiwanese goods "
+            "at 15% puts them level with rivals in Vietnam. Taiwanese exporters had paid "
+            "20% since August on top of existing duties.",
+            True,
+        ),
+        # Another country's first fab; Taiwan is one name in a list of chip places.
+        (
+            "Malaysia opens its first front-end fab",
+            "The new plant is small beside the fabs of Taiwan, South Korea or Arizona, "
+            "but officials hope it will keep chip work at home as US tariffs of 19% weigh "
+            "on exports. " + "Output of the plant is due to start in 2028. " * 4,
+            False,
+        ),
     ],
     ids=[
         "taiwan-tariff-no-chips",
@@ -298,6 +314,8 @@ def test_discounts_come_from_the_config():
         "china-probe",
         "korea-deal",
         "chip-tariff-once-as-background",
+        "reciprocal-duties-on-taiwan",
+        "taiwan-in-a-list-of-places",
     ],
 )
 def test_ways_to_be_on_topic(title, body, relevant):
