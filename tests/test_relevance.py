@@ -144,6 +144,18 @@ def test_a_listing_abroad_is_not_us_trade():
     ]
 
 
+def test_a_boilerplate_phrase_cut_by_the_end_of_the_lead_is_still_boilerplate():
+    # The lead ends inside "American depositary receipts": the whole phrase stays in the
+    # lead and is discounted there, so "American" does not count as US trade.
+    body = "x" * 380 + " TSMC, whose American depositary receipts fell 2%, led the index."
+    lead, rest = relevance.split_lead(body, CFG.topic)
+    assert lead.endswith("American depositary receipts")
+    result = relevance.score("Taiex closes lower", body, CFG.topic)
+    assert ("us_trade", "American") not in [
+        (o.facet, o.term) for o in result.occurrences if o.reason is None
+    ]
+
+
 def test_us_listed_shares_and_dollar_figures_are_boilerplate():
     body = (
         "TSMC's U.S.-listed shares closed at a record on Thursday, a day after the "
