@@ -144,6 +144,18 @@ def test_a_listing_abroad_is_not_us_trade():
     ]
 
 
+def test_a_boilerplate_phrase_cut_by_the_end_of_the_lead_is_still_boilerplate():
+    # The lead ends inside "American depositary receipts": the whole phrase stays in the
+    # lead and is discounted there, so "American" does not count as US trade.
+    body = "x" * 380 + " TSMC, whose American depositary receipts fell 2%, led the index."
+    lead, rest = relevance.split_lead(body, CFG.topic)
+    assert lead.endswith("American depositary receipts")
+    result = relevance.score("Taiex closes lower", body, CFG.topic)
+    assert ("us_trade", "American") not in [
+        (o.facet, o.term) for o in result.occurrences if o.reason is None
+    ]
+
+
 def test_us_listed_shares_and_dollar_figures_are_boilerplate():
     body = (
         "TSMC's U.S.-listed shares closed at a record on Thursday, a day after the "
@@ -281,6 +293,30 @@ def test_discounts_come_from_the_config():
             + "Taiwan is still negotiating.",
             False,
         ),
+        # A memory maker's US plant; the chip tariff is named once, as background.
+        (
+            "Hynix adds a second line at its Indiana site",
+            "SK hynix will build a second packaging line in Indiana, a move analysts tied "
+            "to Washington's talk of a tariff on imported chips. "
+            + "The plant will employ about 1,000 people once both lines run. " * 4,
+            False,
+        ),
+        # The US reciprocal levy on Taiwanese goods, the US itself named only in passing.
+        (
+            "Bicycle makers cheer 15% cap",
+            "Taiwan's bicycle makers said the cap on reciprocal duties on Taiwanese goods "
+            "at 15% puts them level with rivals in Vietnam. Taiwanese exporters had paid "
+            "20% since August on top of existing duties.",
+            True,
+        ),
+        # Another country's first fab; Taiwan is one name in a list of chip places.
+        (
+            "Malaysia opens its first front-end fab",
+            "The new plant is small beside the fabs of Taiwan, South Korea or Arizona, "
+            "but officials hope it will keep chip work at home as US tariffs of 19% weigh "
+            "on exports. " + "Output of the plant is due to start in 2028. " * 4,
+            False,
+        ),
     ],
     ids=[
         "taiwan-tariff-no-chips",
@@ -289,6 +325,9 @@ def test_discounts_come_from_the_config():
         "korea-chip-exports-zh",
         "china-probe",
         "korea-deal",
+        "chip-tariff-once-as-background",
+        "reciprocal-duties-on-taiwan",
+        "taiwan-in-a-list-of-places",
     ],
 )
 def test_ways_to_be_on_topic(title, body, relevant):

@@ -70,13 +70,18 @@ def count_term(term: str, text: str) -> int:
 
 def split_lead(text: str, topic: TopicConfig) -> tuple[str, str]:
     """(lead, body): the first ``lead_chars`` characters (``lead_chars_cjk`` for Chinese
-    and Japanese), extended to the end of the word they cut."""
+    and Japanese), extended to the end of the word they cut, and to the end of a
+    discounted phrase they cut ("American | depositary receipts" stays whole)."""
     limit = topic.lead_chars_cjk if is_cjk_text(text) else topic.lead_chars
     if len(text) <= limit:
         return text, ""
     cut = limit
     while cut < len(text) and (text[cut].isalnum() or text[cut] in "-'."):
         cut += 1
+    for phrase in (*topic.exclude, *topic.boilerplate, *topic.asides):
+        for m in term_pattern(phrase).finditer(text):
+            if m.start() < cut < m.end():
+                cut = m.end()
     return text[:cut], text[cut:]
 
 
