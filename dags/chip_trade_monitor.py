@@ -67,53 +67,70 @@ def chip_trade_monitor() -> None:
         return {"seeds_total": stats.seeds_total, "seeds_loaded": stats.seeds_loaded}
 
     @task
-    def collect_feeds(_prepared: dict[str, int]) -> dict[str, Any]:
+    def collect_feeds(_prepared: dict[str, int]) -> dict[str, object]:
         from monitor import pipeline
         from monitor.config import load_config
 
-        return pipeline.collect_feeds(load_config(), _run_date())
+        return pipeline.collect_feeds(load_config(), _run_date()).to_xcom()
 
     @task
-    def fetch_articles(collected: dict[str, Any]) -> dict[str, Any]:
+    def fetch_articles(collected: dict[str, object]) -> dict[str, object]:
         from monitor import pipeline
         from monitor.config import load_config
+        from monitor.records import CollectResult
 
-        return pipeline.fetch_articles(load_config(), collected["entry_ids"], _run_date())
+        ids = CollectResult.from_xcom(collected).entry_ids
+        return pipeline.fetch_articles(load_config(), ids, _run_date()).to_xcom()
 
     @task
-    def store_articles(fetched: dict[str, Any]) -> dict[str, Any]:
+    def store_articles(fetched: dict[str, object]) -> dict[str, object]:
         from monitor import pipeline
         from monitor.config import load_config
+        from monitor.records import FetchStageResult
 
-        return pipeline.store_articles(load_config(), _run_date(), fetched["entry_ids"])
+        ids = FetchStageResult.from_xcom(fetched).entry_ids
+        return pipeline.store_articles(load_config(), _run_date(), ids).to_xcom()
 
     @task
-    def detect_changes(stored: dict[str, Any]) -> dict[str, Any]:
+    def detect_changes(stored: dict[str, object]) -> dict[str, object]:
         from monitor import pipeline
         from monitor.config import load_config
+        from monitor.records import StoreResult
 
-        return pipeline.detect_changes(load_config(), _run_date(), stored["article_ids"])
+        ids = StoreResult.from_xcom(stored).article_ids
+        return pipeline.detect_changes(load_config(), _run_date(), ids).to_xcom()
 
     @task
     def send_alerts(
-        collected: dict[str, Any],
-        fetched: dict[str, Any],
-        stored: dict[str, Any],
-        changes: dict[str, Any],
-    ) -> dict[str, Any]:
+        collected: dict[str, object],
+        fetched: dict[str, object],
+        stored: dict[str, object],
+        detected: dict[str, object],
+    ) -> dict[str, object]:
         from monitor import pipeline
         from monitor.config import load_config
+        from monitor.records import CollectResult, DetectResult, FetchStageResult, StoreResult
 
         cfg = load_config()
         if cfg.smtp is None:  # no MONITOR_SMTP_URL: Airflow's smtp_default, if defined
             cfg = cfg.model_copy(update={"smtp": _smtp_default()})
-        return pipeline.send_and_report(cfg, _run_date(), collected, fetched, stored, changes)
+        summary = pipeline.send_and_report(
+            cfg,
+            _run_date(),
+            CollectResult.from_xcom(collected),
+            FetchStageResult.from_xcom(fetched),
+            StoreResult.from_xcom(stored),
+            DetectResult.from_xcom(detected),
+        )
+        return summary.as_dict()
 
-    collected = collect_feeds(prepare())
-    fetched = fetch_articles(collected)
-    stored = store_articles(fetched)
-    changes = detect_changes(stored)
-    send_alerts(collected, fetched, stored, changes)
+    # Called at parse time, a task takes XComArgs where its body takes their values: the
+    # task SDK's typing cannot say so, hence the ignores on the wiring lines only.
+    collected = collect_feeds(prepare())  # type: ignore[arg-type]
+    fetched = fetch_articles(collected)  # type: ignore[arg-type]
+    stored = store_articles(fetched)  # type: ignore[arg-type]
+    detected = detect_changes(stored)  # type: ignore[arg-type]
+    send_alerts(collected, fetched, stored, detected)  # type: ignore[arg-type]
 
 
 chip_trade_monitor()

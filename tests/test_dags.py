@@ -140,7 +140,7 @@ def test_dag_run_finishes_what_a_killed_run_left(
     day = datetime(2026, 11, 2, tzinfo=UTC)
     pipeline.init(cfg)
     collected = pipeline.collect_feeds(cfg, day.date())
-    pipeline.fetch_articles(cfg, collected["entry_ids"], day.date())
+    pipeline.fetch_articles(cfg, collected.entry_ids, day.date())
 
     run = bag.dags[DAG_ID].test(logical_date=day)
     assert run.state == "success"

@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 
 from monitor import pipeline
 from monitor.config import load_config
+from monitor.records import DetectResult
 from monitor.storage import Store
 
 RUN = date.fromisoformat(DAY1)
@@ -39,7 +40,7 @@ def cfg(tmp_path: Path, site, db_url):
 
 def test_a_run_after_one_stopped_at_collect_finishes_its_entries(cfg, db_url):
     collected = pipeline.collect_feeds(cfg, RUN)  # ... and the process died here
-    assert collected["new_entries"] == 5
+    assert collected.new_entries == 5
 
     summary = pipeline.run_day(cfg, RUN)
     assert summary.new_entries == 0  # the feeds hold nothing new: it is all leftovers
@@ -54,13 +55,14 @@ def test_stale_ids_are_only_hints(cfg, db_url):
     collected = pipeline.collect_feeds(cfg, RUN)
     # A retried task handed the ids of another attempt (or none) still does all the work.
     fetched = pipeline.fetch_articles(cfg, [], RUN)
-    assert fetched["resumed"] == collected["new_entries"] == 5
+    assert fetched.resumed == collected.new_entries == 5
     stored = pipeline.store_articles(cfg, RUN, [])
-    assert stored["new_articles"] == 1 and stored["resumed"] == 5
+    assert stored.new_articles == 1 and stored.resumed == 5
     changes = pipeline.detect_changes(cfg, RUN, [])
-    assert changes["alerts"] == 1 and changes["resumed"] == 1
+    assert changes.alerts == 1 and changes.resumed == 1
     # Counted once: a second pass finds nothing owed.
-    assert pipeline.detect_changes(cfg, RUN, None) == {"alerts": 0, "alert_ids": [], "resumed": 0}
+    again = pipeline.detect_changes(cfg, RUN, None)
+    assert again == DetectResult(alerts=0, alert_ids=(), resumed=0)
     owed = (
         "SELECT COUNT(*) FROM articles WHERE signals_at IS NULL AND relevant "
         "AND duplicate_of IS NULL AND duplicate_of_seed IS NULL"
