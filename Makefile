@@ -33,6 +33,8 @@ setup: $(BIN)/.installed
 var/airflow/.migrated: $(BIN)/.installed
 	mkdir -p var/airflow
 	$(BIN)/airflow db migrate > var/airflow/migrate.log 2>&1 || (cat var/airflow/migrate.log; exit 1)
+	$(BIN)/airflow pools set monitor_http 2 "page fetch tasks at once" >> var/airflow/migrate.log 2>&1 \
+		|| (cat var/airflow/migrate.log; exit 1)
 	touch $@
 
 run: var/airflow/.migrated

@@ -104,6 +104,9 @@ def print_summary(summary: pipeline.RunSummary) -> None:
     typer.echo(f"  feeds        {s.feeds_ok} ok{extra}, {s.feeds_failed} failed{skipped}")
     for failure in s.failures:
         typer.echo(f"    ✗ {failure.feed}: {failure.error}")
+    if s.failed_shards:
+        failed = ", ".join(s.failed_shards)
+        typer.echo(f"  shards       failed: {failed} (taken up by the next run)")
     typer.echo(f"  entries      {s.entries} in window, {s.new_entries} new")
     typer.echo(f"  pages        {s.pages_ok} fetched, {s.pages_failed} failed (feed summary used)")
     typer.echo(f"  articles     {s.new_articles} new")

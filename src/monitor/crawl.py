@@ -21,6 +21,7 @@ from concurrent.futures import (
     ThreadPoolExecutor,
     wait,
 )
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -51,10 +52,12 @@ def fetch_and_extract(
     store: Store,
     targets: dict[str, str],
     save: Callable[[str, FetchResult, ExtractedPage | None], None],
+    writing: Callable[[], AbstractContextManager[None]] = nullcontext,
 ) -> PageCounts:
     """Fetch every target (canonical link → URL to fetch) in threads and extract each
     page (in those threads, or in processes), saving results as they come; return how
-    many pages came and how many failed. At most a window of pages is in flight, so
+    many pages came and how many failed. Archiving a page happens inside ``writing()``
+    (the pipeline lock; ``save`` takes it itself). At most a window of pages is in flight, so
     memory stays bounded however many pages a run has."""
     todo = iter(targets.items())
     ok = failed = 0
@@ -93,7 +96,8 @@ def fetch_and_extract(
                         continue
                     ok += 1
                     if cfg.http.archive_pages:
-                        _archive(store, result, outcome.fetched_at)
+                        with writing():
+                            _archive(store, result, outcome.fetched_at)
                     if extractor is None:
                         save(link, result, outcome.page)
                         continue

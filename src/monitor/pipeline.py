@@ -43,14 +43,16 @@ import logging
 import os
 import signal
 import sys
+import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from monitor import (
@@ -180,17 +182,34 @@ def _in_window(entry: FeedEntry, start: datetime, end: datetime) -> bool:
     return start <= entry.published_at < end
 
 
-def collect_feeds(cfg: Config, run_date: date) -> CollectResult:
+def shard_of(url: str, shards: int) -> int:
+    """The shard of a URL's host, the same in every process (CRC-32 of the host name):
+    every URL of one host falls in one shard, so its politeness limits and robots.txt
+    stay with one fetcher."""
+    host = (urlsplit(url).hostname or "").lower()
+    return zlib.crc32(host.encode("utf-8")) % shards
+
+
+def collect_feeds(
+    cfg: Config, run_date: date, shard: int | None = None, shards: int = 1
+) -> CollectResult:
     """Fetch and parse every due feed concurrently (conditional GET); record each entry of
-    the run's window once; raise feed-health alerts."""
+    the run's window once; raise feed-health alerts.
+
+    With ``shard``, only the feeds whose host falls in that one of ``shards`` shards
+    (:func:`shard_of`), and no feed-health alerts: :func:`collect_done` raises them once
+    every shard is done. Feeds are fetched without the pipeline lock; it is held only
+    while their entries are written."""
     start, end = _window(cfg, run_date)
     ok = failed = unchanged = skipped = entries = 0
     failures: list[Failure] = []
     new_ids: list[int] = []
-    with _stage(cfg) as store:
+    mine = [f for f in cfg.feeds if shard is None or shard_of(f.url, shards) == shard]
+    store = open_store(cfg)
+    try:
         states = store.feed_states()
-        due = [f for f in cfg.feeds if health.is_due(states.get(f.url), run_date)]
-        for feed in cfg.feeds:
+        due = [f for f in mine if health.is_due(states.get(f.url), run_date)]
+        for feed in mine:
             if feed not in due:
                 state = states[feed.url]
                 skipped += 1
@@ -206,40 +225,43 @@ def collect_feeds(cfg: Config, run_date: date) -> CollectResult:
             ThreadPoolExecutor(cfg.http.max_concurrency, thread_name_prefix="feed") as pool,
         ):
             results = list(pool.map(lambda f: feeds.fetch_feed(f, fetcher, states.get(f.url)), due))
-        for done, (feed, result) in enumerate(zip(due, results, strict=True), 1):
-            accepted = [e for e in result.entries if _in_window(e, start, end)]
-            # Validators are kept only when every entry was taken or is too old to ever
-            # be: a feed holding items for a later run date must be read again then.
-            later = any(e.published_at and e.published_at >= end for e in result.entries)
-            complete = not later and len(accepted) <= cfg.http.max_entries_per_feed
-            accepted = accepted[: cfg.http.max_entries_per_feed]
-            try:
-                with store.item(f"feed {feed.name}"):
-                    recorded = store.record_feed(
-                        result,
-                        run_date,
-                        feed.language,
-                        accepted,
-                        keep_validators=complete,
-                        max_backoff_days=cfg.feed_health.max_backoff_days,
-                    )
-            except RejectedItemError as exc:
-                failed += 1
-                failures.append(Failure(feed.name, str(exc)))
-                continue
-            new_ids += recorded.entry_ids
-            left_out = [*result.skipped, *recorded.rejected]
-            failures += [Failure(feed.name, why) for why in left_out]
-            if result.status in ("ok", "unchanged"):
-                ok += 1
-                unchanged += result.status == "unchanged"
-                entries += len(accepted)
-            else:
-                failed += 1
-                failures.append(Failure(feed.name, result.error or result.status))
-            if _halfway(done, len(due)):
-                checkpoint("collect:mid")
-        alert_ids = health.raise_alerts(store, cfg, run_date, end)
+        with store.exclusive():
+            for done, (feed, result) in enumerate(zip(due, results, strict=True), 1):
+                accepted = [e for e in result.entries if _in_window(e, start, end)]
+                # Validators are kept only when every entry was taken or is too old to ever
+                # be: a feed holding items for a later run date must be read again then.
+                later = any(e.published_at and e.published_at >= end for e in result.entries)
+                complete = not later and len(accepted) <= cfg.http.max_entries_per_feed
+                accepted = accepted[: cfg.http.max_entries_per_feed]
+                try:
+                    with store.item(f"feed {feed.name}"):
+                        recorded = store.record_feed(
+                            result,
+                            run_date,
+                            feed.language,
+                            accepted,
+                            keep_validators=complete,
+                            max_backoff_days=cfg.feed_health.max_backoff_days,
+                        )
+                except RejectedItemError as exc:
+                    failed += 1
+                    failures.append(Failure(feed.name, str(exc)))
+                    continue
+                new_ids += recorded.entry_ids
+                left_out = [*result.skipped, *recorded.rejected]
+                failures += [Failure(feed.name, why) for why in left_out]
+                if result.status in ("ok", "unchanged"):
+                    ok += 1
+                    unchanged += result.status == "unchanged"
+                    entries += len(accepted)
+                else:
+                    failed += 1
+                    failures.append(Failure(feed.name, result.error or result.status))
+                if _halfway(done, len(due)):
+                    checkpoint("collect:mid")
+            alert_ids = health.raise_alerts(store, cfg, run_date, end) if shard is None else []
+    finally:
+        store.close()
     checkpoint("collect:done")
     return CollectResult(
         feeds_ok=ok,
@@ -254,6 +276,16 @@ def collect_feeds(cfg: Config, run_date: date) -> CollectResult:
     )
 
 
+def collect_done(cfg: Config, run_date: date, parts: Sequence[CollectResult]) -> CollectResult:
+    """The collect shards' results as one, with the run's feed-health alerts (raised
+    once, after every shard)."""
+    _start, end = _window(cfg, run_date)
+    with _stage(cfg) as store:
+        alert_ids = health.raise_alerts(store, cfg, run_date, end)
+    merged = CollectResult.merge(parts)
+    return replace(merged, feed_alert_ids=(*merged.feed_alert_ids, *alert_ids))
+
+
 def check_feeds(cfg: Config, targets: Sequence[FeedConfig]) -> list[FeedResult]:
     """Fetch and parse feeds now, concurrently, with no conditional GET and no storage."""
     with (
@@ -264,78 +296,97 @@ def check_feeds(cfg: Config, targets: Sequence[FeedConfig]) -> list[FeedResult]:
 
 
 def fetch_articles(
-    cfg: Config, entry_ids: Sequence[int] | None = None, run_date: date | None = None
+    cfg: Config,
+    entry_ids: Sequence[int] | None = None,
+    run_date: date | None = None,
+    shard: int | None = None,
+    shards: int = 1,
 ) -> FetchStageResult:
     """Fetch the page of every pending entry concurrently and keep its text and metadata.
 
     The work is every entry still ``pending`` (collected by runs up to ``run_date``, or
     by any run without one), whoever collected it: ``entry_ids``, the ids the collect
     stage of this run recorded, only tell this run's entries from those an earlier,
-    interrupted run left (counted as ``resumed``). An URL already stored as an article is
-    not fetched again (unless ``http.recheck_articles``); entries sharing a canonical URL
-    share one fetch, and are saved in one transaction. Every page fetched is archived
-    (``http.archive_pages``) for ``reextract``.
+    interrupted run left (counted as ``resumed``). With ``shard``, only the entries whose
+    canonical link's host falls in that one of ``shards`` shards (:func:`shard_of`). An
+    URL already stored as an article is not fetched again (unless
+    ``http.recheck_articles``); entries sharing a canonical URL share one fetch, and are
+    saved in one transaction. Every page fetched is archived (``http.archive_pages``) for
+    ``reextract``.
+
+    Pages are fetched without the pipeline lock, so shards fetch side by side; it is held
+    while the work is chosen and while each page is written, and an entry another run
+    saved meanwhile is left as that run saved it.
     """
     known_urls = resumed = 0
     failures: list[Failure] = []
     done: list[int] = []
     saved: list[str] = []  # canonical URLs saved so far
     hint = None if entry_ids is None else set(entry_ids)
-    with _stage(cfg) as store:
-        groups: dict[str, list[PendingEntry]] = {}
-        pending = store.pending_entries(until=run_date)
-        if hint is not None:
-            resumed = sum(1 for e in pending if e.id not in hint)
-        if resumed:
-            LOGGER.warning("resuming %d entries an earlier run left pending", resumed)
-        for entry in pending:
-            link_url = canonicalize(resolve_google_news(entry.link) or entry.link)
-            if not cfg.http.recheck_articles:
-                known = store.article_by_url(link_url)
-                if known is not None:
-                    store.close_entry(
-                        entry.id, "duplicate", f"same canonical URL as article #{known}", known
-                    )
-                    known_urls += 1
-                    continue
-                fetched = store.entry_with_page(link_url)
-                if fetched is not None:
-                    store.close_entry(
-                        entry.id, "duplicate", f"page already fetched for entry #{fetched}"
-                    )
-                    known_urls += 1
-                    continue
-            groups.setdefault(link_url, []).append(entry)
+    groups: dict[str, list[PendingEntry]] = {}
+    store = open_store(cfg)
+    try:
+        with store.exclusive():
+            mine: list[tuple[str, PendingEntry]] = []
+            for entry in store.pending_entries(until=run_date):
+                link_url = canonicalize(resolve_google_news(entry.link) or entry.link)
+                if shard is None or shard_of(link_url, shards) == shard:
+                    mine.append((link_url, entry))
+            if hint is not None:
+                resumed = sum(1 for _link, e in mine if e.id not in hint)
+            if resumed:
+                LOGGER.warning("resuming %d entries an earlier run left pending", resumed)
+            for link_url, entry in mine:
+                if not cfg.http.recheck_articles:
+                    known = store.article_by_url(link_url)
+                    if known is not None:
+                        store.close_entry(
+                            entry.id, "duplicate", f"same canonical URL as article #{known}", known
+                        )
+                        known_urls += 1
+                        continue
+                    fetched = store.entry_with_page(link_url)
+                    if fetched is not None:
+                        store.close_entry(
+                            entry.id, "duplicate", f"page already fetched for entry #{fetched}"
+                        )
+                        known_urls += 1
+                        continue
+                groups.setdefault(link_url, []).append(entry)
 
         feed_urls = {feed.name: feed.url for feed in cfg.feeds}
 
         def save(link_url: str, result: FetchResult, page: ExtractedPage | None) -> None:
-            group = groups[link_url]
-            try:
-                # Entries sharing a page are saved together, or not at all.
-                with store.item(f"page {link_url[:200]}"):
+            with store.exclusive():
+                still = store.pending_ids([entry.id for entry in groups[link_url]])
+                group = [entry for entry in groups[link_url] if entry.id in still]
+                try:
+                    # Entries sharing a page are saved together, or not at all.
+                    with store.item(f"page {link_url[:200]}"):
+                        for entry in group:
+                            feed_url = feed_urls.get(entry.feed_name)
+                            crawl.save_page(
+                                store,
+                                entry,
+                                result,
+                                page,
+                                link_url,
+                                trusted=(feed_url,) if feed_url else (),
+                                aliases=cfg.http.alias_groups,
+                            )
+                except RejectedItemError as exc:
                     for entry in group:
-                        feed_url = feed_urls.get(entry.feed_name)
-                        crawl.save_page(
-                            store,
-                            entry,
-                            result,
-                            page,
-                            link_url,
-                            trusted=(feed_url,) if feed_url else (),
-                            aliases=cfg.http.alias_groups,
-                        )
-            except RejectedItemError as exc:
-                for entry in group:
-                    failures.append(_fail_entry(store, entry.id, entry.feed_name, exc))
-                return
+                        failures.append(_fail_entry(store, entry.id, entry.feed_name, exc))
+                    return
             done.extend(entry.id for entry in group)
             saved.append(link_url)
             if _halfway(len(saved), len(groups)):
                 checkpoint("fetch:mid")
 
         targets = {link_url: group[0].link for link_url, group in groups.items()}
-        pages_done = crawl.fetch_and_extract(cfg, store, targets, save)
+        pages_done = crawl.fetch_and_extract(cfg, store, targets, save, writing=store.exclusive)
+    finally:
+        store.close()
     checkpoint("fetch:done")
     return FetchStageResult(
         pages_ok=pages_done.pages_ok,
@@ -701,6 +752,9 @@ class RunSummary:
     # still pending or extracted, kept articles it found never counted.
     resumed_entries: int = 0
     resumed_articles: int = 0
+    # Shards (Airflow tasks "collect_feeds[2]", "fetch_articles[0]") that failed after
+    # their retries: their feeds or pages wait for the next run.
+    failed_shards: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON for the runs table, ``monitor run --json`` and XCom."""
@@ -720,6 +774,7 @@ class RunSummary:
             for f in data.get("failures", [])
         ]
         values["refused_recipients"] = list(data.get("refused_recipients", []))
+        values["failed_shards"] = list(data.get("failed_shards", []))
         return cls(**values)
 
 
@@ -739,6 +794,7 @@ def send_and_report(
     stored: StoreResult,
     detected: DetectResult,
     *,
+    failed_shards: Sequence[str] = (),
     raise_on_delivery_error: bool = True,
 ) -> RunSummary:
     """Send the pending alerts, record the run's summary, and return it.
@@ -772,12 +828,18 @@ def send_and_report(
         alerts_sent=sent.alerts_sent,
         delivery=f"{sent.method}: {sent.detail}" if sent.method else None,
         delivery_error=sent.error,
-        failures=[*collected.failures, *fetched.failures, *stored.failures],
+        failures=[
+            *collected.failures,
+            *fetched.failures,
+            *stored.failures,
+            *(Failure(f"shard {name}", "failed after its retries") for name in failed_shards),
+        ],
         delivery_status=sent.status,
         refused_recipients=list(sent.refused_recipients),
         alerts_unknown=sent.alerts_unknown,
         resumed_entries=fetched.resumed + stored.resumed,
         resumed_articles=detected.resumed,
+        failed_shards=list(failed_shards),
     )
     record_run(cfg, summary)
     if sent.error and raise_on_delivery_error:
@@ -786,11 +848,17 @@ def send_and_report(
 
 
 def run_day(cfg: Config, run_date: date) -> RunSummary:
-    """The whole pipeline for one day (what the DAG runs, in one process). A database
+    """The whole pipeline for one day (what the DAG runs, in one process: the same
+    ``airflow.shards`` shards, one after another). A database
     lost on the way raises :class:`~monitor.errors.StorageError`; run it again and it
     resumes where it stopped."""
-    collected = collect_feeds(cfg, run_date)
-    fetched = fetch_articles(cfg, collected.entry_ids, run_date)
+    shards = cfg.airflow.shards
+    collected = collect_done(
+        cfg, run_date, [collect_feeds(cfg, run_date, k, shards) for k in range(shards)]
+    )
+    fetched = FetchStageResult.merge(
+        [fetch_articles(cfg, collected.entry_ids, run_date, k, shards) for k in range(shards)]
+    )
     stored = store_articles(cfg, run_date, fetched.entry_ids)
     detected = detect_changes(cfg, run_date, stored.article_ids)
     return send_and_report(

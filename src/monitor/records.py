@@ -5,7 +5,7 @@ SQLAlchemy models live only in :mod:`monitor.storage`; every other module works 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Self
@@ -378,6 +378,21 @@ class CollectResult(_XCom):
     feed_alert_ids: tuple[int, ...] = ()
     failures: tuple[Failure, ...] = ()
 
+    @classmethod
+    def merge(cls, parts: Sequence[CollectResult]) -> CollectResult:
+        """The shards' results as one, ids in ascending order."""
+        return cls(
+            feeds_ok=sum(p.feeds_ok for p in parts),
+            feeds_failed=sum(p.feeds_failed for p in parts),
+            feeds_unchanged=sum(p.feeds_unchanged for p in parts),
+            feeds_skipped=sum(p.feeds_skipped for p in parts),
+            entries=sum(p.entries for p in parts),
+            new_entries=sum(p.new_entries for p in parts),
+            entry_ids=tuple(sorted(i for p in parts for i in p.entry_ids)),
+            feed_alert_ids=tuple(sorted(i for p in parts for i in p.feed_alert_ids)),
+            failures=tuple(f for p in parts for f in p.failures),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class PageCounts:
@@ -397,6 +412,18 @@ class FetchStageResult(_XCom):
     resumed: int = 0  # entries an earlier, interrupted run left pending
     entry_ids: tuple[int, ...] = ()
     failures: tuple[Failure, ...] = ()
+
+    @classmethod
+    def merge(cls, parts: Sequence[FetchStageResult]) -> FetchStageResult:
+        """The shards' results as one, ids in ascending order."""
+        return cls(
+            pages_ok=sum(p.pages_ok for p in parts),
+            pages_failed=sum(p.pages_failed for p in parts),
+            known_urls=sum(p.known_urls for p in parts),
+            resumed=sum(p.resumed for p in parts),
+            entry_ids=tuple(sorted(i for p in parts for i in p.entry_ids)),
+            failures=tuple(f for p in parts for f in p.failures),
+        )
 
 
 @dataclass(frozen=True, slots=True)
