@@ -2,13 +2,15 @@
 #   make run    set up everything and run today's pipeline once through Airflow
 #   make test   run every test
 # and `make demo` does `make run` against the bundled sample news site, offline.
+# Long steps say what they are doing; Airflow's own output goes to log files, and each
+# task is shown as it finishes (deploy/dag_progress.py).
 
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATE ?= $(shell date -u +%F)
-DEMO_PORT ?= 8765
+export DEMO_PORT ?= 8765
 DEMO_DAYS := 2026-11-02 2026-11-03
 
 export AIRFLOW_HOME ?= $(CURDIR)/var/airflow
@@ -17,55 +19,68 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__PARALLELISM := 4
 
-.PHONY: setup run demo test lint clean lock
+.PHONY: setup run demo demo-database test lint clean lock
 
 # The locked, hashed dependency set first (with the pip the Python ships: no upgrade
 # needed), then the project itself without resolving anything more.
 $(BIN)/.installed: pyproject.toml requirements.lock
+	@echo "[setup 1/4] creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "[setup 2/4] installing the locked dependencies, Airflow included (2-3 minutes)"
 	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	@echo "[setup 3/4] installing the monitor itself"
 	$(BIN)/pip install --quiet --no-deps -e .
+	@echo "[setup 4/4] checking that it imports"
 	$(BIN)/python -c "import monitor.pipeline, monitor.cli"
 	touch $@
 
 setup: $(BIN)/.installed
 
 var/airflow/.migrated: $(BIN)/.installed
-	mkdir -p var/airflow
-	$(BIN)/airflow db migrate > var/airflow/migrate.log 2>&1 || (cat var/airflow/migrate.log; exit 1)
-	$(BIN)/airflow pools set monitor_http 2 "page fetch tasks at once" >> var/airflow/migrate.log 2>&1 \
+	@mkdir -p var/airflow
+	@echo "migrating Airflow's metadata database in var/airflow (about 15 s; log: var/airflow/migrate.log)"
+	@$(BIN)/airflow db migrate > var/airflow/migrate.log 2>&1 || (cat var/airflow/migrate.log; exit 1)
+	@$(BIN)/airflow pools set monitor_http 2 "page fetch tasks at once" >> var/airflow/migrate.log 2>&1 \
 		|| (cat var/airflow/migrate.log; exit 1)
-	touch $@
+	@touch $@
 
 run: var/airflow/.migrated
 	$(BIN)/monitor init
-	$(BIN)/airflow dags test chip_trade_monitor $(DATE) > var/airflow/dags-test.log 2>&1 \
-		|| (tail -n 40 var/airflow/dags-test.log; echo "Airflow run failed; full log: var/airflow/dags-test.log"; exit 1)
-	@echo "Airflow log: var/airflow/dags-test.log"
+	@echo "== Airflow run for $(DATE) (log: var/airflow/dags-test.log) =="
+	@set -o pipefail; $(BIN)/airflow dags test chip_trade_monitor $(DATE) 2>&1 \
+		| $(BIN)/python deploy/dag_progress.py var/airflow/dags-test.log
 	@$(BIN)/monitor last-run  # says so, and points to `make demo`, when no feed was reachable
 
-demo: var/airflow/.migrated
-	@rm -rf var/demo && mkdir -p var/demo  # every demo starts from an empty database
+# Every demo starts from an empty database: var/demo is removed, and a database named by
+# MONITOR_DATABASE_URL is used only when it holds no monitor data (never wiped).
+demo-database: setup
+	@rm -rf var/demo && mkdir -p var/demo
+	@$(BIN)/python deploy/demo_database.py
+
+demo: var/airflow/.migrated demo-database
+	@echo "serving the sample news site on 127.0.0.1:$(DEMO_PORT)"
 	@$(BIN)/python tests/fixture_site.py --port $(DEMO_PORT) > var/demo/site.log 2>&1 & echo $$! > var/demo/site.pid
 	@sleep 1
-	@set -e; trap 'kill $$(cat var/demo/site.pid) 2>/dev/null || true' EXIT; \
+	@set -e -o pipefail; trap 'kill $$(cat var/demo/site.pid) 2>/dev/null || true' EXIT; \
 	export MONITOR_CONFIG=$(CURDIR)/config/demo.yaml MONITOR_DATA_DIR=$(CURDIR)/var/demo; \
 	$(BIN)/monitor init; \
 	for day in $(DEMO_DAYS); do \
-		echo "== Airflow run for $$day =="; \
-		$(BIN)/airflow dags test chip_trade_monitor $$day > var/demo/dags-test-$$day.log 2>&1 \
-			|| (tail -n 40 var/demo/dags-test-$$day.log; exit 1); \
+		echo "== Airflow run for $$day (log: var/demo/dags-test-$$day.log) =="; \
+		$(BIN)/airflow dags test chip_trade_monitor $$day 2>&1 \
+			| $(BIN)/python deploy/dag_progress.py var/demo/dags-test-$$day.log; \
 		$(BIN)/monitor last-run; \
 	done; \
-	echo; echo "== v_articles =="; $(BIN)/monitor articles; \
-	echo; echo "== v_alerts =="; $(BIN)/monitor alerts; \
-	echo; echo "== emails in var/demo/outbox =="; ls -1 var/demo/outbox
+	echo; echo "== articles (monitor articles) =="; $(BIN)/monitor articles; \
+	echo; echo "== alerts (monitor alerts) =="; $(BIN)/monitor alerts; \
+	echo; echo "== emails in var/demo/outbox =="; ls -1 var/demo/outbox; \
+	echo; echo "To look at the demo data again, see \"After the demo\" in README.md:"; \
+	echo "  MONITOR_CONFIG=config/demo.yaml MONITOR_DATA_DIR=var/demo $(BIN)/monitor articles"
 
 test: setup
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check src tests dags plugins
+	$(BIN)/ruff check src tests dags plugins deploy
 	$(BIN)/mypy
 
 # Re-resolve requirements.lock from pyproject.toml (needs the package index; uv is

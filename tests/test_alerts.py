@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
+import io
 import logging
 import os
 import re
@@ -21,7 +22,7 @@ from typer.testing import CliRunner
 
 from monitor import pipeline
 from monitor.alerts import Delivery, compose, deliver, smtp_from_connection, subject_line
-from monitor.charts import Trend
+from monitor.charts import PALETTE, Trend, render_png
 from monitor.cli import app
 from monitor.config import AlertsConfig, SmtpSettings, load_config
 from monitor.errors import DeliveryError
@@ -559,9 +560,16 @@ def test_failed_sends_stay_pending_then_fail_and_resend_delivers(
         runner = CliRunner()
         env["MONITOR_CONFIG"] = str(path)
         listed = runner.invoke(app, ["alerts"], env=env)
-        assert f"{alert_id}  2025-05-06  failed  feed_health  Taipei Times — Business" in (
-            listed.output
-        )
+        rows = [re.split(r" {2,}", line.strip()) for line in listed.output.splitlines()]
+        assert rows[0][:5] == ["id", "run date", "status", "rule", "keyword"]
+        [row] = [r for r in rows if r[0] == str(alert_id)]
+        assert row[:5] == [
+            str(alert_id),
+            "2025-05-06",
+            "failed",
+            "feed_health",
+            "Taipei Times — Business",
+        ]
         down = runner.invoke(app, ["alerts", "resend", str(alert_id)], env=env)
         assert down.exit_code == 3
         with SmtpSink(port=dead) as sink:
@@ -702,3 +710,54 @@ def test_figure_change_names_its_outlets_and_where_the_old_value_came_from() -> 
         compose([dataclasses.replace(TARIFF, old_from_seed=True)], CFG, run_date=RUN_DATE, now=NOW)
     )
     assert "   Before: seed corpus\n" in part(seeded, "plain")
+# -- digest polish: each thing said once, outlets named, short histories as bars -------
+
+
+def test_a_first_mention_found_in_a_headline_names_the_title_once() -> None:
+    title = "US finalizes CHIPS Act grant for TSMC's Arizona fabs"
+    alert = dataclasses.replace(
+        EXPORT_CONTROLS,
+        keyword="CHIPS Act",
+        summary=f"First mention of 'CHIPS Act' in 90 days: {title}",
+        sentence=title,
+        article_title=title,
+    )
+    message = parsed(compose((alert,), CFG, run_date=RUN_DATE, now=NOW))
+    html, text = part(message, "html"), part(message, "plain")
+    assert html.count("TSMC&#39;s Arizona fabs") == 1, html
+    assert ">First mention of &#39;CHIPS Act&#39; in 90 days</p>" in html
+    assert text.count("TSMC's Arizona fabs") == 1, text
+    assert "   First mention of 'CHIPS Act' in 90 days\n" in text
+    # A sentence other than the title is still quoted.
+    quoted = parsed(compose((EXPORT_CONTROLS,), CFG, run_date=RUN_DATE, now=NOW))
+    assert "Officials also discussed export controls" in part(quoted, "html")
+
+
+def test_a_story_names_the_other_outlets_that_carried_it() -> None:
+    story = dataclasses.replace(
+        STORIES[0], other_outlets=2, also_in=("Harbor Times", "Pacific Trade Ledger")
+    )
+    message = parsed(compose((TARIFF,), CFG, run_date=RUN_DATE, now=NOW, stories=(story,)))
+    assert "Strait Wire · also in Harbor Times, Pacific Trade Ledger" in part(message, "html")
+    assert "  Strait Wire · also in Harbor Times, Pacific Trade Ledger\n" in part(message, "plain")
+
+
+def test_short_histories_are_drawn_as_bars_and_equal_lines_stay_apart() -> None:
+    """Two days: one bar per keyword and day, side by side (no line from 0 to 1). Two
+    weeks of identical counts: two lines that do not cover each other."""
+    short = Trend.from_counts(
+        {"CHIPS Act": {RUN_DATE: 1}, "export controls": {RUN_DATE: 1}}, RUN_DATE, 2
+    )
+    long_counts = {RUN_DATE - timedelta(days=n): n % 3 for n in range(14)}
+    same = Trend.from_counts({"tariff": long_counts, "TSMC": long_counts}, RUN_DATE, 14)
+    for name, trend in (("chart-short.png", short), ("chart-equal-lines.png", same)):
+        png = render_png(trend, "Stories per day")
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / name).write_bytes(png)
+        pixels = matplotlib.image.imread(io.BytesIO(png))
+        rgb = (pixels[:, :, :3] * 255).round().astype(int)
+        for hex_colour in PALETTE[:2]:
+            target = [int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)]
+            near = (abs(rgb - target).sum(axis=2) < 40).sum()
+            # Each keyword's colour covers a visible area: neither hides the other.
+            assert near > (400 if name == "chart-short.png" else 150), (name, hex_colour, near)

@@ -26,6 +26,9 @@ pytestmark = pytest.mark.integration
         ("eval_realnews.py", [], "false readings"),
         ("eval_scenario.py", [], "figure alerts sent: 1"),
         ("soak.py", ["--days", "3", "--per-day", "8"], "median run time, days 2-6"),
+        ("eval_dates.py", [], "exact-day accuracy  pipeline"),
+        ("bench_extract.py", ["--limit", "5", "--repeat", "1"], "pipeline / bare"),
+        ("bench_cli.py", ["--runs", "1"], "monitor articles"),
     ],
 )
 def test_bench_scripts_run(script, args, expected):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,7 +20,9 @@ pytestmark = pytest.mark.integration
 MONITOR = Path(sys.executable).parent / "monitor"
 
 
-@pytest.mark.parametrize("args", [[], ["init"], ["run"], ["last-run"], ["articles"], ["alerts"]])
+@pytest.mark.parametrize(
+    "args", [[], ["init"], ["run"], ["last-run"], ["articles"], ["alerts"], ["serve"]]
+)
 def test_help_everywhere(args):
     done = subprocess.run(
         [str(MONITOR), *args, "--help"], capture_output=True, text=True, timeout=60
@@ -53,10 +56,39 @@ def test_init_twice_then_run_a_day(tmp_path, site, runner):
     assert any(line.startswith("    ✗ Dead feed: HTTP 500") for line in lines)
     assert any("email        outbox: " in line for line in lines)
 
-    listed = runner.invoke(app, ["articles", "--config", cfg])
-    assert "Taiwan and US agree to cut chip-sector tariff in trade deal" in listed.output
-    alerts = runner.invoke(app, ["alerts", "--config", cfg])
-    assert "sent  figure_change  tariff  tariff 20% → 15%" in alerts.output
+    listed = runner.invoke(app, ["articles", "--config", cfg]).output.splitlines()
+    assert listed[0].split() == ["id", "published", "outlet", "lang", "title", "url"]
+    assert set(listed[1]) == {"-", " "}
+    [row] = [line for line in listed[2:] if "chip-sector tariff" in line]
+    url = site.url("/articles/tariff-deal-15-percent.html")
+    cells = [cell.strip() for cell in row.split("  ") if cell.strip()]
+    assert cells[1:4] == ["2026-11-02 03:00 UTC", "Formosa Wire", "en"]
+    assert "Taiwan and US agree to cut chip-sector tariff in trade deal" in row
+    assert row.endswith(url)
+    # Every column starts at the same place on every line.
+    starts = [listed[0].index(h) for h in ("published", "outlet", "title", "url")]
+    assert [row.index(v) for v in ("2026-11-02", "Formosa Wire", "Taiwan and", url)] == starts
+
+    shown = runner.invoke(app, ["alerts", "--config", cfg]).output.splitlines()
+    header = [cell.strip() for cell in shown[0].split("  ") if cell.strip()]
+    assert header == [
+        "id",
+        "run date",
+        "status",
+        "rule",
+        "keyword",
+        "summary",
+        "tries",
+        "last error",
+    ]
+    assert [cell.strip() for cell in shown[2].split("  ") if cell.strip()][:5] == [
+        "1",
+        DAY1,
+        "sent",
+        "figure_change",
+        "tariff",
+    ]
+    assert "tariff 20% → 15% (US tariff on Taiwan), reported by 1 outlet" in shown[2]
     last = runner.invoke(app, ["last-run", "--config", cfg, "--require-feeds"])
     assert last.exit_code == 0 and "  articles     1 new" in last.output
 
@@ -194,3 +226,92 @@ def test_concurrent_first_runs_on_a_fresh_postgresql_database(tmp_path, site):
                 engine.dispose()
         finally:
             databases.close()
+
+
+PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Taipei raises its US chip investment pledge | Harbor Daily</title>
+<link rel="canonical" href="https://harbordaily.example/business/pledge">
+<meta property="og:site_name" content="Harbor Daily">
+<meta property="article:published_time" content="2026-11-02T23:40:00+08:00">
+</head><body><article><h1>Taipei raises its US chip investment pledge</h1>
+<p>Taiwan raised its pledge of investment in American chip plants on Monday, officials
+said, as negotiators in Washington worked on the tariff that semiconductors would face
+under the trade agreement the two sides have been discussing since the spring.</p>
+</article></body></html>
+"""
+
+
+def test_extract_reads_a_saved_page_offline(tmp_path, runner):
+    page = tmp_path / "pledge.html"
+    page.write_text(PAGE, encoding="utf-8")
+    done = runner.invoke(app, ["extract", "--json", str(page)])
+    assert done.exit_code == 0, done.output
+    lines = done.output.strip().splitlines()
+    assert len(lines) == 1
+    got = json.loads(lines[0])
+    text = got.pop("text")
+    assert got == {
+        "source": str(page),
+        "url": page.resolve().as_uri(),
+        "error": None,
+        "title": "Taipei raises its US chip investment pledge",
+        "published_at": "2026-11-02T23:40:00+08:00",
+        "published_source": "page",
+        "published_date": "2026-11-02",
+        "language": "en",
+        "canonical_url": "https://harbordaily.example/business/pledge",
+        "site_name": "Harbor Daily",
+    }
+    assert "Taiwan raised its pledge of investment" in text
+
+
+def test_extract_fetches_urls_with_the_run_guards(tmp_path, site, runner):
+    url = site.url("/articles/tariff-deal-15-percent.html")
+    config = write_config(tmp_path, site)
+    done = runner.invoke(app, ["extract", "--json", "--config", str(config), url])
+    assert done.exit_code == 0, done.output
+    got = json.loads(done.output)
+    assert (got["title"], got["published_at"], got["published_source"]) == (
+        "Taiwan and US agree to cut chip-sector tariff in trade deal",
+        "2026-11-02T11:00:00+08:00",
+        "page",
+    )
+    # Without allow_private_addresses a run refuses the local address, and so does extract.
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(f"data_dir: {tmp_path / 'var'}\n", encoding="utf-8")
+    before = len(site.requests)
+    refused = runner.invoke(app, ["extract", "--json", "--config", str(strict), url])
+    assert refused.exit_code == 1
+    assert json.loads(refused.output)["error"]
+    assert len(site.requests) == before
+
+
+def test_the_command_line_starts_without_the_heavy_libraries(tmp_path):
+    """`monitor --help` and `monitor articles` import neither trafilatura, matplotlib,
+    datasketch nor Airflow (the start-up time itself is in bench/bench_cli.py)."""
+    heavy = ("trafilatura", "matplotlib", "datasketch", "airflow", "scipy", "htmldate")
+    probe = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from monitor.cli import app\n"
+        "r = CliRunner().invoke(app, sys.argv[1:])\n"
+        "assert r.exit_code == 0, r.output\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    env = {**os.environ, "MONITOR_DATABASE_URL": db}
+    from monitor.storage import Store
+
+    store = Store(db)
+    store.migrate()
+    store.close()
+    for args in (["--help"], ["articles"]):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip().splitlines()[-1] == "[]", (args, done.stdout)

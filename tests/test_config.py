@@ -176,3 +176,17 @@ def test_smtp_url_timeout():
 def test_bad_smtp_urls_are_config_errors(url):
     with pytest.raises(ConfigError, match="MONITOR_SMTP_URL"):
         parse_smtp_url(url)
+
+
+def test_feed_urls_take_the_port_from_the_environment():
+    """config/demo.yaml's feeds follow DEMO_PORT (8765 when it is unset); nothing but a
+    feed URL is expanded."""
+    demo = Path(__file__).resolve().parents[1] / "config" / "demo.yaml"
+    default = load_config(demo, env={})
+    assert [f.url for f in default.feeds][:2] == [
+        "http://127.0.0.1:8765/feeds/wire.xml",
+        "http://127.0.0.1:8765/feeds/ledger.atom",
+    ]
+    moved = load_config(demo, env={"DEMO_PORT": "9123"})
+    assert {f.url.split("/")[2] for f in moved.feeds} == {"127.0.0.1:9123"}
+    assert moved.alerts.sender == "chip-trade-monitor@example.org"

@@ -337,12 +337,14 @@ def test_monitor_feeds_prints_the_health_table(faults, tmp_path):
         "last",
         "item",
     ]
-    assert lines[1].split()[:2] == ["Good", "ok"] and lines[1].split()[-2:] == [
+    assert set(lines[1]) == {"-", " "}  # the rule under the header
+    assert lines[2].split()[:2] == ["Good", "ok"] and lines[2].split()[-3:] == [
         "2026-11-02",
         "03:00",
+        "UTC",
     ]
-    assert lines[2].split()[:2] == ["Bad", "failed"] and "2026-11-03" in lines[2]
-    assert lines[3].strip() == "Bad: HTTP 500 Internal Server Error"
+    assert lines[3].split()[:2] == ["Bad", "failed"] and "2026-11-03" in lines[3]
+    assert lines[4].strip() == "Bad: HTTP 500 Internal Server Error"
 
     checked = CliRunner().invoke(app, ["feeds", "check", "--all", "--config", config], env=env)
     assert checked.exit_code == 1  # one feed failed

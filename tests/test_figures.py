@@ -720,6 +720,115 @@ def test_before_opens_an_old_rate_and_a_secured_rate_in_reported_speech_holds() 
     assert _current(text) == {TW: 15.0}
 
 
+def test_a_signed_deals_will_and_jiang_are_the_rate_now_agreed() -> None:
+    """Deal-day wording: "will" and "將" after "signed" state the agreed rate; only a lead
+    that says the deal is not yet made turns them into a proposal."""
+    signed = [
+        "Taiwan and the US signed a deal on Thursday under which tariffs will fall to 15%.",
+        "US and Taiwan finalise deal\n\nThe agreement, signed in Washington, means US tariffs"
+        " on goods from Taiwan will drop to 15%, from 20%.",
+        "台美簽署協議，關稅將降至15%。",
+        "台美签署协议\n\n台美签署协议，美国对台湾商品关税将降至15%。",
+        "台美簽署投資備忘錄，美方對台對等關稅將降至15%且不疊加最惠國稅率。",
+    ]
+    for text in signed:
+        assert _current(text) == {TW: 15.0}, text
+    close = (
+        "Taiwan, US close to deal\n\nThe two sides are close to a deal under which US tariffs"
+        " on Taiwanese goods will fall to 15% from 20%."
+    )
+    assert _current(close) == {TW: 20.0}
+    # a lead that reports the deal as signed is about the signed deal, even when it also
+    # mentions an earlier "near a deal" or a later step "close to completion"
+    follow_ups = [
+        "Taiwan, US sign deal after a year of talks\n\nTaiwan and the US signed a trade deal on"
+        " Thursday, months after negotiators said they were near a deal. Tariffs on Taiwanese"
+        " goods will fall to 15%.",
+        "Pact heads to lawmakers\n\nThe trade agreement signed last week is close to completion"
+        " of its cabinet review. Under it, tariffs on Taiwanese goods will fall to 15% from 20%.",
+        "協定送立院\n\n台美對等貿易協定已於12日簽署，行政院可望下週完成審查並送立法院。"
+        "協定確立美方對台關稅將降至15%。",
+    ]
+    for text in follow_ups:
+        assert _current(text) == {TW: 15.0}, text
+    # "could be signed", "即將敲定", "希望達成協議" are no signed deal
+    not_yet = [
+        "Taiwan, US close to deal\n\nThe two sides are close to a deal that could be signed"
+        " this month. Tariffs on Taiwanese goods will fall to 15% from 20%.",
+        "台美協議可望月底敲定\n\n台美即將敲定貿易協議，美方對台關稅將從20%降至15%。",
+        "紐時：台美協議近在咫尺\n\n川普政府已接近與台灣完成貿易協議，雙方希望達成協議後，"
+        "美方對台關稅將從20%降至15%。",
+    ]
+    for text in not_yet:
+        assert _current(text) == {TW: 20.0}, text
+
+
+def test_a_chinese_pending_deal_with_words_between_its_cue_words() -> None:
+    # "接近與台灣完成", "接近达成" with 會 as the proposal: no rate in force is read
+    near = (
+        "紐時：台美貿易協議近在咫尺\n\n"
+        "川普政府已接近與台灣完成貿易協議。知情人士指出，美方對台進口關稅將降至15%。"
+    )
+    hans = (
+        "美台据报接近达成协议\n\n"
+        "美国与台湾接近达成贸易协议，美方会把台湾货物的关税下调至15%。"
+        "目前台湾产品进口商需缴纳20%关税。"
+    )
+    assert _current(near) == {}
+    assert [(r.value, r.status) for r in read_figures(near, TRACKED) if r.item == TW] == [
+        (15.0, "threat")
+    ]
+    assert _current(hans) == {TW: 20.0}
+    # a meeting (會議) is no "will"
+    signed = "台美昨天舉行總結會議並簽署協議，美國對台灣商品關稅降至15%。"
+    assert _current(signed) == {TW: 15.0}
+
+
+def test_every_chinese_change_verb_with_a_target_word_is_a_change() -> None:
+    # the later change of a timeline in one sentence wins: 32% → 20%; → 15%
+    text = (
+        "美国与台湾周四达成贸易协议。"
+        "特朗普起初对台湾商品定下32%的关税，之后暂时降为20%；根据新协议，税率进一步下修到15%。"
+    )
+    assert _current(text) == {TW: 15.0}
+
+
+def test_a_rate_table_line_takes_its_measure_from_the_heading() -> None:
+    text = (
+        "Trump's new tariff table\n\n"
+        "Selected rates now in force:\nIndia: 50%\nTaiwan: 20%\nVietnam: 20%"
+    )
+    assert _current(text) == {TW: 20.0}
+    # a line without one of the item's subjects is nobody's rate
+    assert _current("Trump's new tariff table\n\nIndia: 50%\nBrazil: 50%") == {}
+
+
+def test_other_countries_and_phones_rule_a_rate_out() -> None:
+    iran = "就在特朗普宣布对任何与伊朗有贸易往来的国家加征25%关税之际，美台协议传出进展。"
+    india = "晶片關稅另案處理。瑞士產品將被課39%；印度則因購買俄國石油，稅率被拉高到50%。"
+    phones = (
+        "Outside chips, the administration told Samsung to move phone production to the US or"
+        " face a 25-percent tariff."
+    )
+    for text in (iran, india, phones):
+        assert _current(text) == {}, text
+
+
+def test_a_claimed_amount_and_a_total_with_guarantees_first_are_not_the_pledge() -> None:
+    claimed = (
+        "美國商務部長受訪時並未否認台灣將投資美國5000億美元的說法。"
+        "卓榮泰說，2500億美元是台灣企業自主投資。"
+    )
+    combined = "台湾方面承诺在美国投资与提供担保合计高达5000亿美元。"
+    assert _current(claimed) == {TWINV: 250.0}
+    assert _current(combined) == {}
+
+
+def test_a_commitment_in_chinese_is_an_investment_measure() -> None:
+    text = "卢特尼克说，这还包括台积电2025年已承诺的1000亿美元。"
+    assert _current(text) == {TSMC: 100.0}
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -749,6 +858,7 @@ def test_rates_written_in_words(text: str, expected: list[tuple[float, str]]) ->
         ("$52.7bn and USD 6.6 billion", [(52.7, USD), (6.6, USD)]),
         ("15 per cent, 20 percent, 25％", [(15.0, "%"), (20.0, "%"), (25.0, "%")]),
         ("百分之二十", [(20.0, "%")]),
+        ("百分之廿、百分之卅二、百分之卌", [(20.0, "%"), (32.0, "%"), (40.0, "%")]),
         ("5 percentage points, 5個百分點", [(5.0, "points"), (5.0, "points")]),
         ("HK$5 billion, 3億人, ¥3 trillion", []),
     ],
@@ -847,7 +957,8 @@ def test_the_targets_hold_on_the_held_out_set() -> None:
     lower (batch 1: tariff 0.839 with 1 false reading, investment 0.800; batch 2 after the
     batch-1 fixes: tariff 0.750, investment 0.833; batch 3 after the batch-2 fixes: tariff
     0.867 with 4 false readings, investment 0.765; batch 4 after the batch-3 fixes: tariff
-    0.909 with 0 false readings, investment 1 of 2). General fixes brought all of them to
+    0.909 with 0 false readings, investment 1 of 2; batch 5 after the batch-4 fixes:
+    tariff 0.737 with 1 false reading, investment 0.733). General fixes brought all of them to
     the targets; this keeps them there."""
     bench = sys.modules.get("eval_realnews")
     if bench is None:

@@ -58,3 +58,40 @@ def test_pages_are_archived_and_reextracted_offline(tmp_path, site):
         assert fixed.startswith("Taiwan and US agree") or "15 percent tariff" in fixed
     finally:
         engine.dispose()
+
+
+def test_reextract_backfills_dates_their_source_and_titles(tmp_path, site):
+    """Articles stored before dates had a source (or by an extractor that kept the
+    site's name in the title) get the page's date, its source and the clean headline."""
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    config = write_config(tmp_path, site)
+    cfg = load_config(config, env={"MONITOR_DATABASE_URL": db})
+    pipeline.init(cfg)
+    pipeline.run_day(cfg, date.fromisoformat(DAY1))
+    url = site.url("/articles/tariff-deal-15-percent.html")
+    engine = create_engine(db)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE articles SET published_at = NULL, published_source = NULL, "
+                    "published_date = NULL, "
+                    "title = 'Taiwan and US agree to cut chip-sector tariff in trade deal "
+                    "| Formosa Wire' WHERE canonical_url = :u"
+                ),
+                {"u": url},
+            )
+        pipeline.reextract(cfg)
+        with engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT title, published_at, published_source, published_date "
+                    "FROM articles WHERE canonical_url = :u"
+                ),
+                {"u": url},
+            ).one()
+    finally:
+        engine.dispose()
+    assert row.title == "Taiwan and US agree to cut chip-sector tariff in trade deal"
+    assert (row.published_source, str(row.published_date)) == ("page", "2026-11-02")
+    assert str(row.published_at).startswith("2026-11-02 03:00")  # 11:00 in Taipei, in UTC

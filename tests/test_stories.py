@@ -82,7 +82,7 @@ def test_explain_then_undo_and_it_stays_separate(tmp_path, site, db_url):
     assert shown.exit_code == 0, shown.output
     lines = shown.output.splitlines()
     assert lines[0].startswith(f"article #{w3_id}: ")
-    assert lines[4].startswith("  decision    near_duplicate: duplicate (near_duplicate): ")
+    assert lines[4].startswith("  decision    merged, near_duplicate: near-duplicate of seed #1")
     assert "near-duplicate of seed #1 (similarity 0." in lines[4]
     assert lines[5].startswith("  matched     seed #1 000_efad23f37f6dd870.txt: ")
     assert "exact shingle Jaccard 0.7" in lines[6]
@@ -99,7 +99,7 @@ def test_explain_then_undo_and_it_stays_separate(tmp_path, site, db_url):
     l2 = _rows(db_url, "SELECT link FROM entries WHERE link LIKE '%utm_source=ledger%'")[0][0]
     by_url = _invoke(["explain", l2, "--config", path], db_url)
     assert by_url.exit_code == 0
-    assert "duplicate: duplicate (canonical_url): same URL as article #1" in by_url.output
+    assert "  decision    merged, canonical_url: same URL as article #1" in by_url.output
 
     undone = _invoke(["dedup", "undo", str(w3_id), "--config", path], db_url)
     assert undone.exit_code == 0, undone.output
@@ -125,7 +125,7 @@ def test_explain_then_undo_and_it_stays_separate(tmp_path, site, db_url):
         ("seed:1",)
     ]
     explained = _invoke(["explain", w3, "--config", path], db_url)
-    assert "separated: kept: separated by an analyst from seed:1" in explained.output
+    assert "  decision    separated by an analyst from seed:1" in explained.output
 
 
 def test_explain_and_undo_of_an_unknown_article_say_so(tmp_path, site):

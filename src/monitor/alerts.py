@@ -322,7 +322,34 @@ def _environment() -> jinja2.Environment:
     env.filters["web_url"] = _web_url
     env.filters["day"] = lambda moment: moment.date().isoformat()
     env.filters["before_source"] = _before_source
+    env.filters["card_heading"] = card_heading
+    env.filters["repeats_title"] = _repeats_title
     return env
+
+
+def card_heading(alert: AlertView) -> str:
+    """The alert's summary without the article title it ends with ("First mention of
+    'CHIPS Act' in 90 days: US finalizes…"): the card links the title just below, so
+    saying it in the heading too only repeats it."""
+    title = _one_line(alert.article_title or "")
+    summary = _one_line(alert.summary)
+    if title and summary.endswith(title):
+        head = summary[: -len(title)].rstrip(" :–—-")
+        if head:
+            return head
+    return alert.summary
+
+
+def _repeats_title(sentence: str | None, alert: AlertView) -> bool:
+    """Whether the quoted sentence is just the article's title (a first mention found
+    in a headline): then the card does not quote it a second time."""
+    if not sentence or not alert.article_title:
+        return False
+
+    def norm(text: str) -> str:
+        return _WHITESPACE.sub(" ", text).strip().strip(".").casefold()
+
+    return norm(sentence) == norm(alert.article_title)
 
 
 def _prioritized(alerts: Sequence[AlertView]) -> list[AlertView]:

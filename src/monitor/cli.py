@@ -9,17 +9,33 @@ message went out; it goes again after ``alerts.resend_unknown_after``).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
+import os
+import re
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monitor import pipeline, stories
-from monitor.config import Config, FeedConfig, load_config
+from monitor import display
 from monitor.errors import MonitorError, StorageError
+
+if TYPE_CHECKING:
+    from monitor import pipeline
+    from monitor.config import Config
+    from monitor.storage import Store
+    from monitor.storage.search import SearchHit
+
+# The pipeline (trafilatura, matplotlib, feedparser, httpx…) is imported by the
+# commands that run it, not here: `monitor --help` and `monitor articles` start in a
+# fraction of a second.
 
 app = typer.Typer(
     help="Taiwan–US chip-trade monitor: feeds → articles → database → alert email.",
@@ -39,6 +55,8 @@ ConfigOption = Annotated[
 
 
 def _load(config: Path | None) -> Config:
+    from monitor.config import load_config
+
     return load_config(config)
 
 
@@ -65,6 +83,8 @@ def _main(
 @app.command()
 def init(config: ConfigOption = None) -> None:
     """Create or migrate the database and load the seed corpus (safe to run twice)."""
+    from monitor import pipeline
+
     try:
         cfg = _load(config)
         stats = pipeline.init(cfg)
@@ -148,6 +168,8 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run the whole pipeline for one day and print a summary."""
+    from monitor import pipeline
+
     day = _parse_date(run_date)
     try:
         cfg = _load(config)
@@ -180,9 +202,11 @@ def last_run(
     ] = False,
 ) -> None:
     """Print the summary of the newest run recorded in the database."""
+    from monitor import pipeline
+
     try:
         cfg = _load(config)
-        store = pipeline.open_store(cfg)
+        store = _open_store(cfg)
         try:
             found = store.last_run()
         finally:
@@ -199,27 +223,63 @@ def last_run(
         raise typer.Exit(1)
 
 
-def _show(config: Path | None, view: str, columns: list[str], order_by: str) -> None:
+def _open_store(cfg: Config) -> Store:
+    """The database, without importing the pipeline (what ``pipeline.open_store`` does)."""
+    from monitor.storage import Store
+
+    return Store(cfg.db_url)
+
+
+def _show(
+    config: Path | None,
+    view: str,
+    columns: Sequence[tuple[str, str]],
+    order_by: str,
+    *,
+    what: str,
+    uncut: Sequence[str] = (),
+) -> None:
+    """Print an analyst view as a table: ``columns`` are (view column, header) pairs."""
     try:
-        store = pipeline.open_store(_load(config))
+        store = _open_store(_load(config))
         try:
-            rows = store.view(view, columns, order_by)
+            names = [name for name, _ in columns]
+            rows = store.view(view, names, order_by)
+            where = store.safe_url
         finally:
             store.close()
     except MonitorError as exc:
         raise _fail(exc) from None
     if not rows:
-        typer.echo(f"({view} is empty)")
-    for row in rows:
-        typer.echo("  ".join("-" if row[c] is None else str(row[c]) for c in columns))
+        typer.echo(f"no {what} yet in {where} ({view} is empty)")
+        return
+    body = [
+        [
+            display.moment(row[name])
+            if name.endswith("_at")  # SQLite hands view timestamps back as text
+            else display.cell(row[name], cut=name not in uncut)
+            for name in names
+        ]
+        for row in rows
+    ]
+    for line in display.table([header for _, header in columns], body):
+        typer.echo(line)
+
+
+ARTICLE_COLUMNS = [
+    ("id", "id"),
+    ("published_at", "published"),
+    ("source", "outlet"),
+    ("language", "lang"),
+    ("title", "title"),
+    ("url", "url"),
+]
 
 
 @app.command()
 def articles(config: ConfigOption = None) -> None:
-    """List kept articles (the v_articles view): id, published, source, title, url."""
-    _show(
-        config, "v_articles", ["id", "published_at", "source", "title", "url"], "published_at, id"
-    )
+    """List kept articles (the v_articles view): id, published, outlet, language, title, url."""
+    _show(config, "v_articles", ARTICLE_COLUMNS, "published_at, id", what="articles", uncut=["url"])
 
 
 alerts_app = typer.Typer(
@@ -229,7 +289,16 @@ alerts_app = typer.Typer(
 )
 app.add_typer(alerts_app, name="alerts")
 
-ALERT_COLUMNS = ["id", "run_date", "status", "rule", "keyword", "summary", "attempts", "last_error"]
+ALERT_COLUMNS = [
+    ("id", "id"),
+    ("run_date", "run date"),
+    ("status", "status"),
+    ("rule", "rule"),
+    ("keyword", "keyword"),
+    ("summary", "summary"),
+    ("attempts", "tries"),
+    ("last_error", "last error"),
+]
 
 
 @alerts_app.callback()
@@ -240,7 +309,7 @@ def alerts(ctx: typer.Context, config: ConfigOption = None) -> None:
     refused: named in the last error), unknown (the server never confirmed: sent again
     after alerts.resend_unknown_after with the same Message-ID), failed, suppressed."""
     if ctx.invoked_subcommand is None:
-        _show(config, "v_alerts", ALERT_COLUMNS, "id")
+        _show(config, "v_alerts", ALERT_COLUMNS, "id", what="alerts", uncut=["last_error"])
 
 
 @alerts_app.command("resend")
@@ -250,6 +319,8 @@ def alerts_resend(
 ) -> None:
     """Send one alert again now, in an email of its own (a new Message-ID), whatever its
     state."""
+    from monitor import pipeline
+
     try:
         result = pipeline.resend_alert(_load(config), alert_id)
     except MonitorError as exc:
@@ -280,6 +351,8 @@ def alerts_confirm(
 ) -> None:
     """Mark the email carrying an `unknown` alert as delivered (you found it in the
     mailbox), so it is not sent again. Exits 1 when the alert is not unknown."""
+    from monitor import pipeline
+
     try:
         done = pipeline.confirm_alert(_load(config), alert_id)
     except MonitorError as exc:
@@ -300,6 +373,8 @@ def explain(
     config: ConfigOption = None,
 ) -> None:
     """Why an article was kept or merged: rule, matched document, similarity, relevance."""
+    from monitor import stories
+
     try:
         result = stories.explain(_load(config), article)
     except MonitorError as exc:
@@ -320,6 +395,8 @@ def dedup_undo(
     config: ConfigOption = None,
 ) -> None:
     """Separate a wrongly merged article into a story of its own (for good)."""
+    from monitor import stories
+
     try:
         result = stories.undo(_load(config), article)
     except MonitorError as exc:
@@ -337,11 +414,7 @@ app.add_typer(feeds_app, name="feeds")
 
 
 def _when(value: datetime | date | None) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return value.isoformat()
+    return display.moment(value)
 
 
 @feeds_app.callback(invoke_without_command=True)
@@ -351,7 +424,7 @@ def feeds_table(ctx: typer.Context, config: ConfigOption = None) -> None:
         return
     try:
         cfg = _load(config)
-        store = pipeline.open_store(cfg)
+        store = _open_store(cfg)
         try:
             store.migrate()
             rows = {h.url: h for h in store.feed_health(datetime.now(UTC))}
@@ -360,7 +433,7 @@ def feeds_table(ctx: typer.Context, config: ConfigOption = None) -> None:
     except MonitorError as exc:
         raise _fail(exc) from None
     header = ("feed", "status", "last success", "fails", "next try", "items/day", "last item")
-    table = [header]
+    table: list[tuple[str, ...]] = []
     for feed in cfg.feeds:
         h = rows.get(feed.url)
         if h is None:
@@ -377,9 +450,8 @@ def feeds_table(ctx: typer.Context, config: ConfigOption = None) -> None:
                 _when(h.last_item_at),
             )
         )
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    for line in display.table(header, table):
+        typer.echo(line)
     for feed in cfg.feeds:
         h = rows.get(feed.url)
         if h is not None and h.last_error:
@@ -402,6 +474,9 @@ def feeds_check(
 ) -> None:
     """Fetch feeds now (no conditional GET, nothing stored) and report status, format,
     entries and problems. Exits 1 when a feed failed."""
+    from monitor import pipeline
+    from monitor.config import FeedConfig
+
     if (url is None) == (not all_feeds):
         raise typer.BadParameter("give one feed URL or --all")
     try:
@@ -438,8 +513,68 @@ def feeds_check(
 
 
 @app.command()
+def extract(
+    targets: Annotated[
+        list[str], typer.Argument(help="Saved HTML files (read offline) or http(s) URLs.")
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per page, one per line.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Print what the pipeline reads from each page: title, publication date (with its
+    offset and source), language, canonical URL and text. URLs are fetched with the
+    same guards as a run; files never touch the network. Exits 1 when a page failed."""
+    from monitor import pages
+    from monitor.politeness import PoliteFetcher
+
+    urls = [t for t in targets if t.lower().startswith(("http://", "https://"))]
+    readings: list[pages.PageReading] = []
+    try:
+        cfg = _load(config) if urls else None
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    # Only URLs need the fetcher (and the config); files are read with no network.
+    session: AbstractContextManager[PoliteFetcher | None] = (
+        PoliteFetcher(cfg.http) if cfg is not None else nullcontext()
+    )
+    with session as fetcher:
+        for target in targets:
+            if target in urls and fetcher is not None:
+                readings.append(pages.read_url(target, fetcher))
+            else:
+                readings.append(pages.read_file(Path(target)))
+    for reading in readings:
+        data = reading.as_dict()
+        if as_json:
+            typer.echo(json.dumps(data, ensure_ascii=False))
+            continue
+        if reading.error:
+            typer.secho(f"{reading.source}: {reading.error}", err=True, fg=typer.colors.RED)
+            continue
+        typer.echo(f"== {reading.source}")
+        for key in ("url", "canonical_url", "title", "site_name", "language"):
+            typer.echo(f"{key:16} {data[key] or '-'}")
+        when = data["published_at"]
+        typer.echo(
+            f"{'published_at':16} "
+            + (
+                f"{when} (from the page; printed day {data['published_date']})"
+                if when
+                else "- (none on the page: a run uses the feed's date, else the fetch time)"
+            )
+        )
+        typer.echo(f"{'text':16} {len(data['text'] or '')} characters")
+        typer.echo(data["text"] or "")
+    if any(r.error for r in readings):
+        raise typer.Exit(1)
+
+
+@app.command()
 def reextract(config: ConfigOption = None) -> None:
     """Re-run extraction over every archived page (no network) and update the texts."""
+    from monitor import pipeline
+
     try:
         cfg = _load(config)
         pipeline.init(cfg)
@@ -449,6 +584,239 @@ def reextract(config: ConfigOption = None) -> None:
     typer.echo(
         f"re-extracted {stats.pages} archived pages ({stats.entries} entries); "
         f"{stats.changed} entries changed"
+    )
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 8050,
+) -> None:
+    """Serve the analysts' web view (the pages of the Airflow plugin) on 127.0.0.1,
+    without Airflow. It prints a URL with a one-time token: open it to log in."""
+    import os
+
+    import uvicorn
+
+    from monitor.web import local_app
+
+    try:
+        _load(config)  # a bad config fails here, not on the first page
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    web, token = local_app(lambda: _load(config), os.environ.get("MONITOR_WEB_TOKEN") or None)
+    typer.echo(f"serving the web view: http://127.0.0.1:{port}/monitor/stories?token={token}")
+    typer.echo("(only this machine can reach it; the token is the login. Ctrl-C stops it.)")
+    uvicorn.run(web, host="127.0.0.1", port=port, log_level="warning")
+
+
+# -- analysts: search, SQL files, the read-only role ----------------------------------------
+
+FORMATS = ("table", "csv", "json")
+FormatOption = Annotated[
+    str, typer.Option("--format", "-f", help="Output: table (default), csv or json.")
+]
+
+
+def _format(value: str) -> str:
+    if value not in FORMATS:
+        raise _usage(f"--format {value!r}: give one of {', '.join(FORMATS)}")
+    return value
+
+
+_STAMP = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?")
+
+
+def _cell(value: object) -> str:
+    """A value as a table shows it: times (UTC, as the views keep them) to the minute."""
+    if value is None:
+        return "-"
+    if isinstance(value, str) and _STAMP.fullmatch(value):
+        value = datetime.fromisoformat(value)  # SQLite hands timestamps over as text
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    if isinstance(value, Decimal):
+        return str(float(value))  # PostgreSQL's NUMERIC, printed as SQLite prints REAL
+    return " ".join(str(value).split())
+
+
+def _plain(value: object) -> object:
+    """A value as JSON and CSV carry it: dates as ISO text, decimals as numbers."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if value is None or isinstance(value, int | float | str | bool):
+        return value
+    if isinstance(value, Decimal):
+        return float(value)  # PostgreSQL's NUMERIC
+    return str(value)
+
+
+def _emit(columns: Sequence[str], rows: Sequence[Sequence[object]], fmt: str) -> None:
+    if fmt == "json":
+        data = [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if v is None else _plain(v) for v in row])
+        typer.echo(out.getvalue(), nl=False)
+        return
+    width = 60
+    table = [list(columns)] + [
+        [c if len(c) <= width else c[: width - 1] + "…" for c in map(_cell, row)] for row in rows
+    ]
+    widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
+    for row in table:
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    typer.echo(f"({len(rows)} row{'' if len(rows) == 1 else 's'})")
+
+
+SEARCH_COLUMNS = ("id", "rank", "day", "published_at", "outlet", "title", "url", "snippet", "term")
+
+
+def _hit_row(hit: SearchHit) -> tuple[object, ...]:
+    return tuple(getattr(hit, c) for c in SEARCH_COLUMNS)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words or a phrase, English or Chinese.")],
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only articles of this local day or later.")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Only this outlet (as v_articles names it).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="At most N.")] = 20,
+    exact: Annotated[
+        bool,
+        typer.Option(
+            "--exact", help="Search the query alone, not the watched keyword group it names."
+        ),
+    ] = False,
+    fmt: FormatOption = "table",
+    config: ConfigOption = None,
+) -> None:
+    """Full-text search of kept articles, best first: title, outlet, day and a snippet
+    with the match in [brackets]. A query naming a watched keyword or one of its terms
+    (台積電, TSMC) searches the whole group unless --exact."""
+    fmt = _format(fmt)
+    day = None if since is None else _parse_day("--since", since)
+    try:
+        cfg = _load(config)
+        store = _open_store(cfg)
+        try:
+            store.migrate()
+            from monitor.storage.search import expand_terms
+
+            terms = [query] if exact else expand_terms(query, cfg.watch, cfg.topic)
+            hits = store.search(terms, since=day, outlet=source, limit=limit)
+        finally:
+            store.close()
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    if fmt != "table":
+        _emit(SEARCH_COLUMNS, [_hit_row(h) for h in hits], fmt)
+        return
+    if len(terms) > 1:
+        typer.echo(f"searched: {' | '.join(terms)}")
+    if not hits:
+        typer.echo(f"no kept article matches {query!r}")
+        return
+    for n, hit in enumerate(hits, 1):
+        when = hit.day.isoformat() if hit.day else "-"
+        typer.echo(f"{n:>2}. {hit.title}")
+        typer.echo(f"    {hit.outlet} · {when} · #{hit.id} · {hit.url}")
+        typer.echo(f"    {_cell(hit.snippet)}")
+
+
+def _parse_day(option: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _usage(f"{option} {value!r} is not a date like 2026-11-02") from None
+
+
+def _find_query(name: Path) -> Path:
+    """The file as given, else the ready-made query of that name in sql/queries/."""
+    if name.is_file():
+        return name
+    for candidate in (Path("sql/queries") / name, Path("sql/queries") / f"{name}.sql"):
+        if candidate.is_file():
+            return candidate
+    raise _usage(f"no SQL file {name} (nor sql/queries/{name.name})")
+
+
+@app.command("sql")
+def run_sql(
+    file: Annotated[Path, typer.Argument(help="A .sql file, or the name of one in sql/queries/.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="A parameter, name=value (repeat for more)."),
+    ] = None,
+    fmt: FormatOption = "table",
+    config: ConfigOption = None,
+) -> None:
+    """Run one analyst query (sql/queries/*.sql) with its parameters; a parameter not
+    given is NULL, which the shipped queries read as "no filter"."""
+    fmt = _format(fmt)
+    params: dict[str, str] = {}
+    for item in param or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise _usage(f"--param {item!r}: give name=value")
+        params[name.strip()] = value
+    path = _find_query(file)
+    try:
+        cfg = _load(config)
+        store = _open_store(cfg)
+        try:
+            store.migrate()
+            from monitor.storage.analyst import query_file
+
+            chosen = query_file(path, store.engine.dialect.name)
+            sql = chosen.read_text(encoding="utf-8")
+            result = store.run_query(sql, params)
+        finally:
+            store.close()
+    except OSError as exc:
+        raise _usage(f"cannot read {path}: {exc.strerror or exc}") from None
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    _emit(result.columns, result.rows, fmt)
+
+
+@app.command("grant-analyst")
+def grant_analyst(
+    role: Annotated[str, typer.Argument(help="The PostgreSQL role to create or update.")],
+    statement_timeout: Annotated[
+        str, typer.Option("--statement-timeout", help="Longest statement the role may run.")
+    ] = "30s",
+    config: ConfigOption = None,
+) -> None:
+    """PostgreSQL: a login role (password from $MONITOR_ANALYST_PASSWORD) that reads the
+    v_* views and search_articles(), and nothing else: no pipeline or Airflow tables,
+    no writes, statements stopped after --statement-timeout."""
+    password = os.environ.get("MONITOR_ANALYST_PASSWORD", "")
+    if not password:
+        raise _usage("set MONITOR_ANALYST_PASSWORD to the analyst role's password")
+    try:
+        cfg = _load(config)
+        store = _open_store(cfg)
+        try:
+            store.migrate()
+            store.grant_analyst(role, password, statement_timeout)
+            where = store.safe_url
+        finally:
+            store.close()
+    except MonitorError as exc:
+        raise _fail(exc) from None
+    typer.echo(
+        f"role {role} may read the v_* views and search_articles() of {where} "
+        f"(read-only, statement_timeout {statement_timeout})"
     )
 
 

@@ -537,6 +537,29 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
+_ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _with_env_in_feed_urls(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """``${NAME}`` or ``${NAME:-default}`` in a user file's feed URLs, from the
+    environment: the demo's ``http://127.0.0.1:${DEMO_PORT:-8765}/…`` follows the port
+    ``make demo`` serves on. Only feed URLs: nothing else in the file is a template."""
+    feeds = data.get("feeds")
+    if not isinstance(feeds, list):
+        return data
+
+    def expand(url: str) -> str:
+        return _ENV_REFERENCE.sub(lambda m: env.get(m.group(1)) or m.group(2) or "", url)
+
+    data["feeds"] = [
+        {**f, "url": expand(f["url"])}
+        if isinstance(f, dict) and isinstance(f.get("url"), str)
+        else f
+        for f in feeds
+    ]
+    return data
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -580,7 +603,7 @@ def load_config(
     if user_path:
         user_file = Path(user_path)
         files.append(user_file)
-        data = _merge(data, _read_yaml(user_file))
+        data = _merge(data, _with_env_in_feed_urls(_read_yaml(user_file), env))
         data.setdefault("source_files", [])
     if env.get("MONITOR_DATABASE_URL"):
         data["database_url"] = env["MONITOR_DATABASE_URL"]

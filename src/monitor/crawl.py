@@ -157,6 +157,7 @@ def page_values(
         "text_source": "page" if use_page else "feed_summary",
         "source": page.site_name if page is not None else None,
         "page_published_at": page.published_at if page is not None else None,
+        "page_published_date": page.published_date if page is not None else None,
         "page_language": (
             page.language if page is not None and use_page else language.detect(text, declared)
         ),

@@ -1,11 +1,16 @@
-"""Near-duplicate detection: MinHash signatures (datasketch) over normalized shingles,
-looked up through LSH band hashes that persist in the database.
+"""Near-duplicate detection: MinHash signatures over normalized shingles, looked up
+through LSH band hashes that persist in the database.
 
 Exact rules (same canonical URL, same GUID, same content hash, same title) are storage
 lookups made by the store stage; this module holds what decides a near-copy:
 
 - :func:`fingerprint` signs a text: word 3-grams for Latin scripts, character 3-grams
   for Chinese and Japanese (see :func:`monitor.text.shingles`), plus the set's size.
+  The signature is datasketch's ``MinHash(num_perm, seed=1, scheme="affine32")`` bit for
+  bit (SHA-1's first 4 bytes per shingle, the MurmurHash3 finalizer, then ``a·h + b``
+  wrapping at 2³²), computed here in one batch of numpy operations: the stored
+  signatures stay valid, and the command line does not import datasketch (nor the
+  SciPy it pulls in).
 - :class:`BandLayout` splits a signature into ``bands`` × ``rows``; each band hashes to a
   64-bit key stored in ``lsh_bands`` with an index, so a lookup is one indexed
   ``key IN (...)`` query whose cost does not grow with the corpus the way a rebuilt
@@ -23,46 +28,84 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash
 
 from monitor.config import DedupConfig
 from monitor.text import shingles
 
 _SEED = 1
-_SCHEME = "affine32"  # datasketch ≥ 2 names its hashing scheme; stored signatures use this
+_MAX = np.uint32(0xFFFFFFFF)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Signature:
+    """A MinHash signature: the minimum of each permutation over a set's hashes
+    (uint32, datasketch's ``affine32`` scheme)."""
+
+    hashvalues: np.ndarray
+
+
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int, seed: int = _SEED) -> tuple[np.ndarray, np.ndarray]:
+    """The ``a`` (odd) and ``b`` of every permutation, drawn as datasketch draws them."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    a.flags.writeable = False
+    b.flags.writeable = False
+    return a, b
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """The MurmurHash3 32-bit finalizer (wrapping uint32 arithmetic)."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    out: np.ndarray = h ^ (h >> np.uint32(16))
+    return out
+
+
+def sign(items: Iterable[str], num_perm: int = 128) -> Signature:
+    """The MinHash signature of a set of strings."""
+    digest = b"".join(hashlib.sha1(item.encode("utf-8")).digest()[:4] for item in items)
+    if not digest:
+        return Signature(np.full(num_perm, _MAX, dtype=np.uint32))
+    hashes = _fmix32(np.frombuffer(digest, dtype="<u4").astype(np.uint32))
+    a, b = _permutations(num_perm)
+    with np.errstate(over="ignore"):
+        permuted = hashes[:, None] * a + b  # (shingles, permutations), wrapping at 2**32
+    return Signature(permuted.min(axis=0))
 
 
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
     """A text's MinHash signature and the number of distinct shingles it was made of."""
 
-    signature: MinHash
+    signature: Signature
     size: int
 
     def to_bytes(self) -> bytes:
         return to_bytes(self.signature)
 
 
-def signature(text: str, *, num_perm: int = 128, shingle_words: int = 3) -> MinHash:
+def signature(text: str, *, num_perm: int = 128, shingle_words: int = 3) -> Signature:
     return fingerprint(text, num_perm=num_perm, shingle_words=shingle_words).signature
 
 
 def fingerprint(text: str, *, num_perm: int = 128, shingle_words: int = 3) -> Fingerprint:
     grams = shingles(text, shingle_words)
-    m = MinHash(num_perm=num_perm, seed=_SEED, scheme=_SCHEME)
-    m.update_batch([s.encode("utf-8") for s in grams])
-    return Fingerprint(m, len(grams))
+    return Fingerprint(sign(grams, num_perm), len(grams))
 
 
-def to_bytes(m: MinHash) -> bytes:
+def to_bytes(m: Signature) -> bytes:
     return np.asarray(m.hashvalues, dtype=np.uint32).tobytes()
 
 
-def from_bytes(data: bytes, num_perm: int) -> MinHash | None:
+def from_bytes(data: bytes, num_perm: int) -> Signature | None:
     values = np.frombuffer(data, dtype=np.uint32)
     if len(values) != num_perm:
         return None  # signed with other settings: ignore rather than compare wrongly
-    return MinHash(num_perm=num_perm, seed=_SEED, hashvalues=values, scheme=_SCHEME)
+    return Signature(values)
 
 
 def _collision_error(threshold: float, bands: int, rows: int) -> float:
@@ -103,7 +146,7 @@ class BandLayout:
     def name(self) -> str:
         return f"{self.num_perm}x{self.bands}x{self.rows}"
 
-    def keys(self, m: MinHash) -> list[int]:
+    def keys(self, m: Signature) -> list[int]:
         """One signed 64-bit key per band (fits a BIGINT column)."""
         values = np.asarray(m.hashvalues, dtype=np.uint32)
         out: list[int] = []
@@ -142,7 +185,7 @@ class NearMatch:
         return f"{self.kind}:{self.id}"
 
 
-def compare(a: MinHash, a_size: int, b: MinHash, b_size: int) -> tuple[float, float]:
+def compare(a: Signature, a_size: int, b: Signature, b_size: int) -> tuple[float, float]:
     """Estimated (Jaccard, containment) of two signed shingle sets."""
     jaccard = float(np.mean(np.asarray(a.hashvalues) == np.asarray(b.hashvalues)))
     smaller = min(a_size, b_size)

@@ -1,5 +1,5 @@
-"""Article pages: decode, extract the main text (trafilatura) and read page metadata
-(canonical link, ``og:`` and ``article:`` tags, ``<html lang>``) with BeautifulSoup."""
+"""Article pages: decode the bytes, parse them once (lxml), read the metadata from that
+tree (:mod:`monitor.metadata`) and extract the main text from it (trafilatura)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import re
 import warnings
 from datetime import UTC, datetime
 
-import trafilatura
-from bs4 import BeautifulSoup, Tag
 from charset_normalizer import from_bytes
 from dateutil import parser as dateparser
+from lxml.html import HtmlElement
 
 from monitor.language import detect as detect_language
+from monitor.metadata import ZONE_NAMES, plausible_year, read_metadata
 from monitor.records import ExtractedPage
-from monitor.text import normalize_line, normalize_text
+from monitor.text import normalize_text
 
 LOGGER = logging.getLogger(__name__)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
@@ -129,26 +129,11 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
     return body.decode("utf-8", errors="replace")
 
 
-# Zone abbreviations seen on US and East Asian news sites (seconds east of UTC). "CST" is
-# left out on purpose: China Standard Time and US Central are both common in this field.
-_ZONE_NAMES = {
-    "EST": -5 * 3600,
-    "EDT": -4 * 3600,
-    "PST": -8 * 3600,
-    "PDT": -7 * 3600,
-    "MST": -7 * 3600,
-    "MDT": -6 * 3600,
-    "CDT": -5 * 3600,
-    "JST": 9 * 3600,
-    "KST": 9 * 3600,
-    "HKT": 8 * 3600,
-    "SGT": 8 * 3600,
-    "TST": 8 * 3600,
-}
-
-
 def parse_datetime(value: str | None) -> datetime | None:
-    """Any common date string to an aware UTC datetime; naive times are taken as UTC."""
+    """Any common date string (a feed's, a sitemap's) to an aware UTC datetime; naive
+    times and bare days are taken as UTC; implausible years (a Persian 1399, a 2099
+    placeholder) are None. Pages keep their own zone: see
+    :func:`monitor.metadata.parse_published`."""
     if not value:
         return None
     try:
@@ -156,10 +141,10 @@ def parse_datetime(value: str | None) -> datetime | None:
             # An unknown zone name ("CET", "ET") parses as naive, taken as UTC below;
             # it must not become an error in the caller.
             warnings.simplefilter("ignore", dateparser.UnknownTimezoneWarning)
-            parsed = dateparser.parse(value.strip(), tzinfos=_ZONE_NAMES)
+            parsed = dateparser.parse(value.strip(), tzinfos=ZONE_NAMES)
     except (ValueError, OverflowError):
         return None
-    if parsed is None:
+    if parsed is None or not plausible_year(parsed.year):
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
@@ -169,56 +154,43 @@ def parse_datetime(value: str | None) -> datetime | None:
         return None
 
 
-def _meta(soup: BeautifulSoup, *names: str) -> str | None:
-    for name in names:
-        tag = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})
-        if isinstance(tag, Tag):
-            content = tag.get("content")
-            if isinstance(content, str) and content.strip():
-                return content.strip()
-    return None
+def parse_tree(html: str) -> HtmlElement | None:
+    """The page's one lxml tree, shared by metadata and text extraction."""
+    from trafilatura.utils import load_html
+
+    tree = load_html(html)
+    return tree if isinstance(tree, HtmlElement) else None
 
 
 def extract_page(html: str, url: str) -> ExtractedPage:
-    """Main text and metadata of one article page. Empty text means nothing was found."""
-    soup = BeautifulSoup(html, "lxml")
-    canonical: str | None = None
-    for link in soup.find_all("link", href=True):
-        rel: list[str] = list(link.get("rel") or [])
-        if "canonical" in [r.lower() for r in rel]:
-            href = link.get("href")
-            canonical = href if isinstance(href, str) else None
-            break
-    canonical = canonical or _meta(soup, "og:url")
-    title = _meta(soup, "og:title", "twitter:title")
-    if not title and soup.title and soup.title.string:
-        title = soup.title.string
-    h1 = soup.find("h1")
-    if not title and h1 is not None:
-        title = h1.get_text(" ")
-    published = parse_datetime(
-        _meta(soup, "article:published_time", "og:published_time", "date", "pubdate")
-    )
-    html_tag = soup.find("html")
-    declared_lang = html_tag.get("lang") if isinstance(html_tag, Tag) else None
+    """Main text and metadata of one article page, from one parse. Empty text means
+    nothing was found."""
+    import trafilatura  # here, not at import: the command line starts without it
+
+    tree = parse_tree(html)
+    if tree is None:
+        return ExtractedPage(url, None, None, "", None, None, None)
+    meta = read_metadata(tree, url)
+    # trafilatura copies the tree before cleaning it, so the metadata read above and
+    # the text come from the same parse.
     text = trafilatura.extract(
-        html,
+        tree,
         url=url,
         include_comments=False,
-        include_tables=False,
+        include_tables=True,
         output_format="txt",
         deduplicate=False,
+        with_metadata=False,
     )
     body = normalize_text(text or "")
-    site = _meta(soup, "og:site_name")
-    about = _meta(soup, "description", "og:description")
     return ExtractedPage(
         url=url,
-        canonical_url=canonical,
-        title=normalize_line(title) if title else None,
+        canonical_url=meta.canonical_url,
+        title=meta.title,
         text=body,
-        published_at=published,
-        site_name=normalize_line(site) if site else None,
-        language=detect_language(body, declared_lang if isinstance(declared_lang, str) else None),
-        description=normalize_line(about) if about else None,
+        published_at=meta.published_at,
+        site_name=meta.site_name,
+        language=detect_language(body, meta.declared_language),
+        description=meta.description,
+        published_date=meta.published_date,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from monitor import dedup, language, relevance
 from monitor.config import Config
@@ -135,6 +136,16 @@ def store_update(
     return f"updated: version {version} of article #{article_id}"
 
 
+def published_day(cfg: Config, entry: ExtractedEntry, run_date: date) -> date:
+    """The article's calendar day: as the page printed it; for a feed's date (kept in
+    UTC by feed parsers), the day in the monitor's zone; with no date, the run's day."""
+    if entry.published_date is not None:
+        return entry.published_date
+    if entry.published_at is not None:
+        return entry.published_at.astimezone(ZoneInfo(cfg.timezone)).date()
+    return run_date
+
+
 def store_one(
     store: Store,
     dstore: DedupStore,
@@ -191,6 +202,8 @@ def store_one(
         title=entry.title,
         source=entry.source,
         published_at=entry.published_at,
+        published_source=entry.published_source,
+        published_date=published_day(cfg, entry, run_date),
         run_date=run_date,
         language=language.detect(entry.text, entry.language),
         text=entry.text,

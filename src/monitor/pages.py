@@ -11,6 +11,8 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.extract import decode_html, extract_page
@@ -31,6 +33,53 @@ class PageOutcome:
     result: FetchResult
     page: ExtractedPage | None
     fetched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PageReading:
+    """What the pipeline reads from one file or URL (``monitor extract``): the page, or
+    why there is none."""
+
+    source: str  # the file path or URL as given
+    url: str  # the URL the page was read as (after redirects; file:// for a file)
+    page: ExtractedPage | None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        page = self.page
+        when = page.published_at if page is not None else None
+        day = page.published_date if page is not None else None
+        return {
+            "source": self.source,
+            "url": self.url,
+            "error": self.error,
+            "title": page.title if page else None,
+            "published_at": when.isoformat() if when else None,
+            "published_source": "page" if when else None,
+            "published_date": day.isoformat() if day else None,
+            "language": page.language if page else None,
+            "canonical_url": page.canonical_url if page else None,
+            "site_name": page.site_name if page else None,
+            "text": page.text if page else None,
+        }
+
+
+def read_file(path: Path) -> PageReading:
+    """A saved page, read offline: decoded as a fetched page would be (no HTTP charset)."""
+    url = path.resolve().as_uri()
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        return PageReading(str(path), url, None, f"cannot read {path}: {exc.strerror or exc}")
+    return PageReading(str(path), url, read_page(body, {}, url))
+
+
+def read_url(url: str, fetcher: PoliteFetcher) -> PageReading:
+    """A page fetched as a run fetches it (robots.txt, address and size guards)."""
+    outcome = fetch_page(url, fetcher)
+    if outcome.page is None:
+        return PageReading(url, outcome.result.final_url, None, outcome.result.error)
+    return PageReading(url, outcome.result.final_url, outcome.page)
 
 
 def read_page(body: bytes, headers: Mapping[str, str], url: str) -> ExtractedPage:

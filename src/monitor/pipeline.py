@@ -414,7 +414,8 @@ class ReextractStats:
 
 def reextract(cfg: Config) -> ReextractStats:
     """Re-run decoding and extraction over every archived page, without the network;
-    entries and their articles get the new text, title, canonical URL and language.
+    entries and their articles get the new text, title, canonical URL, language and
+    publication date (with its source, ``page``, when the page gives one).
     (Relevance and duplicate decisions already taken are not revisited.)"""
     store = open_store(cfg)
     changed = 0
@@ -444,6 +445,10 @@ def reextract(cfg: Config) -> ReextractStats:
                 }
                 if values["page_title"]:
                     article["title"] = values["page_title"]
+                if values["page_published_at"] is not None:
+                    article["published_at"] = values["page_published_at"]
+                    article["published_date"] = values["page_published_date"]
+                    article["published_source"] = "page"
             if store.update_extraction(item.entry_id, item.article_id, article, **values):
                 changed += 1
     finally:
@@ -610,10 +615,19 @@ def detect_changes(
         primary_feeds = [f.url for f in cfg.feeds if f.primary]
         primary = store.articles_from_feeds([a.id for a in todo], primary_feeds)
         for done, article in enumerate(todo, 1):
+            day = article.run_date or run_date
+            window_start = _window(cfg, day)[0]
             with store.transaction():
-                _count_article(
-                    store, cfg, article, article.run_date or run_date, article.id in primary
-                )
+                if article.published_at is not None and article.published_at < window_start:
+                    # Published before the run's look-back (an old page found today): not
+                    # news of this run, so it counts for no day's keywords and raises nothing.
+                    LOGGER.info(
+                        "article #%s published %s: older than the run's look-back",
+                        article.id,
+                        article.published_at.isoformat(),
+                    )
+                else:
+                    _count_article(store, cfg, article, day, article.id in primary)
                 store.mark_counted(article.id)
             if _halfway(done, len(todo)):
                 checkpoint("detect:mid")
@@ -676,7 +690,7 @@ def send_alerts(cfg: Config, run_date: date) -> sending.SendResult:
 def _digest(
     store: Store, cfg: Config, run_date: date, pending: Sequence[AlertView]
 ) -> EmailMessage:
-    stories = store.new_stories(run_date, cfg.alerts.max_stories)
+    stories = store.new_stories(run_date, cfg.alerts.max_stories, since=_window(cfg, run_date)[0])
     keywords = sorted({a.keyword for a in pending if cfg.watch.keyword(a.keyword) is not None})
     trend = None
     if keywords and cfg.alerts.chart:

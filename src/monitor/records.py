@@ -123,6 +123,9 @@ class ExtractedPage:
     site_name: str | None
     language: str | None
     description: str | None = None
+    # The day as the publisher printed it (published_at is kept in the page's own zone,
+    # but a site may give a UTC time and print its local day).
+    published_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +282,7 @@ class StoryView:
     lead: str
     other_outlets: int  # outlets that carried a copy of it
     published_at: datetime | None
+    also_in: tuple[str, ...] = ()  # those outlets by name, first seen first
 
 
 @dataclass(frozen=True, slots=True)

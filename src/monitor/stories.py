@@ -7,9 +7,10 @@ CLI says so.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from monitor import dedup, relevance
+from monitor import dedup, display, relevance
 from monitor.config import Config
 from monitor.storage import ArticleFacts, DedupStore, Store
 
@@ -44,14 +45,45 @@ def _matched_text(dstore: DedupStore, key: str) -> tuple[str, str] | None:
     return f"article #{other.id} {other.source}: {other.title} <{other.canonical_url}>", other.text
 
 
+_DUPLICATE = re.compile(r"^duplicate \((\w+)\):\s*")
+
+
+def _article_decision(a: ArticleFacts) -> str:
+    """What happened to the article, then why, each said once: ``kept, relevant: …``,
+    ``dropped, off-topic: …``, ``merged, near_duplicate: …``, ``separated by an analyst…``.
+    The stored decision text starts with its own verdict ("kept: off-topic: …"), which
+    is dropped here so "kept" never stands before "off-topic"."""
+    reason = a.decision.removeprefix("kept: ")
+    merged = _DUPLICATE.match(reason)
+    if merged is not None:
+        return f"merged, {merged.group(1)}: {reason[merged.end() :]}"
+    if reason.startswith("separated"):
+        return reason
+    if reason.startswith("off-topic") or not a.relevant:
+        return "dropped, " + reason
+    return "kept, " + reason
+
+
+def _entry_decision(state: str, decision: str | None) -> str:
+    """A feed item's fate, said once (``merged, canonical_url: same URL as article #1``)."""
+    if not decision:
+        return state
+    merged = _DUPLICATE.match(decision)
+    if merged is not None:
+        return f"merged, {merged.group(1)}: {decision[merged.end() :]}"
+    if decision.startswith(state):
+        return decision
+    return f"{state}: {decision}"
+
+
 def _article_lines(cfg: Config, dstore: DedupStore, a: ArticleFacts) -> list[str]:
-    published = a.published_at.isoformat() if a.published_at else "-"
+    published = display.moment(a.published_at)
     lines = [
         f"article #{a.id}: {a.title}",
         f"  url         {a.canonical_url}",
         f"  outlet      {a.source}, published {published}, language {a.language or '-'}",
         f"  version     {a.version}",
-        f"  decision    {a.dedup_rule or '-'}: {a.decision}",
+        f"  decision    {_article_decision(a)}",
     ]
     if a.dedup_match:
         matched = _matched_text(dstore, a.dedup_match)
@@ -69,7 +101,7 @@ def _article_lines(cfg: Config, dstore: DedupStore, a: ArticleFacts) -> list[str
     lines.append(
         f"  relevance   {verdict}, score {a.relevance:g} (threshold {cfg.topic.threshold:g})"
     )
-    lines.append(f"  matched     {terms}")
+    lines.append(f"  terms       {terms}")
     # Scored again from the stored text with today's topic, so an analyst sees which
     # occurrences counted and which were discounted, and why.
     rescored = relevance.score(a.title, a.text, cfg.topic)
@@ -82,15 +114,15 @@ def _article_lines(cfg: Config, dstore: DedupStore, a: ArticleFacts) -> list[str
     if a.story_id is not None:
         story = dstore.story(a.story_id)
         if story is not None:
-            first = story.first_published_at.isoformat() if story.first_published_at else "-"
+            first = display.moment(story.first_published_at)
             origin = f", copy of seed {story.seed_name}" if story.seed_name else ""
             lines.append(
-                f"  story       #{story.id}{origin}: {story.copies} copies; first "
-                f"{story.first_outlet or '-'} at {first}; canonical article "
+                f"  story       #{story.id}{origin}: {display.plural(story.copies, 'copy')}; "
+                f"first {story.first_outlet or '-'} at {first}; canonical article "
                 f"#{story.canonical_article_id}; outlets {', '.join(story.outlets) or '-'}"
             )
     for v in dstore.versions(a.id):
-        lines.append(f"  version {v.version} (replaced {v.replaced_at.isoformat()}): {v.title}")
+        lines.append(f"  version {v.version} (replaced {display.moment(v.replaced_at)}): {v.title}")
         lines += [f"      {line}" for line in v.diff.splitlines()]
     return lines
 
@@ -108,7 +140,7 @@ def explain(cfg: Config, ref: str) -> Explanation:
         for e in dstore.entries_by_ref(ref):
             lines.append(f"feed item #{e.id} ({e.feed_name}): {e.title}")
             lines.append(f"  link        {e.link}")
-            lines.append(f"  decision    {e.state}: {e.decision or '-'}")
+            lines.append(f"  decision    {_entry_decision(e.state, e.decision)}")
             if e.article_id is not None:
                 target = dstore.article(e.article_id)
                 if target is not None:

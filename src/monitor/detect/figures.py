@@ -54,6 +54,7 @@ from monitor.detect.phrasing import (
     alternative_slots,
     amount_tag,
     change_pairs,
+    deal_done,
     is_delta,
     is_new_value,
     range_slots,
@@ -170,6 +171,9 @@ class _Context:
 
 # The verbs a rate stands after when it is the tariff paid: "now pay 20 percent",
 # "face an extra 20 percent", "taxed at the baseline 10%".
+# One line of a table of rates: "Taiwan: 20%", "- Vietnam: 20%" (the measure is the
+# table's heading or the headline).
+_LIST_ENTRY = re.compile(r"\s*[-•*·–]?\s*[^\W\d][^:：⟨⟩]{0,40}[:：]\s*⟨\d+⟩\s*[.;；]?\s*")
 _LEVIED_BEFORE = re.compile(
     r"\b(?:face|faces|facing|faced|pay|pays|paying|paid|taxed\s+at|charged|levied\s+at|"
     r"subject\s+to|hit\s+with|capped\s+at|at\s+a\s+rate\s+of)\b(?:\s+\S+){0,3}\s*$|(?:課徵|课征|適用|适用|面臨|面临)\S{0,4}$"
@@ -358,7 +362,7 @@ def _attribute(
         )
         levied = any(
             _LEVIED_BEFORE.search(s.text[s.clause(span[0])[0] : span[0]]) for span in spans
-        )
+        ) or bool(subject is not None and _LIST_ENTRY.fullmatch(s.text))
         if measure is None:
             # "will face 15%, down from 20%" after a headline about the tariff: a stated
             # change, a total an amount arrives at ("lifting the total to US$165 billion"),
@@ -392,7 +396,12 @@ def _attribute(
         # A total the sentence breaks down into parts the item excludes is not its figure:
         # "a combined US$500 billion: US$250 billion of investment and US$250 billion of
         # credit guarantees".
-        parts = [a for a in all_excludes if a.span[0] >= spans[0][1]]
+        # (The parts may come first too: "投資與提供擔保合計5000億美元".)
+        parts = [
+            a
+            for a in all_excludes
+            if a.span[0] >= spans[0][1] or any(lo <= a.span[0] < hi for lo, hi in clauses)
+        ]
         if money and total and parts:
             rejected.append(f"{item.id}: a total with excluded parts ({parts[0].alias})")
             measured = True
@@ -487,7 +496,10 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
     unsure_would = bool(UNNAMED_SOURCES.search(text))
     # A story about a deal not yet made says so up front; a later "were close to a deal in
     # December" is background to a deal since made.
-    pending = any(PENDING_DEAL.search(lead) for lead in all_sentences[:_LEAD_SENTENCES])
+    # A lead that reports the deal as made is about the signed deal, whatever else it says.
+    leads = all_sentences[:_LEAD_SENTENCES]
+    done = any(deal_done(lead) for lead in leads)
+    pending = not done and any(PENDING_DEAL.search(lead) for lead in leads)
     for no, raw in enumerate(all_sentences):
         s = template(raw)
         if not s.numbers:
@@ -496,7 +508,7 @@ def read_figures(text: str, tracked: Sequence[TrackedFigure]) -> list[Reading]:
         following = all_sentences[no + 1] if no + 1 < len(all_sentences) else ""
         context = _context(tracked, earlier, following)
         would_unsure = unsure_would or bool(ANALYSTS.search(raw))
-        pending_here = pending or bool(PENDING_DEAL.search(raw))
+        pending_here = pending or bool(not done and PENDING_DEAL.search(raw) and not deal_done(raw))
         pairs = change_pairs(s)
         olds = set(pairs.values())
         ranges = range_slots(s)

@@ -75,7 +75,7 @@ def _word_number(text: str) -> float:
     return float(sum(_WORD_TENS.get(w, 0) + _WORD_UNITS.get(w, 0) for w in words))
 
 
-_PERCENT_CN = re.compile(r"百分之(?P<num>\d+(?:\.\d+)?|[零〇一二兩两三四五六七八九十百]+)")
+_PERCENT_CN = re.compile(r"百分之(?P<num>\d+(?:\.\d+)?|[零〇一二兩两三四五六七八九十百廿卅卌]+)")
 _SCALE_EN = {
     "trillion": 1000.0,
     "tn": 1000.0,
@@ -149,10 +149,16 @@ def _float(text: str) -> float:
     return float(text.replace(",", ""))
 
 
+_CN_TENS = {"廿": "二十", "卅": "三十", "卌": "四十"}
+
+
 def _chinese_int(text: str) -> float | None:
     """十五 → 15, 二十 → 20, 一百 → 100; None when it is not a plain small numeral."""
     if text.isdigit() or re.fullmatch(r"\d+\.\d+", text):
         return float(text)
+    # 廿, 卅, 卌: one character for twenty, thirty, forty ("百分之廿", "百分之卅二").
+    if text[:1] in _CN_TENS:
+        text = _CN_TENS[text[0]] + text[1:]
     if text == "一百" or text == "百":
         return 100.0
     if "十" in text:

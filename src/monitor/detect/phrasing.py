@@ -383,7 +383,10 @@ _THREAT_MONEY_EN = re.compile(
     r"being\s+discussed|under\s+discussion)\b",
     re.I,
 )
-_THREAT_MONEY_ZH = re.compile(r"揚言|扬言|可能|威脅|威胁|考慮|考虑|若|如果|倘若|或將|或将")
+# (…的說法, 傳言: an amount someone claims, not one agreed: "未否認台灣將投資5000億美元的說法".)
+_THREAT_MONEY_ZH = re.compile(
+    r"揚言|扬言|可能|威脅|威胁|考慮|考虑|若|如果|倘若|或將|或将|的說法|的说法|傳言|传言|傳聞|传闻"
+)
 # A sentence-opening clause that makes the rest of the sentence conditional or proposed:
 # "Under the terms being discussed, Washington would…", "If talks fail, …".
 _OPENING_CONDITION = re.compile(
@@ -406,9 +409,32 @@ PENDING_DEAL = re.compile(
     r"\b(?:nearly|almost)\s+(?:done|complete|finali[sz]ed)|\bnear(?:ing)?\s+(?:a\s+)?"
     r"(?:trade\s+)?(?:deal|agreement|pact|completion)|\bclose\s+to\s+(?:a\s+)?(?:trade\s+)?"
     r"(?:deal|agreement|pact|completion|finali[sz]ing)|\bon\s+the\s+(?:verge|cusp)\s+of|"
-    r"(?:即將|即将|接近|將近|将近|近|可望)(?:達成|达成|完成|簽署|签署|敲定)",
+    r"(?:即將|即将|接近|將近|将近|可望)[^，,。；;：:]{0,8}?(?:達成|达成|完成|簽署|签署|敲定)|"
+    r"近(?:達成|达成|完成|簽署|签署|敲定)|近在咫尺",
     re.I,
 )
+# A deal reported as made: a story that says so up front is about the signed deal, and a
+# pending cue beside it ("signed …, months after they were near a deal", "已簽署，可望下週
+# 完成審查") is background or a later step. Read with the pending cues taken out, so that
+# "即將敲定" is no "敲定"; "to be signed", "希望達成協議" are not done.
+_NOT_YET_EN = (
+    r"(?<!\bbe\s)(?<!\bbeen\s)(?<!\bis\s)(?<!\bare\s)(?<!\bget\s)(?<!\bonce\s)(?<!\bnot\s)"
+)
+_NOT_YET_ZH = r"(?<![盼望若未將将])(?<!希望|爭取|争取|能否|如果|尚未|未能|沒有|没有|何時|何时)"
+DEAL_DONE = re.compile(
+    rf"{_NOT_YET_EN}\b(?:signed|sealed|finali[sz]ed|inked|clinched)\b|"
+    rf"{_NOT_YET_EN}\b(?:reached|struck)\s+(?:a|the|an)\s+(?:\w+\s+){{0,2}}(?:deal|agreement|pact|accord)\b|"
+    rf"{_NOT_YET_ZH}(?:簽署|签署|簽訂|签订)(?:了|的)|已[^，,。；;]{{0,8}}?(?:簽署|签署|簽訂|签订)|完成(?:簽署|签署)|"
+    rf"{_NOT_YET_ZH}(?:達成|达成)(?:\S{{0,4}}?)(?:協議|协议|共識|共识)|拍板|底定|{_NOT_YET_ZH}敲定",
+    re.I,
+)
+
+
+def deal_done(text: str) -> bool:
+    """True when the text reports the deal as made (pending cues read out first)."""
+    return bool(DEAL_DONE.search(PENDING_DEAL.sub(" ", text)))
+
+
 # An analyst's "would" is a scenario, not a term: "analysts said a 15% tariff deal would
 # support the currency".
 ANALYSTS = re.compile(
@@ -427,7 +453,9 @@ _WOULD = re.compile(r"\bwould\b|將會|将会", re.I)
 # In a story about a deal not yet made, a scheduled change is the proposal too: "duties are
 # due to come down to 15%", "關稅將降至15%".
 _WILL_PENDING = re.compile(
-    r"\b(?:is|are|was|were)\s+(?:due|set|poised|slated|expected)\s+to\b|\bwill\b|將|将", re.I
+    r"\b(?:is|are|was|were)\s+(?:due|set|poised|slated|expected)\s+to\b|\bwill\b|將|将|"
+    r"(?:會|会)(?![議议談谈員员長长計计面晤所])",
+    re.I,
 )
 # Aims and asks are about the value sought, not the one in force: "seeks to lower the
 # tariff to 15%" makes 15% a proposal, while "hopes its 20% tariff…" leaves 20% alone.
@@ -573,10 +601,9 @@ def single_status(
 # "falls to 15%", "降至15%": the number is the value after a change the sentence states.
 _NEW_VALUE_BEFORE = re.compile(
     rf"(?:\b{_CHANGE_VERB_EN}\s+(?:[^\s⟨⟩]+\s+){{0,4}}?(?:to|at)\s+(?:(?:the|a|an|just)\s+)?|"
-    r"(?:降至|降為|降为|降到|調降為|调降为|調降至|调降至|下調至|下调至|下修至|調整為|调整为|定為|定为|"
-    r"改為|改为|改採|改采|改成|減至|减至|降低至|降低為|降低为|擴大為|扩大为|擴大至|扩大至|擴大到|扩大到|"
-    r"增至|增加至|增加到|增加為|增加为|提高至|提高到|提高為|提高为|加碼到|加码到|加碼至|加码至|"
-    r"上調至|上调至|調升至|调升至|升至)\s*)$",
+    # any change verb with any of 至/到/為/为: 降至, 下修到, 調降為, 減為, 擴大到, 上調至
+    r"(?:(?:調降|调降|下調|下调|下修|調整|调整|降低|擴大|扩大|增加|提高|加碼|加码|上調|上调|"
+    r"調升|调升|降|減|减|增|升)(?:至|到|為|为)|定為|定为|改為|改为|改採|改采|改成)\s*)$",
     re.I,
 )
 

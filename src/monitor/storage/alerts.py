@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -78,6 +78,8 @@ class AlertQueries(Queries):
         seed_id: int | None = None,
     ) -> None:
         with self.session() as s:
+            if article_id is not None and day is not None:
+                s.execute(update(ArticleRow).where(ArticleRow.id == article_id).values(day=day))
             for keyword, count in counts.items():
                 s.add(
                     MentionRow(
@@ -344,8 +346,11 @@ class AlertQueries(Queries):
             dates: dict[int, date] = {int(i): d for i, d in rows}
         return {k: dates.get(_doc_ids(k)[0] or -1) for k in doc_keys}
 
-    def new_stories(self, run_date: date, limit: int) -> list[StoryView]:
-        """The run's new relevant stories, with how many other outlets carried a copy."""
+    def new_stories(
+        self, run_date: date, limit: int, since: datetime | None = None
+    ) -> list[StoryView]:
+        """The run's new relevant stories, with how many other outlets carried a copy;
+        with ``since``, not an article published before it (an old page found today)."""
         with self.session() as s:
             rows = list(
                 s.scalars(
@@ -354,6 +359,16 @@ class AlertQueries(Queries):
                         ArticleRow.run_date == run_date,
                         ArticleRow.relevant.is_(True),
                         *_not_a_copy(),
+                        *(
+                            ()
+                            if since is None
+                            else (
+                                or_(
+                                    ArticleRow.published_at.is_(None),
+                                    ArticleRow.published_at >= since,
+                                ),
+                            )
+                        ),
                     )
                     .order_by(ArticleRow.published_at, ArticleRow.id)
                     .limit(limit)
@@ -362,8 +377,8 @@ class AlertQueries(Queries):
             out: list[StoryView] = []
             for r in rows:
                 story = s.get(StoryRow, r.story_id) if r.story_id is not None else None
-                copies = set(json.loads(story.outlets)) if story is not None else set()
-                copies.discard(r.source)
+                outlets = json.loads(story.outlets) if story is not None else []
+                others = tuple(dict.fromkeys(o for o in outlets if o != r.source))
                 out.append(
                     StoryView(
                         article_id=r.id,
@@ -371,8 +386,9 @@ class AlertQueries(Queries):
                         url=r.canonical_url,
                         source=r.source,
                         lead=_lead(r.text, r.title),
-                        other_outlets=len(copies),
+                        other_outlets=len(others),
                         published_at=r.published_at,
+                        also_in=others,
                     )
                 )
             return out

@@ -17,7 +17,6 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from monitor import limits
-from monitor.dedup import BandLayout, Candidate, Fingerprint
 from monitor.storage.base import Queries
 from monitor.storage.models import (
     ArticleRow,
@@ -33,6 +32,7 @@ from monitor.storage.models import (
 )
 
 if TYPE_CHECKING:
+    from monitor.dedup import BandLayout, Candidate, Fingerprint
     from monitor.storage.store import Store
 
 
@@ -528,6 +528,9 @@ class DedupStore(DedupQueries):
                         DocSignatureRow.published_at >= since,
                     )
                 )
+            # Imported here: reading commands (`monitor articles`) need no numpy.
+            from monitor.dedup import Candidate
+
             return [Candidate(k, i, sig, n) for k, i, sig, n in s.execute(query)]
 
     def relayout(self) -> int:

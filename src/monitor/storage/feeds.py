@@ -55,6 +55,9 @@ class ExtractedEntry:
     source: str
     published_at: datetime | None
     language: str | None
+    # page: the page's own date; feed: the feed item's (the page gave none); fetch: neither
+    published_source: str = "fetch"
+    published_date: date | None = None  # the page's day as published (page dates only)
     run_date: date | None = None  # of the run that collected it
 
 
@@ -295,6 +298,18 @@ class FeedQueries(Queries):
                     published_at=e.page_published_at or e.published_at,
                     language=e.page_language or e.language,
                     run_date=e.run_date,
+                    published_source=(
+                        "page"
+                        if e.page_published_at is not None
+                        else "feed"
+                        if e.published_at is not None
+                        else "fetch"
+                    ),
+                    published_date=(
+                        (e.page_published_date or e.page_published_at.date())
+                        if e.page_published_at is not None
+                        else None
+                    ),
                 )
                 for e, name in s.execute(query)
             ]

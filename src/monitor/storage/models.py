@@ -176,6 +176,7 @@ class EntryRow(Base):
     text_source: Mapped[str | None] = mapped_column(Line(20))
     source: Mapped[str | None] = mapped_column(Line(limits.NAME))
     page_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    page_published_date: Mapped[date | None] = mapped_column(Date)  # the day as published
     page_language: Mapped[str | None] = mapped_column(Line(limits.LANGUAGE))
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     decision: Mapped[str | None] = mapped_column(Prose)
@@ -188,6 +189,9 @@ class ArticleRow(Base):
     title: Mapped[str] = mapped_column(Prose)
     source: Mapped[str] = mapped_column(Line(limits.NAME))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # page | feed | fetch: where published_at came from (migration 0009)
+    published_source: Mapped[str | None] = mapped_column(Line(8))
+    published_date: Mapped[date | None] = mapped_column(Date)  # the day as published
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     run_date: Mapped[date] = mapped_column(Date, index=True)
     language: Mapped[str | None] = mapped_column(Line(limits.LANGUAGE))
@@ -214,6 +218,10 @@ class ArticleRow(Base):
     # when the watch rules of its run date were evaluated (NULL: a run still owes it).
     signals_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rules_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Issue 12: the local calendar day of publication (config ``timezone``), set when
+    # the article's keywords are counted; the day ``v_keyword_daily`` counts it under.
+    # (PostgreSQL also has ``search_vector``, a generated tsvector: migration 0010.)
+    day: Mapped[date | None] = mapped_column(Date, index=True)
 
 
 class StoryRow(Base):

@@ -2,8 +2,8 @@
 with Alembic (``monitor/migrations``), and carries every query through its mixins.
 
 SQLite is the default (a file under ``data_dir``); PostgreSQL works through
-``MONITOR_DATABASE_URL``. Analysts read the views ``v_articles``, ``v_alerts`` and
-``v_stories``.
+``MONITOR_DATABASE_URL``. Analysts read the ``v_*`` views (``sql/README.md``) and search
+with :meth:`search`.
 
 Three tools keep runs whole and safe to run side by side:
 
@@ -31,8 +31,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import column, create_engine, event, func, select, text
 from sqlalchemy import table as table_clause
 from sqlalchemy.engine import Engine
@@ -41,13 +39,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import RejectedItemError, StorageError
 from monitor.storage.alerts import AlertQueries
+from monitor.storage.analyst import ANALYST_VIEWS, AnalystQueries
 from monitor.storage.articles import ArticleQueries
 from monitor.storage.base import rejected
+from monitor.storage.browse import BrowseQueries
 from monitor.storage.dedup import DedupQueries
 from monitor.storage.emails import EmailQueries
 from monitor.storage.feeds import FeedQueries
 from monitor.storage.figures import FigureQueries
 from monitor.storage.models import Base, RunRow, utcnow
+from monitor.storage.search import SearchQueries
 
 LOGGER = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -69,7 +70,17 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-class Store(FeedQueries, ArticleQueries, AlertQueries, FigureQueries, DedupQueries, EmailQueries):
+class Store(
+    FeedQueries,
+    ArticleQueries,
+    AlertQueries,
+    FigureQueries,
+    DedupQueries,
+    EmailQueries,
+    BrowseQueries,
+    SearchQueries,
+    AnalystQueries,
+):
     """The database of one monitor: open it, migrate it, read and write pipeline rows."""
 
     def __init__(self, url: str) -> None:
@@ -218,6 +229,10 @@ class Store(FeedQueries, ArticleQueries, AlertQueries, FigureQueries, DedupQueri
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest migration."""
+        # Alembic is imported here: reading commands never migrate, and start faster.
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         try:
@@ -245,8 +260,8 @@ class Store(FeedQueries, ArticleQueries, AlertQueries, FigureQueries, DedupQueri
             return None if row is None else (row.run_date, json.loads(row.stats))
 
     def view(self, name: str, columns: Sequence[str], order_by: str) -> list[dict[str, Any]]:
-        """Rows of an analyst view (``v_articles``, ``v_alerts``) as dictionaries."""
-        if name not in ("v_articles", "v_alerts", "v_stories"):
+        """Rows of an analyst view (``v_articles``, ``v_alerts``…) as dictionaries."""
+        if name not in ANALYST_VIEWS:
             raise ValueError(f"unknown view {name!r}")
         table = table_clause(name, *(column(c) for c in columns))
         with self.session() as s:

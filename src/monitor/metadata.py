@@ -1,0 +1,567 @@
+"""Page metadata from one parsed lxml tree: publication date, headline, canonical link,
+site name, description and declared language.
+
+The tree is the one :mod:`monitor.extract` hands to trafilatura afterwards, so a page is
+parsed once. Dates come first from the page's structured data, which carries a time and
+a zone: JSON-LD ``datePublished``, ``article:published_time`` and the other publication
+meta names, ``itemprop="datePublished"``, ``<time pubdate>``. Only when none is there does
+htmldate search the URL, the markup and the text (it finds a day, not a time). A date
+keeps the offset it was published with; :func:`local_day` is the day the publisher
+printed. Years outside :data:`FIRST_YEAR` .. next year are refused (a Persian-calendar
+1399 or a 2099 template placeholder is not a date).
+
+Titles: the article's headline is where the ``og:title``, JSON-LD ``headline``, ``<h1>``
+and ``<title>`` agree, with the site name cut off ("… | Reuters", "Sportsnet - …").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from dateutil import parser as dateparser
+from lxml.html import HtmlElement
+
+from monitor.text import normalize_line
+
+LOGGER = logging.getLogger(__name__)
+FIRST_YEAR = 1995  # the first news sites; htmldate's own lower bound
+
+# Zone abbreviations seen on US and East Asian news sites (seconds east of UTC). "CST" is
+# left out on purpose: China Standard Time and US Central are both common in this field.
+ZONE_NAMES = {
+    "EST": -5 * 3600,
+    "EDT": -4 * 3600,
+    "PST": -8 * 3600,
+    "PDT": -7 * 3600,
+    "MST": -7 * 3600,
+    "MDT": -6 * 3600,
+    "CDT": -5 * 3600,
+    "JST": 9 * 3600,
+    "KST": 9 * 3600,
+    "HKT": 8 * 3600,
+    "SGT": 8 * 3600,
+    "TST": 8 * 3600,
+    "UTC": 0,
+    "GMT": 0,
+    "Z": 0,
+}
+# Meta names (property, name or itemprop) that hold the first publication time, most
+# trusted first. Modified/updated times are left out on purpose.
+PUBLISHED_META = (
+    "article:published_time",
+    "og:article:published_time",
+    "og:published_time",
+    "datepublished",
+    "article.published",
+    "parsely-pub-date",
+    "sailthru.date",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "published_time",
+    "pubdate",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date.created",
+    "dcterms.created",
+    "originalpublicationdate",
+    "article_date_original",
+    "cxenseparse:recs:publishtime",
+    "date",
+    "dc.date",
+    "dcterms.date",
+)
+_META_RANK = {name: rank for rank, name in enumerate(PUBLISHED_META)}
+_ARTICLE_TYPES = frozenset(
+    {
+        "article",
+        "newsarticle",
+        "reportagenewsarticle",
+        "analysisnewsarticle",
+        "opinionnewsarticle",
+        "backgroundnewsarticle",
+        "blogposting",
+        "liveblogposting",
+        "socialmediaposting",
+        "scholarlyarticle",
+        "techarticle",
+        "report",
+    }
+)
+_DATE_ONLY = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$")
+_HAS_DIGITS = re.compile(r"\d{4}")
+# Separators sites put between a headline and their name.
+_SEPARATORS = re.compile(r"\s+[|\-–—:·•»«/]{1,2}\s+|\s*[|｜]\s*")
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class PageMetadata:
+    """What a page says about itself."""
+
+    title: str | None
+    published_at: datetime | None  # aware, in the zone the page gave (UTC when none)
+    published_date: date | None  # the day as the publisher printed it
+    canonical_url: str | None
+    site_name: str | None
+    description: str | None
+    declared_language: str | None
+
+
+def plausible_year(year: int, now: datetime | None = None) -> bool:
+    """A year a news page can carry: from the first news sites to next year."""
+    return FIRST_YEAR <= year <= (now or datetime.now(UTC)).year + 1
+
+
+def parse_published(value: str | None, *, now: datetime | None = None) -> datetime | None:
+    """A date string as an aware datetime in the zone it names. A bare day becomes noon
+    UTC, so the day survives a conversion to any zone from UTC−11 to UTC+11; a time
+    with no zone is taken as UTC. None for what is not a date or not a plausible year."""
+    if not value:
+        return None
+    value = value.strip()
+    if not _HAS_DIGITS.search(value) and not value.isdigit():
+        return None
+    now = now or datetime.now(UTC)
+    if value.isdigit() and len(value) in (10, 13):  # a Unix timestamp (s or ms)
+        try:
+            stamp = datetime.fromtimestamp(int(value[:10]), UTC)
+        except (ValueError, OverflowError, OSError):
+            return None
+        return stamp if plausible_year(stamp.year, now) else None
+    try:
+        with warnings.catch_warnings():
+            # An unknown zone name ("CET", "ET") parses as naive: taken as UTC below.
+            warnings.simplefilter("ignore", dateparser.UnknownTimezoneWarning)
+            parsed = dateparser.parse(value, tzinfos=ZONE_NAMES)
+    except (ValueError, OverflowError, TypeError):
+        return None
+    if parsed is None or not plausible_year(parsed.year, now):
+        return None
+    if _DATE_ONLY.match(value) or (
+        parsed.time() == time(0) and parsed.tzinfo is None and not re.search(r"\d:\d", value)
+    ):
+        return datetime.combine(parsed.date(), time(12), UTC)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        parsed.astimezone(UTC)
+    except OverflowError:
+        return None
+    return parsed
+
+
+def local_day(published: datetime | None) -> date | None:
+    """The calendar day as the publisher printed it (not the UTC day)."""
+    return published.date() if published is not None else None
+
+
+# -- JSON-LD -------------------------------------------------------------------------
+
+
+def _ld_objects(tree: HtmlElement) -> Iterator[dict[str, Any]]:
+    for script in tree.iterfind(".//script[@type]"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json":
+            continue
+        raw = (script.text or "").strip()
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            # Sites leave trailing commas and raw newlines in strings.
+            try:
+                data = json.loads(re.sub(r",\s*([}\]])", r"\1", raw), strict=False)
+            except ValueError:
+                continue
+        stack: list[Any] = [data]
+        while stack:
+            item = stack.pop(0)
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                yield item
+                graph = item.get("@graph")
+                if isinstance(graph, list):
+                    stack.extend(graph)
+                main = item.get("mainEntity")
+                if isinstance(main, dict | list):
+                    stack.append(main)
+
+
+def _types(obj: dict[str, Any]) -> set[str]:
+    kind = obj.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return {k.lower() for k in kinds if isinstance(k, str)}
+
+
+def _ld_text(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("@value") or value.get("name")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+# -- meta tags -------------------------------------------------------------------------
+
+
+def _metas(tree: HtmlElement) -> dict[str, str]:
+    """Meta name/property/itemprop (lower-case) → first non-empty content."""
+    out: dict[str, str] = {}
+    for meta in tree.iterfind(".//meta"):
+        content = meta.get("content")
+        if content is None or not content.strip():
+            continue
+        for attr in ("property", "name", "itemprop"):
+            key = meta.get(attr)
+            if key:
+                out.setdefault(key.strip().lower(), content.strip())
+    return out
+
+
+def _published_from_markup(tree: HtmlElement, metas: dict[str, str]) -> datetime | None:
+    now = datetime.now(UTC)
+    ld_dates: list[tuple[int, str]] = []
+    for obj in _ld_objects(tree):
+        value = _ld_text(obj.get("datePublished")) or _ld_text(obj.get("dateCreated"))
+        if value:
+            kinds = _types(obj)
+            rank = 0 if kinds & _ARTICLE_TYPES else 1 if "webpage" in kinds else 2
+            ld_dates.append((rank, value))
+    for _rank, value in sorted(ld_dates, key=lambda item: item[0]):
+        found = parse_published(value, now=now)
+        if found is not None:
+            return found
+    for name in PUBLISHED_META:
+        found = parse_published(metas.get(name), now=now)
+        if found is not None:
+            return found
+    for node in tree.xpath('.//*[@itemprop="datePublished"][not(self::meta)]'):
+        found = parse_published(
+            node.get("datetime") or node.get("content") or node.text_content(), now=now
+        )
+        if found is not None:
+            return found
+    for node in tree.xpath(
+        ".//time[@pubdate or contains(translate(@class, 'PUBLISHED', 'published'), 'publish')]"
+    ):
+        found = parse_published(node.get("datetime") or node.text_content(), now=now)
+        if found is not None:
+            return found
+    # The article's own first <time> (a sidebar's or a comment's is another story's).
+    for node in tree.xpath(_ARTICLE_TIME):
+        found = parse_published(node.get("datetime"), now=now)
+        if found is not None:
+            return found
+    return None
+
+
+# Not a sidebar, a list of other stories, a footer, nor the site's masthead (which
+# often prints today's date); an <article>'s own <header> is fine.
+_OUTSIDE = (
+    "not(ancestor::aside or ancestor::nav or ancestor::footer or ancestor::ul"
+    " or ancestor::header[not(ancestor::article)])"
+)
+_ARTICLE_TIME = f".//article//time[@datetime][{_OUTSIDE}]"
+_DATED_URL = re.compile(
+    r"/((?:19|20)\d{2})/([01]?\d|[a-z]{3,9})/([0-3]?\d)(?:/|$)"
+    r"|/((?:19|20)\d{2})-?([01]\d)-?([0-3]\d)(?:[/._-]|$)",
+    re.I,
+)
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_MONTH = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_TEXT_DATES = (
+    # (pattern, group order: year, month, day)
+    (re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"), (1, 2, 3)),
+    (re.compile(r"(?<![\d/.-])((?:19|20)\d{2})[/.-](\d{1,2})[/.-](\d{1,2})(?![\d/.-])"), (1, 2, 3)),
+    (re.compile(rf"\b{_MONTH}\s+(\d{{1,2}}),?\s+((?:19|20)\d{{2}})\b", re.I), (3, 1, 2)),
+    (re.compile(rf"\b(\d{{1,2}})\s+{_MONTH},?\s+((?:19|20)\d{{2}})\b", re.I), (3, 2, 1)),
+)
+_UPDATED = re.compile(r"(updated?|modified|更新|修改)\W{0,3}$", re.I)
+_BYLINE_NODES = (
+    f".//*[self::p or self::div or self::span or self::time or self::small][{_OUTSIDE}]"
+    "[contains(translate(@class, 'BYLINEDATEMTPUSH', 'bylinedatemtpush'), 'byline')"
+    " or contains(translate(@class, 'BYLINEDATEMTPUSH', 'bylinedatemtpush'), 'date')"
+    " or contains(translate(@class, 'BYLINEDATEMTPUSH', 'bylinedatemtpush'), 'time')"
+    " or contains(translate(@class, 'BYLINEDATEMTPUSH', 'bylinedatemtpush'), 'meta')"
+    " or contains(translate(@class, 'BYLINEDATEMTPUSH', 'bylinedatemtpush'), 'publish')]"
+)
+
+
+def _day(year: int, month: int | str, day: int) -> date | None:
+    number = month if isinstance(month, int) else _MONTHS.get(month.lower().rstrip("."))
+    if number is None:
+        return None
+    try:
+        return date(year, number, day)
+    except ValueError:
+        return None
+
+
+def _url_day(url: str | None) -> date | None:
+    if not url:
+        return None
+    match = _DATED_URL.search(urlsplit(url).path)
+    if match is None:
+        return None
+    parts = [g for g in match.groups() if g is not None]
+    month: int | str = int(parts[1]) if parts[1].isdigit() else parts[1]
+    return _day(int(parts[0]), month, int(parts[2]))
+
+
+def _text_day(text: str) -> date | None:
+    """The first day printed in a byline's text that is not an "Updated" one."""
+    found: list[tuple[int, date]] = []
+    for pattern, (y, m, d) in _TEXT_DATES:
+        for match in pattern.finditer(text):
+            if _UPDATED.search(text[max(0, match.start() - 12) : match.start()]):
+                continue
+            raw: str = match.group(m)
+            month: int | str = int(raw) if raw.isdigit() else raw
+            day = _day(int(match.group(y)), month, int(match.group(d)))
+            if day is not None:
+                found.append((match.start(), day))
+    return min(found)[1] if found else None
+
+
+def _printed(day: date | None, now: datetime) -> datetime | None:
+    if day is None or not plausible_year(day.year, now) or day > (now + timedelta(days=1)).date():
+        return None
+    return datetime.combine(day, time(12), UTC)
+
+
+def _published_from_text(tree: HtmlElement, now: datetime) -> datetime | None:
+    """A day printed in the article's byline (or its first lines)."""
+    articles = tree.xpath(".//article")
+    scope = articles or tree.xpath(".//main") or [tree]
+    for node in scope[0].xpath(_BYLINE_NODES)[:12]:
+        found = _printed(_text_day(node.text_content()[:300]), now)
+        if found is not None:
+            return found
+    if not articles:
+        return None  # a page's first lines are the site's header, not a byline
+    head = " ".join(" ".join(scope[0].itertext()).split())[:400]
+    return _printed(_text_day(head), now)
+
+
+def _published_by_htmldate(tree: HtmlElement, url: str | None) -> datetime | None:
+    # Imported here: the command line starts without it (htmldate pulls in dateparser).
+    from htmldate import find_date
+
+    now = datetime.now(UTC)
+    try:
+        found = find_date(
+            tree,
+            url=url,
+            original_date=True,
+            extensive_search=True,
+            outputformat="%Y-%m-%d",
+            max_date=(now + timedelta(days=1)).strftime("%Y-%m-%d"),
+            deferred_url_extractor=True,
+        )
+    except (ValueError, TypeError) as exc:
+        LOGGER.debug("htmldate failed on %s: %s", url, exc)
+        return None
+    day = parse_published(found, now=now)
+    if day is not None and (day.month, day.day) == (1, 1) and not _new_year_printed(tree, day):
+        # htmldate falls back on a bare year (a copyright line) as 1 January.
+        return None
+    return day
+
+
+def _new_year_printed(tree: HtmlElement, day: datetime) -> bool:
+    y = day.year
+    text = " ".join(tree.itertext())
+    return any(
+        form in text
+        for form in (f"{y}-01-01", f"{y}/01/01", f"{y}/1/1", f"{y}年1月1日", f"1 January {y}")
+    ) or bool(re.search(rf"Jan(uary|\.)? 1,? {y}", text))
+
+
+def published_at(
+    tree: HtmlElement, url: str | None, metas: dict[str, str]
+) -> tuple[datetime | None, date | None]:
+    """The page's publication time and the day it was printed for: its structured
+    data, else a day in its URL, else a day printed in its byline, else htmldate's
+    search of the whole page. A URL's day one day off the structured time's is the
+    printed day: sites build URLs from their local date and often give times in UTC."""
+    now = datetime.now(UTC)
+    url_day = _url_day(url)
+    marked = _published_from_markup(tree, metas)
+    if marked is not None:
+        day = marked.date()
+        if url_day is not None and abs((url_day - day).days) == 1:
+            day = url_day
+        return marked, day
+    found = (
+        _printed(url_day, now)
+        or _published_from_text(tree, now)
+        or _published_by_htmldate(tree, url)
+    )
+    return found, local_day(found)
+
+
+# -- titles ------------------------------------------------------------------------------
+
+
+def _key(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def _site_names(site_name: str | None, url: str | None) -> set[str]:
+    names: set[str] = set()
+    if site_name:
+        names.add(_key(site_name))
+    host = (urlsplit(url).hostname or "").lower() if url else ""
+    labels = [part for part in host.split(".") if part not in ("www", "m", "amp", "edition")]
+    if labels:
+        names.add(_key(".".join(labels)))
+        if len(labels) >= 2:
+            names.add(_key(labels[-2]))  # reuters.com → "reuters"
+            names.add(_key(".".join(labels[-2:])))
+    return {n for n in names if n}
+
+
+def _is_site(segment: str, names: set[str]) -> bool:
+    key = _key(segment)
+    if not key:
+        return True
+    squeezed = key.replace(" ", "")
+    for name in names:
+        flat = name.replace(" ", "")
+        if key == name or squeezed == flat:
+            return True
+        # "The Wall Street Journal" vs site "WSJ" won't meet; "Reuters.com" vs "reuters" will.
+        if len(flat) >= 3 and (squeezed.startswith(flat) or flat.startswith(squeezed)):
+            if abs(len(squeezed) - len(flat)) <= 4:
+                return True
+    return False
+
+
+def strip_site_name(title: str, site_name: str | None, url: str | None) -> str:
+    """``title`` without the site's name before or after a separator."""
+    names = _site_names(site_name, url)
+    parts = _SEPARATORS.split(title)
+    seps = _SEPARATORS.findall(title)
+    if len(parts) < 2 or not names:
+        return title
+    start, end = 0, len(parts)
+    while end - start > 1 and _is_site(parts[end - 1], names):
+        end -= 1
+    while end - start > 1 and _is_site(parts[start], names):
+        start += 1
+    if (start, end) == (0, len(parts)):
+        return title
+    out = parts[start]
+    for i in range(start + 1, end):
+        out += seps[i - 1] + parts[i]
+    return out.strip()
+
+
+def _agrees(a: str, b: str) -> bool:
+    ka, kb = _key(a), _key(b)
+    return bool(ka) and bool(kb) and (ka == kb or ka in kb or kb in ka)
+
+
+def headline(
+    tree: HtmlElement, metas: dict[str, str], site_name: str | None, url: str | None
+) -> str | None:
+    """The article's headline: a meta/JSON-LD headline that the page's ``<h1>`` agrees
+    with, the site name cut off; else the first that is there."""
+    ld_title = None
+    for obj in _ld_objects(tree):
+        if _types(obj) & _ARTICLE_TYPES:
+            ld_title = _ld_text(obj.get("headline")) or _ld_text(obj.get("name"))
+            if ld_title:
+                break
+    h1_nodes = tree.xpath(".//article//h1") or tree.xpath(".//h1")
+    h1 = normalize_line(h1_nodes[0].text_content()) if h1_nodes else ""
+    title_nodes = tree.xpath(".//head/title") or tree.xpath(".//title")
+    page_title = normalize_line(title_nodes[0].text_content()) if title_nodes else ""
+    candidates = [
+        normalize_line(value)
+        for value in (
+            metas.get("og:title"),
+            ld_title,
+            metas.get("twitter:title"),
+            page_title,
+        )
+        if value and normalize_line(value)
+    ]
+    cleaned = [strip_site_name(c, site_name, url) for c in candidates]
+    if h1 and len(h1) <= 300:
+        for full, clean in zip(candidates, cleaned, strict=True):
+            if _agrees(h1, clean):
+                # The h1 is the headline as printed; a meta title that says more than it
+                # ("… | Reuters" with an unknown site name) loses to it.
+                return h1 if len(_key(h1)) <= len(_key(clean)) else clean
+            if _agrees(h1, full):
+                return h1
+    if cleaned:
+        return cleaned[0]
+    return h1 or None
+
+
+# -- everything together ---------------------------------------------------------------
+
+
+def _canonical(tree: HtmlElement, metas: dict[str, str]) -> str | None:
+    for link in tree.iterfind(".//link[@rel]"):
+        rels = (link.get("rel") or "").lower().split()
+        href = (link.get("href") or "").strip()
+        if "canonical" in rels and href:
+            return href
+    return metas.get("og:url")
+
+
+def read_metadata(tree: HtmlElement, url: str | None) -> PageMetadata:
+    """Every piece of metadata the pipeline keeps, from one parsed page."""
+    metas = _metas(tree)
+    site = metas.get("og:site_name") or metas.get("application-name")
+    site = normalize_line(site) if site else None
+    about = metas.get("description") or metas.get("og:description")
+    root = tree.getroottree().getroot()
+    lang = root.get("lang") or root.get("xml:lang") or metas.get("content-language")
+    canonical = _canonical(tree, metas)
+    when, day = published_at(tree, url, metas)
+    return PageMetadata(
+        title=headline(tree, metas, site, url),
+        published_at=when,
+        published_date=day,
+        canonical_url=canonical,
+        site_name=site,
+        description=normalize_line(about) if about else None,
+        declared_language=lang.strip() if lang else None,
+    )

@@ -1,0 +1,93 @@
+"""The helpers `make` runs: task progress from `airflow dags test`, and the demo's
+refusal to reuse a database that already holds monitor data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+from conftest import DAY1, ROOT, write_config
+
+from monitor import pipeline
+from monitor.config import load_config
+
+PROGRESS = ROOT / "deploy" / "dag_progress.py"
+DEMO_DATABASE = ROOT / "deploy" / "demo_database.py"
+
+RUN = """\
+2026-12-02T07:39:55.331006Z [info] [DAG TEST] starting task_id=prepare map_index=-1
+2026-12-02T07:40:01.218519Z [info] Task instance state updated new_state=success rows_affected=1
+2026-12-02T07:40:01.236543Z [info] [DAG TEST] end task task_id=prepare map_index=-1
+2026-12-02T07:40:01.250628Z [info] [DAG TEST] starting task_id=collect_feeds map_index=-1
+2026-12-02T07:40:05.426809Z [info] Task instance state updated new_state={state} rows_affected=1
+2026-12-02T07:40:05.440698Z [info] [DAG TEST] end task task_id=collect_feeds map_index=-1
+2026-12-02T07:40:11.700027Z [info] Marking run <DagRun chip_trade_monitor> {outcome}
+"""
+
+
+def _progress(text: str, tmp_path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(PROGRESS), str(tmp_path / "run.log")],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_progress_prints_each_task_as_it_ends_and_keeps_the_whole_log(tmp_path):
+    done = _progress(RUN.format(state="success", outcome="successful"), tmp_path)
+    assert done.returncode == 0
+    assert done.stdout.splitlines() == [
+        "  ✓ prepare success in 5.9 s",
+        "  ✓ collect_feeds success in 4.2 s",
+    ]
+    assert (tmp_path / "run.log").read_text(encoding="utf-8") == RUN.format(
+        state="success", outcome="successful"
+    )
+
+
+def test_progress_fails_and_shows_the_log_tail_when_a_task_fails(tmp_path):
+    done = _progress(RUN.format(state="failed", outcome="failed"), tmp_path)
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert "  ✗ collect_feeds failed in 4.2 s" in lines
+    assert lines[-1] == f"Airflow run failed; full log: {tmp_path / 'run.log'}"
+
+
+def _demo_database(url: str | None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env.pop("MONITOR_DATABASE_URL", None)
+    if url is not None:
+        env["MONITOR_DATABASE_URL"] = url
+    return subprocess.run(
+        [sys.executable, str(DEMO_DATABASE)], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_demo_uses_its_own_sqlite_file_without_a_database_url():
+    done = _demo_database(None)
+    assert (done.returncode, done.stdout) == (
+        0,
+        "demo database: var/demo/monitor.db (SQLite, emptied)\n",
+    )
+
+
+@pytest.mark.integration
+def test_demo_refuses_a_database_that_holds_monitor_data(tmp_path, site, db_url):
+    empty = _demo_database(db_url)
+    assert empty.returncode == 0 and empty.stdout.endswith("(empty)\n"), empty.stderr
+    cfg = load_config(
+        write_config(tmp_path, site, feeds=[("Dead", "/status/503")]),
+        env={"MONITOR_DATABASE_URL": db_url},
+    )
+    pipeline.init(cfg)
+    assert _demo_database(db_url).returncode == 0  # migrated and seeded, but no feeds yet
+    pipeline.run_day(cfg, date.fromisoformat(DAY1))
+    used = _demo_database(db_url)
+    assert used.returncode == 1
+    assert "already holds monitor data (1 feed)" in used.stderr
+    assert "never wipes yours" in used.stderr and "unset it" in used.stderr
