@@ -40,6 +40,8 @@ var/airflow/.migrated: $(BIN)/.installed
 	@mkdir -p var/airflow
 	@echo "migrating Airflow's metadata database in var/airflow (about 15 s; log: var/airflow/migrate.log)"
 	@$(BIN)/airflow db migrate > var/airflow/migrate.log 2>&1 || (cat var/airflow/migrate.log; exit 1)
+	@$(BIN)/airflow pools set monitor_http 2 "page fetch tasks at once" >> var/airflow/migrate.log 2>&1 \
+		|| (cat var/airflow/migrate.log; exit 1)
 	@touch $@
 
 run: var/airflow/.migrated

@@ -186,15 +186,15 @@ def main() -> None:
 
             started = time.perf_counter()
             collected = pipeline.collect_feeds(cfg, RUN_DATE)
-            fetched = pipeline.fetch_articles(cfg, collected["entry_ids"])
+            fetched = pipeline.fetch_articles(cfg, collected.entry_ids)
             cold = time.perf_counter() - started
             cold_pages, _, _ = _counts(base)
-            assert fetched["pages_ok"] == total, fetched
+            assert fetched.pages_ok == total, fetched
 
             before = _counts(base)
             started = time.perf_counter()
             again = pipeline.collect_feeds(cfg, RUN_DATE)
-            pipeline.fetch_articles(cfg, again["entry_ids"])
+            pipeline.fetch_articles(cfg, again.entry_ids)
             warm = time.perf_counter() - started
             after = _counts(base)
 

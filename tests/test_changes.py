@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 
 from monitor import changes, pipeline
 from monitor.config import Config, DropRule, SpikeRule, load_config
+from monitor.records import DetectResult
 from monitor.storage import Store
 
 _IDS = count(1)
@@ -53,7 +54,7 @@ def _story(cfg: Config, published: datetime, run_date: date, body: str) -> int:
     return article_id
 
 
-def _detect(cfg: Config, run_date: date, ids: list[int]) -> dict[str, object]:
+def _detect(cfg: Config, run_date: date, ids: list[int]) -> DetectResult:
     return pipeline.detect_changes(cfg, run_date, ids)
 
 
@@ -131,7 +132,7 @@ def test_first_mention_only_outside_the_look_back(tmp_path: Path, db_url: str) -
     ]
     # a rerun of a day raises nothing
     again = _detect(cfg, d0 + timedelta(days=51), [])
-    assert again == {"alerts": 0, "alert_ids": [], "resumed": 0}
+    assert again == DetectResult(alerts=0, alert_ids=(), resumed=0)
     assert len(_alerts(db_url)) == 2
 
 

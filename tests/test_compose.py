@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
+LOCAL = ROOT / "docker-compose.local.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
@@ -33,8 +35,10 @@ AIRFLOW_SERVICES = (
     "airflow-api-server",
     "airflow-scheduler",
     "airflow-dag-processor",
+    "airflow-worker",
+    "airflow-triggerer",
 )
-REQUIRED_SERVICES = {"postgres", *AIRFLOW_SERVICES}
+REQUIRED_SERVICES = {"postgres", "redis", *AIRFLOW_SERVICES}
 
 # ${VAR}, ${VAR:?message} or ${VAR?message}: a required value from .env, no default.
 REQUIRED_REF = re.compile(r"\$\{[A-Z][A-Z0-9_]*(?::?\?[^}]*)?\}")
@@ -44,7 +48,8 @@ SECRET_KEY = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|PRIVATE")
 URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/@]+:(?P<password>.+)@[^@]+$")
 
 COMMON_ENV = {
-    "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+    "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+    "AIRFLOW__CELERY__BROKER_URL": "redis://redis:6379/0",
     "AIRFLOW__CORE__PARALLELISM": "4",
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     "AIRFLOW__CORE__DAGS_FOLDER": "/opt/monitor/dags",
@@ -104,13 +109,22 @@ def _docker_compose() -> str:
     return binary
 
 
-def _run_config(docker_compose: str, env_file: Path) -> subprocess.CompletedProcess[str]:
+def _run_config(
+    docker_compose: str, env_file: Path, *files: Path
+) -> subprocess.CompletedProcess[str]:
     # Variables from the caller's shell override the env file: drop the ones the compose
     # file reads, so the example file alone decides the outcome.
     used = set(ANY_REF.findall(COMPOSE.read_text(encoding="utf-8")))
     env = {k: v for k, v in os.environ.items() if k not in used}
     return subprocess.run(
-        [docker_compose, "-f", str(COMPOSE), "--env-file", str(env_file), "config", "-q"],
+        [
+            docker_compose,
+            *(arg for f in (COMPOSE, *files) for arg in ("-f", str(f))),
+            "--env-file",
+            str(env_file),
+            "config",
+            "-q",
+        ],
         cwd=env_file.parent,
         env=env,
         capture_output=True,
@@ -127,6 +141,19 @@ def test_compose_config_validates_with_example_env(tmp_path: Path) -> None:
     result = _run_config(docker_compose, env_file)
     assert result.returncode == 0, result.stderr
     assert "is not set" not in result.stderr, result.stderr
+
+
+def test_local_executor_override_validates_and_leaves_out_the_worker(tmp_path: Path) -> None:
+    docker_compose = _docker_compose()
+    env_file = tmp_path / ".env"
+    shutil.copyfile(ENV_EXAMPLE, env_file)
+    result = _run_config(docker_compose, env_file, LOCAL)
+    assert result.returncode == 0, result.stderr
+    local = yaml.safe_load(LOCAL.read_text(encoding="utf-8"))["services"]
+    assert local["airflow-worker"]["profiles"] == ["celery"]
+    for name in AIRFLOW_SERVICES:
+        if name != "airflow-worker":
+            assert local[name]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
 
 
 def test_compose_config_refuses_missing_secrets(tmp_path: Path) -> None:
@@ -149,10 +176,37 @@ def test_services_exist() -> None:
     assert "x-airflow-common" in compose
     services = compose["services"]
     assert REQUIRED_SERVICES <= set(services)
-    # LocalExecutor needs no broker: a Redis service would only be dead weight.
-    assert "redis" not in services
+    # Every image pinned by version: no :latest, no bare name.
+    for name, svc in services.items():
+        image = str(svc.get("image", ""))
+        if image and not image.startswith("chip-trade-monitor:"):
+            tag = image.rpartition(":")[2]
+            assert ":" in image and tag != "latest" and any(c.isdigit() for c in tag), name
     if "mailpit" in services:
         assert services["mailpit"]["image"].startswith("axllent/mailpit")
+
+
+def test_init_refuses_placeholder_secrets_and_bad_fernet_keys() -> None:
+    """The check airflow-init runs first, run here on the example values and on good ones."""
+    script = " ".join(_command(_compose()["services"]["airflow-init"]))
+    check = script.split("<<'PY'", 1)[1].split("\nPY", 1)[0]
+    from cryptography.fernet import Fernet
+
+    example = _example_env()
+    good = {k: "x1" for k in example} | {"AIRFLOW_FERNET_KEY": Fernet.generate_key().decode()}
+    for values, expected in (
+        (example, "CHANGE_ME placeholder"),
+        (good | {"AIRFLOW_FERNET_KEY": "not-a-key"}, "not a valid Fernet key"),
+        (good, None),
+    ):
+        env = {k: v for k, v in os.environ.items() if k not in example} | values
+        done = subprocess.run(
+            [sys.executable, "-c", check], env=env, capture_output=True, text=True, check=False
+        )
+        if expected is None:
+            assert done.returncode == 0, done.stderr
+        else:
+            assert done.returncode != 0 and expected in done.stderr, done.stderr
 
 
 def test_project_services_share_the_monitor_env() -> None:

@@ -16,6 +16,7 @@ DAG_ID = "chip_trade_monitor"
 STAGES = [
     "prepare",
     "collect_feeds",
+    "collect_done",
     "fetch_articles",
     "store_articles",
     "detect_changes",
@@ -37,9 +38,19 @@ def test_dag_imports_cleanly_and_retries_every_task(bag):
     assert all(t.retries >= 1 for t in dag.tasks), {t.task_id: t.retries for t in dag.tasks}
     assert {"monitor", "chip-trade"} <= set(dag.tags)
     assert dag.max_active_runs == 1
-    # The stages run in pipeline order.
+    # The stages run in pipeline order; feeds and pages are fetched by mapped shards,
+    # page fetches in the monitor_http pool, and the steps after them run once all are
+    # done, whether every shard succeeded or not.
     order = [t.task_id for t in dag.topological_sort()]
     assert order == STAGES
+    tasks = {t.task_id: t for t in dag.tasks}
+    assert {t for t in tasks if tasks[t].is_mapped} == {
+        "collect_feeds",
+        "fetch_articles",
+    }
+    assert tasks["fetch_articles"].pool == "monitor_http"
+    assert tasks["collect_done"].trigger_rule == "all_done"
+    assert tasks["store_articles"].trigger_rule == "all_done"
 
 
 def test_dag_file_touches_nothing_at_import():
@@ -53,6 +64,10 @@ def airflow_db():
     from airflow.utils import db
 
     db.resetdb()
+    from airflow.models.pool import Pool
+
+    # The pool capping fetch tasks across workers (README: the Airflow deployment).
+    Pool.create_or_update_pool("monitor_http", 2, "page fetches at once", include_deferred=False)
     yield
 
 
@@ -140,7 +155,7 @@ def test_dag_run_finishes_what_a_killed_run_left(
     day = datetime(2026, 11, 2, tzinfo=UTC)
     pipeline.init(cfg)
     collected = pipeline.collect_feeds(cfg, day.date())
-    pipeline.fetch_articles(cfg, collected["entry_ids"], day.date())
+    pipeline.fetch_articles(cfg, collected.entry_ids, day.date())
 
     run = bag.dags[DAG_ID].test(logical_date=day)
     assert run.state == "success"

@@ -249,7 +249,7 @@ def test_each_rule_decides_and_explains(setup, db_url):
         **common,
     )
     stats = pipeline.store_articles(cfg, RUN)
-    assert (stats["new_articles"], stats["duplicates"], stats["near_duplicates"]) == (2, 4, 2)
+    assert (stats.new_articles, stats.duplicates, stats.near_duplicates) == (2, 4, 2)
 
     entries = _rows(db_url, "SELECT link, state, decision FROM entries ORDER BY id")
     assert [(link, state) for link, state, _ in entries] == [
@@ -293,7 +293,7 @@ def test_same_url_with_changed_text_is_a_new_version(setup, db_url):
         published=NOON,
     )
     first = pipeline.store_articles(cfg, RUN)
-    pipeline.detect_changes(cfg, RUN, first["article_ids"])  # the story is counted once
+    pipeline.detect_changes(cfg, RUN, first.article_ids)  # the story is counted once
     # The same page, fetched again through another feed item, now with updated text.
     _ingest(
         store,
@@ -306,8 +306,8 @@ def test_same_url_with_changed_text_is_a_new_version(setup, db_url):
         published=NOON + timedelta(hours=5),
     )
     second = pipeline.store_articles(cfg, RUN)
-    assert (first["new_articles"], second["new_articles"], second["updated"]) == (1, 0, 1)
-    assert second["article_ids"] == [] and second["updated_article_ids"] == first["article_ids"]
+    assert (first.new_articles, second.new_articles, second.updated) == (1, 0, 1)
+    assert second.article_ids == () and second.updated_article_ids == first.article_ids
     assert _rows(db_url, "SELECT COUNT(*), MAX(version) FROM articles") == [(1, 2)]
     versions = _rows(db_url, "SELECT version, text, diff FROM article_versions")
     assert len(versions) == 1 and versions[0][:2] == (1, update.a)
@@ -316,7 +316,7 @@ def test_same_url_with_changed_text_is_a_new_version(setup, db_url):
     assert "+ Update: Taiwan's cabinet said on Wednesday" in versions[0][2]
     assert _rows(db_url, "SELECT body FROM v_articles") == [(update.b,)]
     # The detect stage sees no new article, so no second alert for the same story.
-    assert pipeline.detect_changes(cfg, RUN, second["article_ids"])["alerts"] == 0
+    assert pipeline.detect_changes(cfg, RUN, second.article_ids).alerts == 0
     # The same text again is a plain duplicate, not a third version.
     _ingest(
         store,
@@ -329,4 +329,4 @@ def test_same_url_with_changed_text_is_a_new_version(setup, db_url):
         published=NOON + timedelta(hours=6),
     )
     third = pipeline.store_articles(cfg, RUN)
-    assert (third["updated"], third["duplicates"]) == (0, 1)
+    assert (third.updated, third.duplicates) == (0, 1)

@@ -179,7 +179,7 @@ def test_a_run_over_every_fault_completes_and_keeps_what_was_stored(faults, tmp_
     cfg = load_config(config, env={"MONITOR_DATABASE_URL": db})
     pipeline.init(cfg)
     collected = pipeline.collect_feeds(cfg, date(2026, 11, 2))
-    pipeline.fetch_articles(cfg, collected["entry_ids"])
+    pipeline.fetch_articles(cfg, collected.entry_ids)
     before = _rows(db, "SELECT id, page_status, text_source FROM entries")
     assert before == [(1, "ok", "page")]
     assert faults.hits("/page/first-story") == 1
@@ -192,10 +192,10 @@ def test_a_run_over_every_fault_completes_and_keeps_what_was_stored(faults, tmp_
     )
     faults.feeds["echo.xml"] = (_feed_of(faults, ["/page/first-story"]), "application/rss+xml")
     collected = pipeline.collect_feeds(cfg, date(2026, 11, 2))
-    assert collected["feeds_ok"] == 2
-    fetched = pipeline.fetch_articles(cfg, collected["entry_ids"])
-    assert (fetched["pages_ok"], fetched["pages_failed"]) == (0, len(PAGE_FAULTS))
-    assert fetched["known_urls"] == 1  # the echo of the first story: not fetched again
+    assert collected.feeds_ok == 2
+    fetched = pipeline.fetch_articles(cfg, collected.entry_ids)
+    assert (fetched.pages_ok, fetched.pages_failed) == (0, len(PAGE_FAULTS))
+    assert fetched.known_urls == 1  # the echo of the first story: not fetched again
     assert faults.hits("/page/first-story") == 1
     rows = _rows(db, "SELECT guid, page_status, text_source FROM entries WHERE id > 1")
     assert sorted(rows, key=str) == sorted(
@@ -227,8 +227,8 @@ def test_extraction_in_processes_gives_the_same_rows(tmp_path, site):
         assert cfg.http.extract_processes == processes
         pipeline.init(cfg)
         collected = pipeline.collect_feeds(cfg, date.fromisoformat(DAY1))
-        fetched = pipeline.fetch_articles(cfg, collected["entry_ids"])
-        assert fetched["pages_ok"] == 4  # W1 (with L2), W2, W3, L1
+        fetched = pipeline.fetch_articles(cfg, collected.entry_ids)
+        assert fetched.pages_ok == 4  # W1 (with L2), W2, W3, L1
         found.append(_rows(db, columns))
     assert found[0] == found[1]
     assert len(found[0]) == 5

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from monitor import feeds, pipeline
 from monitor.cli import app
 from monitor.config import Config, FeedConfig, load_config
-from monitor.records import FeedEntry
+from monitor.records import Failure, FeedEntry
 
 DAY1 = date(2026, 11, 2)
 
@@ -84,8 +84,8 @@ def test_304_costs_nothing_and_is_unchanged(faults, tmp_path):
     cfg = _config(tmp_path, [("A", faults.url("/etag-feed/a.xml"))])
     first = pipeline.collect_feeds(cfg, DAY1)
     second = pipeline.collect_feeds(cfg, DAY1)
-    assert (first["feeds_ok"], first["feeds_unchanged"], first["new_entries"]) == (1, 0, 1)
-    assert (second["feeds_ok"], second["feeds_unchanged"], second["new_entries"]) == (1, 1, 0)
+    assert (first.feeds_ok, first.feeds_unchanged, first.new_entries) == (1, 0, 1)
+    assert (second.feeds_ok, second.feeds_unchanged, second.new_entries) == (1, 1, 0)
     assert "If-None-Match" not in faults.request_headers[0]
     assert faults.request_headers[1]["If-None-Match"].startswith('"')
     assert faults.request_headers[1]["If-Modified-Since"] == "Mon, 02 Nov 2026 08:00:00 GMT"
@@ -97,7 +97,7 @@ def test_same_body_is_unchanged_when_the_server_ignores_validators(faults, tmp_p
     cfg = _config(tmp_path, [("A", faults.url("/feed/a.xml"))])
     pipeline.collect_feeds(cfg, DAY1)
     again = pipeline.collect_feeds(cfg, DAY1)
-    assert (again["feeds_unchanged"], again["new_entries"]) == (1, 0)
+    assert (again.feeds_unchanged, again.new_entries) == (1, 0)
     faults.feeds["a.xml"] = (
         _rss(
             [("One", "http://example.org/1", _at(3)), ("Two", "http://example.org/2", _at(4))]
@@ -105,7 +105,7 @@ def test_same_body_is_unchanged_when_the_server_ignores_validators(faults, tmp_p
         "text/xml",
     )
     changed = pipeline.collect_feeds(cfg, DAY1)
-    assert (changed["feeds_unchanged"], changed["new_entries"]) == (0, 1)
+    assert (changed.feeds_unchanged, changed.new_entries) == (0, 1)
 
 
 def test_a_feed_holding_future_items_is_read_in_full_next_time(faults, tmp_path):
@@ -117,7 +117,7 @@ def test_a_feed_holding_future_items_is_read_in_full_next_time(faults, tmp_path)
     cfg = _config(tmp_path, [("A", faults.url("/etag-feed/a.xml"))])
     day1 = pipeline.collect_feeds(cfg, DAY1)
     day2 = pipeline.collect_feeds(cfg, DAY1 + timedelta(days=1))
-    assert (day1["new_entries"], day2["new_entries"]) == (1, 1)
+    assert (day1.new_entries, day2.new_entries) == (1, 1)
     assert "If-None-Match" not in faults.request_headers[1]
 
 
@@ -210,16 +210,13 @@ def test_failing_feed_backs_off_then_alerts_once_and_recovers(faults, tmp_path):
     runs = {}
     for offset in (0, 1, 2, 3, 3):
         runs.setdefault(offset, []).append(pipeline.collect_feeds(cfg, DAY1 + timedelta(offset)))
-    assert [r["feeds_failed"] for r in runs[0] + runs[1]] == [1, 1]
-    assert runs[2][0]["feeds_skipped"] == 1 and runs[2][0]["feeds_failed"] == 0
-    assert runs[2][0]["failures"] == [
-        {
-            "feed": "Flaky",
-            "error": "backing off after 2 failed runs; next attempt on 2026-11-05",
-        }
-    ]
+    assert [r.feeds_failed for r in runs[0] + runs[1]] == [1, 1]
+    assert runs[2][0].feeds_skipped == 1 and runs[2][0].feeds_failed == 0
+    assert runs[2][0].failures == (
+        Failure("Flaky", "backing off after 2 failed runs; next attempt on 2026-11-05"),
+    )
     assert faults.hits("/feed/flaky.xml") == 4  # day 3 skipped; day 4 tried twice
-    assert [len(r["feed_alert_ids"]) for r in runs[3]] == [1, 0]
+    assert [len(r.feed_alert_ids) for r in runs[3]] == [1, 0]
     alerts = _rows(cfg, "SELECT rule, keyword, summary, status FROM alerts")
     assert alerts == [
         (
@@ -235,7 +232,7 @@ def test_failing_feed_backs_off_then_alerts_once_and_recovers(faults, tmp_path):
         "text/xml",
     )
     back = pipeline.collect_feeds(cfg, DAY1 + timedelta(days=7))
-    assert (back["feeds_ok"], back["new_entries"]) == (1, 1)
+    assert (back.feeds_ok, back.new_entries) == (1, 1)
     assert _rows(cfg, "SELECT consecutive_failures, next_attempt_on, failing_since FROM feeds") == [
         (0, None, None)
     ]
@@ -248,8 +245,8 @@ def test_silent_feed_raises_an_alert(faults, tmp_path):
     first = pipeline.collect_feeds(cfg, date(2026, 11, 1))
     later = pipeline.collect_feeds(cfg, date(2026, 11, 3))
     again = pipeline.collect_feeds(cfg, date(2026, 11, 3))
-    assert first["feed_alert_ids"] == [] and len(later["feed_alert_ids"]) == 1
-    assert again["feed_alert_ids"] == []
+    assert first.feed_alert_ids == () and len(later.feed_alert_ids) == 1
+    assert again.feed_alert_ids == ()
     assert _rows(cfg, "SELECT summary FROM alerts") == [
         ("Feed 'Quiet' has published nothing for 2.0 days (usually an item every 1 h)",)
     ]

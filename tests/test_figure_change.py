@@ -226,8 +226,8 @@ def test_corroborated_change_is_sent_whatever_the_cool_down(tmp_path, db_url, co
         ("2026-01-17", "15%", "20%", "pending", 2, "Strait Times", "Harbor Daily"),
     ]
     # Rerunning day 1 and day 2 afterwards raises nothing: the value as of each day.
-    assert pipeline.detect_changes(cfg, D1, [])["alerts"] == 0
-    assert pipeline.detect_changes(cfg, D2, [])["alerts"] == 0
+    assert pipeline.detect_changes(cfg, D1, []).alerts == 0
+    assert pipeline.detect_changes(cfg, D2, []).alerts == 0
     assert len(_figure_alerts(db_url)) == 3
 
 

@@ -43,7 +43,7 @@ def test_two_days_then_rerun(tmp_path, site, db_url, smtp):
 
     day1 = pipeline.run_day(cfg, date.fromisoformat(DAY1))
     assert (day1.feeds_ok, day1.feeds_failed) == (3, 2)
-    assert {f["feed"] for f in day1.failures} == {"Broken feed", "Dead feed"}
+    assert {f.feed for f in day1.failures} == {"Broken feed", "Dead feed"}
     assert day1.new_entries == 5  # W1 W2 W3 L1 L2; day-2 items wait for their day
     assert (day1.new_articles, day1.duplicates, day1.off_topic) == (1, 2, 2)
     assert (day1.alerts_raised, day1.alerts_sent) == (1, 1)

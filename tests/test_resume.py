@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 
 from monitor import pipeline
 from monitor.config import load_config
+from monitor.records import DetectResult, Failure, FetchStageResult
 from monitor.storage import Store
 
 RUN = date.fromisoformat(DAY1)
@@ -39,7 +40,7 @@ def cfg(tmp_path: Path, site, db_url):
 
 def test_a_run_after_one_stopped_at_collect_finishes_its_entries(cfg, db_url):
     collected = pipeline.collect_feeds(cfg, RUN)  # ... and the process died here
-    assert collected["new_entries"] == 5
+    assert collected.new_entries == 5
 
     summary = pipeline.run_day(cfg, RUN)
     assert summary.new_entries == 0  # the feeds hold nothing new: it is all leftovers
@@ -54,13 +55,14 @@ def test_stale_ids_are_only_hints(cfg, db_url):
     collected = pipeline.collect_feeds(cfg, RUN)
     # A retried task handed the ids of another attempt (or none) still does all the work.
     fetched = pipeline.fetch_articles(cfg, [], RUN)
-    assert fetched["resumed"] == collected["new_entries"] == 5
+    assert fetched.resumed == collected.new_entries == 5
     stored = pipeline.store_articles(cfg, RUN, [])
-    assert stored["new_articles"] == 1 and stored["resumed"] == 5
+    assert stored.new_articles == 1 and stored.resumed == 5
     changes = pipeline.detect_changes(cfg, RUN, [])
-    assert changes["alerts"] == 1 and changes["resumed"] == 1
+    assert changes.alerts == 1 and changes.resumed == 1
     # Counted once: a second pass finds nothing owed.
-    assert pipeline.detect_changes(cfg, RUN, None) == {"alerts": 0, "alert_ids": [], "resumed": 0}
+    again = pipeline.detect_changes(cfg, RUN, None)
+    assert again == DetectResult(alerts=0, alert_ids=(), resumed=0)
     owed = (
         "SELECT COUNT(*) FROM articles WHERE signals_at IS NULL AND relevant "
         "AND duplicate_of IS NULL AND duplicate_of_seed IS NULL"
@@ -121,3 +123,38 @@ def test_the_pipeline_lock_makes_a_second_holder_wait(cfg, db_url):
         first.close()
         second.close()
     assert len(waited) == 1 and waited[0] >= 0.4
+
+
+def test_a_failed_fetch_shard_is_listed_and_its_pages_wait_for_the_next_run(cfg, db_url):
+    """Every fixture URL is on one host, so one shard holds them all: when that shard's
+    task fails for good, the other shards and the steps after them still run, the
+    summary names it, and the next run fetches what it left."""
+    shards = cfg.airflow.shards
+    site_shard = pipeline.shard_of(cfg.feeds[0].url, shards)
+    collected = pipeline.collect_done(
+        cfg, RUN, [pipeline.collect_feeds(cfg, RUN, k, shards) for k in range(shards)]
+    )
+    assert collected.new_entries == 5
+    fetched = FetchStageResult.merge(
+        [
+            pipeline.fetch_articles(cfg, collected.entry_ids, RUN, k, shards)
+            for k in range(shards)
+            if k != site_shard
+        ]
+    )
+    assert (fetched.pages_ok, fetched.entry_ids) == (0, ())
+    stored = pipeline.store_articles(cfg, RUN, fetched.entry_ids)
+    detected = pipeline.detect_changes(cfg, RUN, stored.article_ids)
+    failed = [f"fetch_articles[{site_shard}]"]
+    summary = pipeline.send_and_report(
+        cfg, RUN, collected, fetched, stored, detected, failed_shards=failed
+    )
+    assert summary.failed_shards == failed and summary.new_articles == 0
+    assert Failure(f"shard fetch_articles[{site_shard}]", "failed after its retries") in (
+        summary.failures
+    )
+    assert _rows(db_url, "SELECT state, COUNT(*) FROM entries GROUP BY state") == [("pending", 5)]
+
+    again = pipeline.run_day(cfg, RUN)
+    assert (again.new_articles, again.resumed_entries, again.alerts_raised) == (1, 5, 1)
+    assert again.failed_shards == []

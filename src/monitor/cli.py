@@ -123,7 +123,10 @@ def print_summary(summary: pipeline.RunSummary) -> None:
     skipped = f", {s.feeds_skipped} backing off" if s.feeds_skipped else ""
     typer.echo(f"  feeds        {s.feeds_ok} ok{extra}, {s.feeds_failed} failed{skipped}")
     for failure in s.failures:
-        typer.echo(f"    ✗ {failure['feed']}: {failure['error']}")
+        typer.echo(f"    ✗ {failure.feed}: {failure.error}")
+    if s.failed_shards:
+        failed = ", ".join(s.failed_shards)
+        typer.echo(f"  shards       failed: {failed} (taken up by the next run)")
     typer.echo(f"  entries      {s.entries} in window, {s.new_entries} new")
     typer.echo(f"  pages        {s.pages_ok} fetched, {s.pages_failed} failed (feed summary used)")
     typer.echo(f"  articles     {s.new_articles} new")
@@ -214,7 +217,7 @@ def last_run(
         typer.echo("no run recorded yet")
         raise typer.Exit(1)
     day, stats = found
-    summary = pipeline.RunSummary(**{**stats, "run_date": day})
+    summary = pipeline.RunSummary.from_dict(stats, day)
     print_summary(summary)
     if require_feeds and summary.feeds_ok == 0:
         raise typer.Exit(1)

@@ -371,6 +371,13 @@ class DedupConfig(_Strict):
         return self
 
 
+class AirflowConfig(_Strict):
+    """How a run is spread: ``shards`` feed shards and as many article-host shards, one
+    Airflow task each (``monitor run`` runs the same shards one after another)."""
+
+    shards: int = Field(default=4, ge=1, le=64)
+
+
 class AlertsConfig(_Strict):
     recipients: list[str] = Field(default_factory=list)
     sender: str = "chip-trade-monitor@localhost"
@@ -458,6 +465,7 @@ class Config(_Strict):
     watch: WatchConfig
     dedup: DedupConfig = DedupConfig()
     alerts: AlertsConfig = AlertsConfig()
+    airflow: AirflowConfig = AirflowConfig()
     smtp: SmtpSettings | None = None
     seeds_dir: Path = DEFAULT_SEEDS_DIR
     source_files: tuple[str, ...] = ()

@@ -21,6 +21,7 @@ from concurrent.futures import (
     ThreadPoolExecutor,
     wait,
 )
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -29,7 +30,7 @@ from monitor import language, pages
 from monitor.config import Config
 from monitor.errors import RejectedItemError
 from monitor.politeness import PoliteFetcher
-from monitor.records import ExtractedPage, FetchResult
+from monitor.records import ExtractedPage, FetchResult, PageCounts
 from monitor.storage import PendingEntry, Store
 from monitor.urls import judge_canonical
 
@@ -50,13 +51,16 @@ def fetch_and_extract(
     cfg: Config,
     store: Store,
     targets: dict[str, str],
-    stats: dict[str, Any],
     save: Callable[[str, FetchResult, ExtractedPage | None], None],
-) -> None:
+    writing: Callable[[], AbstractContextManager[None]] = nullcontext,
+) -> PageCounts:
     """Fetch every target (canonical link → URL to fetch) in threads and extract each
-    page (in those threads, or in processes), saving results as they come. At most a
-    window of pages is in flight, so memory stays bounded however many pages a run has."""
+    page (in those threads, or in processes), saving results as they come; return how
+    many pages came and how many failed. Archiving a page happens inside ``writing()``
+    (the pipeline lock; ``save`` takes it itself). At most a window of pages is in flight, so
+    memory stays bounded however many pages a run has."""
     todo = iter(targets.items())
+    ok = failed = 0
     with (
         PoliteFetcher(cfg.http) as fetcher,
         ThreadPoolExecutor(cfg.http.max_concurrency, thread_name_prefix="page") as pool,
@@ -87,12 +91,13 @@ def fetch_and_extract(
                     outcome: pages.PageOutcome = future.result()
                     result = outcome.result
                     if not result.ok:
-                        stats["pages_failed"] += 1
+                        failed += 1
                         save(link, result, None)
                         continue
-                    stats["pages_ok"] += 1
+                    ok += 1
                     if cfg.http.archive_pages:
-                        _archive(store, result, outcome.fetched_at)
+                        with writing():
+                            _archive(store, result, outcome.fetched_at)
                     if extractor is None:
                         save(link, result, outcome.page)
                         continue
@@ -103,6 +108,7 @@ def fetch_and_extract(
         finally:
             if extractor is not None:
                 extractor.shutdown(cancel_futures=True)
+    return PageCounts(pages_ok=ok, pages_failed=failed)
 
 
 def _archive(store: Store, result: FetchResult, fetched_at: datetime) -> None:

@@ -43,14 +43,16 @@ import logging
 import os
 import signal
 import sys
+import zlib
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from monitor import (
@@ -72,7 +74,18 @@ from monitor.detect.figures import current_figures, read_figures
 from monitor.detect.rules import figure_change
 from monitor.errors import AlertNotFoundError, DeliveryError, RejectedItemError
 from monitor.politeness import PoliteFetcher
-from monitor.records import AlertView, ExtractedPage, FeedEntry, FeedResult, FetchResult
+from monitor.records import (
+    AlertView,
+    CollectResult,
+    DetectResult,
+    ExtractedPage,
+    Failure,
+    FeedEntry,
+    FeedResult,
+    FetchResult,
+    FetchStageResult,
+    StoreResult,
+)
 from monitor.storage import DedupStore, NewReading, PendingEntry, Store, StoredArticle
 from monitor.text import content_hash, normalize_line, normalize_text
 from monitor.urls import canonicalize, resolve_google_news
@@ -169,76 +182,108 @@ def _in_window(entry: FeedEntry, start: datetime, end: datetime) -> bool:
     return start <= entry.published_at < end
 
 
-def collect_feeds(cfg: Config, run_date: date) -> dict[str, Any]:
+def shard_of(url: str, shards: int) -> int:
+    """The shard of a URL's host, the same in every process (CRC-32 of the host name):
+    every URL of one host falls in one shard, so its politeness limits and robots.txt
+    stay with one fetcher."""
+    host = (urlsplit(url).hostname or "").lower()
+    return zlib.crc32(host.encode("utf-8")) % shards
+
+
+def collect_feeds(
+    cfg: Config, run_date: date, shard: int | None = None, shards: int = 1
+) -> CollectResult:
     """Fetch and parse every due feed concurrently (conditional GET); record each entry of
-    the run's window once; raise feed-health alerts."""
+    the run's window once; raise feed-health alerts.
+
+    With ``shard``, only the feeds whose host falls in that one of ``shards`` shards
+    (:func:`shard_of`), and no feed-health alerts: :func:`collect_done` raises them once
+    every shard is done. Feeds are fetched without the pipeline lock; it is held only
+    while their entries are written."""
     start, end = _window(cfg, run_date)
-    stats: dict[str, Any] = {
-        "feeds_ok": 0,
-        "feeds_failed": 0,
-        "feeds_unchanged": 0,
-        "feeds_skipped": 0,
-        "entries": 0,
-        "failures": [],
-    }
+    ok = failed = unchanged = skipped = entries = 0
+    failures: list[Failure] = []
     new_ids: list[int] = []
-    with _stage(cfg) as store:
+    mine = [f for f in cfg.feeds if shard is None or shard_of(f.url, shards) == shard]
+    store = open_store(cfg)
+    try:
         states = store.feed_states()
-        due = [f for f in cfg.feeds if health.is_due(states.get(f.url), run_date)]
-        for feed in cfg.feeds:
+        due = [f for f in mine if health.is_due(states.get(f.url), run_date)]
+        for feed in mine:
             if feed not in due:
                 state = states[feed.url]
-                stats["feeds_skipped"] += 1
-                stats["failures"].append(
-                    {
-                        "feed": feed.name,
-                        "error": f"backing off after {state.consecutive_failures} failed runs; "
+                skipped += 1
+                failures.append(
+                    Failure(
+                        feed.name,
+                        f"backing off after {state.consecutive_failures} failed runs; "
                         f"next attempt on {state.next_attempt_on}",
-                    }
+                    )
                 )
         with (
             PoliteFetcher(cfg.http) as fetcher,
             ThreadPoolExecutor(cfg.http.max_concurrency, thread_name_prefix="feed") as pool,
         ):
             results = list(pool.map(lambda f: feeds.fetch_feed(f, fetcher, states.get(f.url)), due))
-        for done, (feed, result) in enumerate(zip(due, results, strict=True), 1):
-            accepted = [e for e in result.entries if _in_window(e, start, end)]
-            # Validators are kept only when every entry was taken or is too old to ever
-            # be: a feed holding items for a later run date must be read again then.
-            later = any(e.published_at and e.published_at >= end for e in result.entries)
-            complete = not later and len(accepted) <= cfg.http.max_entries_per_feed
-            accepted = accepted[: cfg.http.max_entries_per_feed]
-            try:
-                with store.item(f"feed {feed.name}"):
-                    recorded = store.record_feed(
-                        result,
-                        run_date,
-                        feed.language,
-                        accepted,
-                        keep_validators=complete,
-                        max_backoff_days=cfg.feed_health.max_backoff_days,
-                    )
-            except RejectedItemError as exc:
-                stats["feeds_failed"] += 1
-                stats["failures"].append({"feed": feed.name, "error": str(exc)})
-                continue
-            new_ids += recorded.entry_ids
-            left_out = [*result.skipped, *recorded.rejected]
-            stats["failures"] += [{"feed": feed.name, "error": why} for why in left_out]
-            if result.status in ("ok", "unchanged"):
-                stats["feeds_ok"] += 1
-                stats["feeds_unchanged"] += result.status == "unchanged"
-                stats["entries"] += len(accepted)
-            else:
-                stats["feeds_failed"] += 1
-                stats["failures"].append({"feed": feed.name, "error": result.error})
-            if _halfway(done, len(due)):
-                checkpoint("collect:mid")
-        stats["feed_alert_ids"] = health.raise_alerts(store, cfg, run_date, end)
+        with store.exclusive():
+            for done, (feed, result) in enumerate(zip(due, results, strict=True), 1):
+                accepted = [e for e in result.entries if _in_window(e, start, end)]
+                # Validators are kept only when every entry was taken or is too old to ever
+                # be: a feed holding items for a later run date must be read again then.
+                later = any(e.published_at and e.published_at >= end for e in result.entries)
+                complete = not later and len(accepted) <= cfg.http.max_entries_per_feed
+                accepted = accepted[: cfg.http.max_entries_per_feed]
+                try:
+                    with store.item(f"feed {feed.name}"):
+                        recorded = store.record_feed(
+                            result,
+                            run_date,
+                            feed.language,
+                            accepted,
+                            keep_validators=complete,
+                            max_backoff_days=cfg.feed_health.max_backoff_days,
+                        )
+                except RejectedItemError as exc:
+                    failed += 1
+                    failures.append(Failure(feed.name, str(exc)))
+                    continue
+                new_ids += recorded.entry_ids
+                left_out = [*result.skipped, *recorded.rejected]
+                failures += [Failure(feed.name, why) for why in left_out]
+                if result.status in ("ok", "unchanged"):
+                    ok += 1
+                    unchanged += result.status == "unchanged"
+                    entries += len(accepted)
+                else:
+                    failed += 1
+                    failures.append(Failure(feed.name, result.error or result.status))
+                if _halfway(done, len(due)):
+                    checkpoint("collect:mid")
+            alert_ids = health.raise_alerts(store, cfg, run_date, end) if shard is None else []
+    finally:
+        store.close()
     checkpoint("collect:done")
-    stats["new_entries"] = len(new_ids)
-    stats["entry_ids"] = new_ids
-    return stats
+    return CollectResult(
+        feeds_ok=ok,
+        feeds_failed=failed,
+        feeds_unchanged=unchanged,
+        feeds_skipped=skipped,
+        entries=entries,
+        new_entries=len(new_ids),
+        entry_ids=tuple(new_ids),
+        feed_alert_ids=tuple(alert_ids),
+        failures=tuple(failures),
+    )
+
+
+def collect_done(cfg: Config, run_date: date, parts: Sequence[CollectResult]) -> CollectResult:
+    """The collect shards' results as one, with the run's feed-health alerts (raised
+    once, after every shard)."""
+    _start, end = _window(cfg, run_date)
+    with _stage(cfg) as store:
+        alert_ids = health.raise_alerts(store, cfg, run_date, end)
+    merged = CollectResult.merge(parts)
+    return replace(merged, feed_alert_ids=(*merged.feed_alert_ids, *alert_ids))
 
 
 def check_feeds(cfg: Config, targets: Sequence[FeedConfig]) -> list[FeedResult]:
@@ -251,95 +296,113 @@ def check_feeds(cfg: Config, targets: Sequence[FeedConfig]) -> list[FeedResult]:
 
 
 def fetch_articles(
-    cfg: Config, entry_ids: Sequence[int] | None = None, run_date: date | None = None
-) -> dict[str, Any]:
+    cfg: Config,
+    entry_ids: Sequence[int] | None = None,
+    run_date: date | None = None,
+    shard: int | None = None,
+    shards: int = 1,
+) -> FetchStageResult:
     """Fetch the page of every pending entry concurrently and keep its text and metadata.
 
     The work is every entry still ``pending`` (collected by runs up to ``run_date``, or
     by any run without one), whoever collected it: ``entry_ids``, the ids the collect
     stage of this run recorded, only tell this run's entries from those an earlier,
-    interrupted run left (counted as ``resumed``). An URL already stored as an article is
-    not fetched again (unless ``http.recheck_articles``); entries sharing a canonical URL
-    share one fetch, and are saved in one transaction. Every page fetched is archived
-    (``http.archive_pages``) for ``reextract``.
+    interrupted run left (counted as ``resumed``). With ``shard``, only the entries whose
+    canonical link's host falls in that one of ``shards`` shards (:func:`shard_of`). An
+    URL already stored as an article is not fetched again (unless
+    ``http.recheck_articles``); entries sharing a canonical URL share one fetch, and are
+    saved in one transaction. Every page fetched is archived (``http.archive_pages``) for
+    ``reextract``.
+
+    Pages are fetched without the pipeline lock, so shards fetch side by side; it is held
+    while the work is chosen and while each page is written, and an entry another run
+    saved meanwhile is left as that run saved it.
     """
-    stats: dict[str, Any] = {
-        "pages_ok": 0,
-        "pages_failed": 0,
-        "known_urls": 0,
-        "failures": [],
-        "resumed": 0,
-    }
+    known_urls = resumed = 0
+    failures: list[Failure] = []
     done: list[int] = []
     saved: list[str] = []  # canonical URLs saved so far
     hint = None if entry_ids is None else set(entry_ids)
-    with _stage(cfg) as store:
-        groups: dict[str, list[PendingEntry]] = {}
-        pending = store.pending_entries(until=run_date)
-        if hint is not None:
-            stats["resumed"] = sum(1 for e in pending if e.id not in hint)
-        if stats["resumed"]:
-            LOGGER.warning("resuming %d entries an earlier run left pending", stats["resumed"])
-        for entry in pending:
-            link_url = canonicalize(resolve_google_news(entry.link) or entry.link)
-            if not cfg.http.recheck_articles:
-                known = store.article_by_url(link_url)
-                if known is not None:
-                    store.close_entry(
-                        entry.id, "duplicate", f"same canonical URL as article #{known}", known
-                    )
-                    stats["known_urls"] += 1
-                    continue
-                fetched = store.entry_with_page(link_url)
-                if fetched is not None:
-                    store.close_entry(
-                        entry.id, "duplicate", f"page already fetched for entry #{fetched}"
-                    )
-                    stats["known_urls"] += 1
-                    continue
-            groups.setdefault(link_url, []).append(entry)
+    groups: dict[str, list[PendingEntry]] = {}
+    store = open_store(cfg)
+    try:
+        with store.exclusive():
+            mine: list[tuple[str, PendingEntry]] = []
+            for entry in store.pending_entries(until=run_date):
+                link_url = canonicalize(resolve_google_news(entry.link) or entry.link)
+                if shard is None or shard_of(link_url, shards) == shard:
+                    mine.append((link_url, entry))
+            if hint is not None:
+                resumed = sum(1 for _link, e in mine if e.id not in hint)
+            if resumed:
+                LOGGER.warning("resuming %d entries an earlier run left pending", resumed)
+            for link_url, entry in mine:
+                if not cfg.http.recheck_articles:
+                    known = store.article_by_url(link_url)
+                    if known is not None:
+                        store.close_entry(
+                            entry.id, "duplicate", f"same canonical URL as article #{known}", known
+                        )
+                        known_urls += 1
+                        continue
+                    fetched = store.entry_with_page(link_url)
+                    if fetched is not None:
+                        store.close_entry(
+                            entry.id, "duplicate", f"page already fetched for entry #{fetched}"
+                        )
+                        known_urls += 1
+                        continue
+                groups.setdefault(link_url, []).append(entry)
 
         feed_urls = {feed.name: feed.url for feed in cfg.feeds}
 
         def save(link_url: str, result: FetchResult, page: ExtractedPage | None) -> None:
-            group = groups[link_url]
-            try:
-                # Entries sharing a page are saved together, or not at all.
-                with store.item(f"page {link_url[:200]}"):
+            with store.exclusive():
+                still = store.pending_ids([entry.id for entry in groups[link_url]])
+                group = [entry for entry in groups[link_url] if entry.id in still]
+                try:
+                    # Entries sharing a page are saved together, or not at all.
+                    with store.item(f"page {link_url[:200]}"):
+                        for entry in group:
+                            feed_url = feed_urls.get(entry.feed_name)
+                            crawl.save_page(
+                                store,
+                                entry,
+                                result,
+                                page,
+                                link_url,
+                                trusted=(feed_url,) if feed_url else (),
+                                aliases=cfg.http.alias_groups,
+                            )
+                except RejectedItemError as exc:
                     for entry in group:
-                        feed_url = feed_urls.get(entry.feed_name)
-                        crawl.save_page(
-                            store,
-                            entry,
-                            result,
-                            page,
-                            link_url,
-                            trusted=(feed_url,) if feed_url else (),
-                            aliases=cfg.http.alias_groups,
-                        )
-            except RejectedItemError as exc:
-                for entry in group:
-                    _fail_entry(store, stats, entry.id, entry.feed_name, exc)
-                return
+                        failures.append(_fail_entry(store, entry.id, entry.feed_name, exc))
+                    return
             done.extend(entry.id for entry in group)
             saved.append(link_url)
             if _halfway(len(saved), len(groups)):
                 checkpoint("fetch:mid")
 
         targets = {link_url: group[0].link for link_url, group in groups.items()}
-        crawl.fetch_and_extract(cfg, store, targets, stats, save)
+        pages_done = crawl.fetch_and_extract(cfg, store, targets, save, writing=store.exclusive)
+    finally:
+        store.close()
     checkpoint("fetch:done")
-    stats["entry_ids"] = done
-    return stats
+    return FetchStageResult(
+        pages_ok=pages_done.pages_ok,
+        pages_failed=pages_done.pages_failed,
+        known_urls=known_urls,
+        resumed=resumed,
+        entry_ids=tuple(done),
+        failures=tuple(failures),
+    )
 
 
-def _fail_entry(
-    store: Store, stats: dict[str, Any], entry_id: int, feed: str, exc: RejectedItemError
-) -> None:
+def _fail_entry(store: Store, entry_id: int, feed: str, exc: RejectedItemError) -> Failure:
     """The database refused one entry's values: that entry is ``failed`` with why, and
-    the run's summary lists it; the run goes on."""
+    the run's summary lists the failure returned; the run goes on."""
     store.fail_entry(entry_id, str(exc))
-    stats["failures"].append({"feed": feed, "error": str(exc)})
+    return Failure(feed, str(exc))
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,7 +460,7 @@ def reextract(cfg: Config) -> ReextractStats:
 
 def store_articles(
     cfg: Config, run_date: date, entry_ids: Sequence[int] | None = None
-) -> dict[str, Any]:
+) -> StoreResult:
     """Deduplicate, score and store every extracted entry.
 
     The work is every entry still ``extracted`` that runs up to ``run_date`` collected
@@ -409,7 +472,7 @@ def store_articles(
     normalized title from the same outlet. Every article joins a story.
     """
     counts = {"kept": 0, "duplicate": 0, "near_duplicate": 0, "off_topic": 0, "updated": 0}
-    problems: dict[str, Any] = {"failures": []}
+    failures: list[Failure] = []
     kept: list[int] = []
     updated: list[int] = []
     resumed = 0
@@ -429,7 +492,7 @@ def store_articles(
                     outcome, article_id = keep.store_one(store, dstore, cfg, entry, day, start)
                     checkpoint("store:commit")  # inside the transaction: killed, nothing stays
             except RejectedItemError as exc:
-                _fail_entry(store, problems, entry.id, entry.feed_name, exc)
+                failures.append(_fail_entry(store, entry.id, entry.feed_name, exc))
                 continue
             counts[outcome] += 1
             if outcome == "kept" and article_id is not None:
@@ -439,17 +502,17 @@ def store_articles(
             if _halfway(done, len(entries)):
                 checkpoint("store:mid")
     checkpoint("store:done")
-    return {
-        "new_articles": counts["kept"],
-        "duplicates": counts["duplicate"] + counts["near_duplicate"],
-        "near_duplicates": counts["near_duplicate"],
-        "off_topic": counts["off_topic"],
-        "updated": counts["updated"],
-        "resumed": resumed,
-        "article_ids": kept,
-        "updated_article_ids": updated,
-        "failures": problems["failures"],
-    }
+    return StoreResult(
+        new_articles=counts["kept"],
+        duplicates=counts["duplicate"] + counts["near_duplicate"],
+        near_duplicates=counts["near_duplicate"],
+        off_topic=counts["off_topic"],
+        updated=counts["updated"],
+        resumed=resumed,
+        article_ids=tuple(kept),
+        updated_article_ids=tuple(updated),
+        failures=tuple(failures),
+    )
 
 
 def _day(cfg: Config, when: datetime | None, fallback: date) -> date:
@@ -532,7 +595,7 @@ def _figure_changes(store: Store, cfg: Config, run_date: date) -> list[changes.C
 
 def detect_changes(
     cfg: Config, run_date: date, article_ids: Sequence[int] | None = None
-) -> dict[str, Any]:
+) -> DetectResult:
     """Count watched keywords and read tracked figures in every kept article never
     counted (this run's, and any an interrupted run left), each article's counts and
     readings committed together; then apply the watch rules for the run's day and for
@@ -574,7 +637,7 @@ def detect_changes(
             new_alerts += changes.raise_alerts(store, candidates, day, cfg.alerts.cooldown_days)
             store.mark_evaluated(day)
     checkpoint("detect:done")
-    return {"alerts": len(new_alerts), "alert_ids": new_alerts, "resumed": resumed}
+    return DetectResult(alerts=len(new_alerts), alert_ids=tuple(new_alerts), resumed=resumed)
 
 
 def _count_article(
@@ -693,7 +756,7 @@ class RunSummary:
     alerts_sent: int = 0
     delivery: str | None = None
     delivery_error: str | None = None
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     # sent | partial | unknown | refused (None: no email); refused addresses with the
     # server's reply; alerts whose email may or may not have arrived.
     delivery_status: str | None = None
@@ -703,11 +766,30 @@ class RunSummary:
     # still pending or extracted, kept articles it found never counted.
     resumed_entries: int = 0
     resumed_articles: int = 0
+    # Shards (Airflow tasks "collect_feeds[2]", "fetch_articles[0]") that failed after
+    # their retries: their feeds or pages wait for the next run.
+    failed_shards: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
+        """JSON for the runs table, ``monitor run --json`` and XCom."""
         data = asdict(self)
         data["run_date"] = self.run_date.isoformat()
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], run_date: date | None = None) -> RunSummary:
+        """A summary read back from :meth:`as_dict` (the runs table); keys a newer
+        version added are left out, keys an older one lacked take their defaults."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["run_date"] = run_date or date.fromisoformat(str(data["run_date"]))
+        values["failures"] = [
+            Failure(str(f.get("feed", "")), str(f.get("error", "")))
+            for f in data.get("failures", [])
+        ]
+        values["refused_recipients"] = list(data.get("refused_recipients", []))
+        values["failed_shards"] = list(data.get("failed_shards", []))
+        return cls(**values)
 
 
 def record_run(cfg: Config, summary: RunSummary) -> None:
@@ -721,13 +803,14 @@ def record_run(cfg: Config, summary: RunSummary) -> None:
 def send_and_report(
     cfg: Config,
     run_date: date,
-    collected: dict[str, Any],
-    fetched: dict[str, Any],
-    stored: dict[str, Any],
-    changes: dict[str, Any],
+    collected: CollectResult,
+    fetched: FetchStageResult,
+    stored: StoreResult,
+    detected: DetectResult,
     *,
+    failed_shards: Sequence[str] = (),
     raise_on_delivery_error: bool = True,
-) -> dict[str, Any]:
+) -> RunSummary:
     """Send the pending alerts, record the run's summary, and return it.
 
     With ``raise_on_delivery_error`` (Airflow) a send that was not a clean success
@@ -744,47 +827,54 @@ def send_and_report(
     checkpoint("send:done")
     summary = RunSummary(
         run_date=run_date,
-        feeds_ok=collected["feeds_ok"],
-        feeds_failed=collected["feeds_failed"],
-        feeds_unchanged=collected.get("feeds_unchanged", 0),
-        feeds_skipped=collected.get("feeds_skipped", 0),
-        entries=collected["entries"],
-        new_entries=collected["new_entries"],
-        pages_ok=fetched["pages_ok"],
-        pages_failed=fetched["pages_failed"],
-        new_articles=stored["new_articles"],
-        duplicates=stored["duplicates"] + fetched["known_urls"],
-        off_topic=stored["off_topic"],
-        alerts_raised=changes["alerts"] + len(collected.get("feed_alert_ids", [])),
+        feeds_ok=collected.feeds_ok,
+        feeds_failed=collected.feeds_failed,
+        feeds_unchanged=collected.feeds_unchanged,
+        feeds_skipped=collected.feeds_skipped,
+        entries=collected.entries,
+        new_entries=collected.new_entries,
+        pages_ok=fetched.pages_ok,
+        pages_failed=fetched.pages_failed,
+        new_articles=stored.new_articles,
+        duplicates=stored.duplicates + fetched.known_urls,
+        off_topic=stored.off_topic,
+        alerts_raised=detected.alerts + len(collected.feed_alert_ids),
         alerts_sent=sent.alerts_sent,
         delivery=f"{sent.method}: {sent.detail}" if sent.method else None,
         delivery_error=sent.error,
         failures=[
-            *collected["failures"],
-            *fetched.get("failures", []),
-            *stored.get("failures", []),
+            *collected.failures,
+            *fetched.failures,
+            *stored.failures,
+            *(Failure(f"shard {name}", "failed after its retries") for name in failed_shards),
         ],
         delivery_status=sent.status,
         refused_recipients=list(sent.refused_recipients),
         alerts_unknown=sent.alerts_unknown,
-        resumed_entries=fetched.get("resumed", 0) + stored.get("resumed", 0),
-        resumed_articles=changes.get("resumed", 0),
+        resumed_entries=fetched.resumed + stored.resumed,
+        resumed_articles=detected.resumed,
+        failed_shards=list(failed_shards),
     )
     record_run(cfg, summary)
     if sent.error and raise_on_delivery_error:
         raise DeliveryError(sent.error)
-    return summary.as_dict()
+    return summary
 
 
 def run_day(cfg: Config, run_date: date) -> RunSummary:
-    """The whole pipeline for one day (what the DAG runs, in one process). A database
+    """The whole pipeline for one day (what the DAG runs, in one process: the same
+    ``airflow.shards`` shards, one after another). A database
     lost on the way raises :class:`~monitor.errors.StorageError`; run it again and it
     resumes where it stopped."""
-    collected = collect_feeds(cfg, run_date)
-    fetched = fetch_articles(cfg, collected["entry_ids"], run_date)
-    stored = store_articles(cfg, run_date, fetched["entry_ids"])
-    changes = detect_changes(cfg, run_date, stored["article_ids"])
-    data = send_and_report(
-        cfg, run_date, collected, fetched, stored, changes, raise_on_delivery_error=False
+    shards = cfg.airflow.shards
+    collected = collect_done(
+        cfg, run_date, [collect_feeds(cfg, run_date, k, shards) for k in range(shards)]
     )
-    return RunSummary(**{**data, "run_date": run_date})
+    fetched = FetchStageResult.merge(
+        [fetch_articles(cfg, collected.entry_ids, run_date, k, shards) for k in range(shards)]
+    )
+    stored = store_articles(cfg, run_date, fetched.entry_ids)
+    detected = detect_changes(cfg, run_date, stored.article_ids)
+    return send_and_report(
+        cfg, run_date, collected, fetched, stored, detected, raise_on_delivery_error=False
+    )

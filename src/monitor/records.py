@@ -5,9 +5,10 @@ SQLAlchemy models live only in :mod:`monitor.storage`; every other module works 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Self
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,3 +316,139 @@ class SendOutcome:
     @property
     def refused(self) -> tuple[RecipientReply, ...]:
         return tuple(r for r in self.recipients if not r.accepted)
+
+
+# --- what each stage returns ------------------------------------------------------------
+# Ids, counts and failures, never bodies: these cross process boundaries as Airflow XCom
+# values. ``to_xcom()`` gives plain JSON (lists, numbers, strings); ``from_xcom()`` reads
+# it back. Plain JSON rather than Airflow's own dataclass serde, whose deserialization
+# only admits classes listed in ``core.allowed_deserialization_classes``.
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One feed's, item's or page's problem as the run summary lists it."""
+
+    feed: str
+    error: str
+
+
+def _to_json(value: object) -> object:
+    if isinstance(value, Failure):
+        return {"feed": value.feed, "error": value.error}
+    if isinstance(value, tuple | list):
+        return [_to_json(v) for v in value]
+    return value
+
+
+class _XCom:
+    """``to_xcom``/``from_xcom`` for a stage result whose fields are ints, strings,
+    tuples of ints or strings, and tuples of :class:`Failure`."""
+
+    __slots__ = ()
+
+    def to_xcom(self) -> dict[str, object]:
+        return {name: _to_json(getattr(self, name)) for name in self.__dataclass_fields__}  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_xcom(cls, data: Mapping[str, object]) -> Self:
+        values: dict[str, object] = {}
+        for name in cls.__dataclass_fields__:  # type: ignore[attr-defined]
+            if name not in data:
+                continue  # a field's default
+            value = data[name]
+            if name == "failures" and isinstance(value, list | tuple):
+                value = tuple(
+                    v if isinstance(v, Failure) else Failure(str(v["feed"]), str(v["error"]))
+                    for v in value
+                )
+            elif isinstance(value, list):
+                value = tuple(value)
+            values[name] = value
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class CollectResult(_XCom):
+    """The collect stage (or one feed shard of it)."""
+
+    feeds_ok: int = 0
+    feeds_failed: int = 0
+    feeds_unchanged: int = 0  # of feeds_ok: 304 or the same body as last time
+    feeds_skipped: int = 0  # failing feeds waiting out their back-off
+    entries: int = 0  # entries in the run's window
+    new_entries: int = 0
+    entry_ids: tuple[int, ...] = ()
+    feed_alert_ids: tuple[int, ...] = ()
+    failures: tuple[Failure, ...] = ()
+
+    @classmethod
+    def merge(cls, parts: Sequence[CollectResult]) -> CollectResult:
+        """The shards' results as one, ids in ascending order."""
+        return cls(
+            feeds_ok=sum(p.feeds_ok for p in parts),
+            feeds_failed=sum(p.feeds_failed for p in parts),
+            feeds_unchanged=sum(p.feeds_unchanged for p in parts),
+            feeds_skipped=sum(p.feeds_skipped for p in parts),
+            entries=sum(p.entries for p in parts),
+            new_entries=sum(p.new_entries for p in parts),
+            entry_ids=tuple(sorted(i for p in parts for i in p.entry_ids)),
+            feed_alert_ids=tuple(sorted(i for p in parts for i in p.feed_alert_ids)),
+            failures=tuple(f for p in parts for f in p.failures),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PageCounts:
+    """What :func:`monitor.crawl.fetch_and_extract` fetched."""
+
+    pages_ok: int = 0
+    pages_failed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FetchStageResult(_XCom):
+    """The fetch stage (or one host shard of it)."""
+
+    pages_ok: int = 0
+    pages_failed: int = 0
+    known_urls: int = 0  # entries whose canonical URL was stored or fetched before
+    resumed: int = 0  # entries an earlier, interrupted run left pending
+    entry_ids: tuple[int, ...] = ()
+    failures: tuple[Failure, ...] = ()
+
+    @classmethod
+    def merge(cls, parts: Sequence[FetchStageResult]) -> FetchStageResult:
+        """The shards' results as one, ids in ascending order."""
+        return cls(
+            pages_ok=sum(p.pages_ok for p in parts),
+            pages_failed=sum(p.pages_failed for p in parts),
+            known_urls=sum(p.known_urls for p in parts),
+            resumed=sum(p.resumed for p in parts),
+            entry_ids=tuple(sorted(i for p in parts for i in p.entry_ids)),
+            failures=tuple(f for p in parts for f in p.failures),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult(_XCom):
+    """The store stage."""
+
+    new_articles: int = 0
+    duplicates: int = 0  # exact and near
+    near_duplicates: int = 0
+    off_topic: int = 0
+    updated: int = 0
+    resumed: int = 0
+    article_ids: tuple[int, ...] = ()
+    updated_article_ids: tuple[int, ...] = ()
+    failures: tuple[Failure, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DetectResult(_XCom):
+    """The detect stage."""
+
+    alerts: int = 0
+    alert_ids: tuple[int, ...] = ()
+    resumed: int = 0

@@ -249,6 +249,16 @@ class FeedQueries(Queries):
                 for e, name in s.execute(query)
             ]
 
+    def pending_ids(self, ids: Sequence[int]) -> set[int]:
+        """Those of ``ids`` whose entries still wait for their page."""
+        if not ids:
+            return set()
+        with self.session() as s:
+            query = select(EntryRow.id).where(
+                EntryRow.state == "pending", EntryRow.id.in_(list(ids))
+            )
+            return set(s.scalars(query))
+
     def save_extraction(self, entry_id: int, **values: Any) -> None:
         with self.session() as s:
             s.execute(
@@ -266,7 +276,9 @@ class FeedQueries(Queries):
                 select(EntryRow, FeedRow.name)
                 .join(FeedRow, EntryRow.feed_id == FeedRow.id)
                 .where(EntryRow.state == "extracted")
-                .order_by(EntryRow.run_date, EntryRow.published_at, EntryRow.id)
+                # Publication time, then link: the same entries are stored in the same
+                # order whatever order shards collected or fetched them in.
+                .order_by(EntryRow.run_date, EntryRow.published_at, EntryRow.link, EntryRow.id)
             )
             if ids is not None:
                 query = query.where(EntryRow.id.in_(list(ids)))
