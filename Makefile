@@ -89,6 +89,9 @@ lock:
 	$(PYTHON) -m venv var/uv && var/uv/bin/pip install --quiet uv
 	var/uv/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11.7 \
 		--python-platform x86_64-unknown-linux-gnu --generate-hashes --no-header -o requirements.lock.new
+	# pip's hash mode wants a requirement asked for with extras (the Celery provider asks
+	# for celery[redis]) pinned with those extras.
+	sed -i 's/^celery==/celery[redis]==/' requirements.lock.new
 	{ head -n 2 requirements.lock; cat requirements.lock.new; } > requirements.lock.tmp
 	mv requirements.lock.tmp requirements.lock && rm requirements.lock.new
 
