@@ -50,10 +50,10 @@ def page(title: str, body: str, canonical: str | None) -> str:
 
 
 def rss(items: list[tuple[str, str, str]]) -> bytes:
-    """(title, link, day) items."""
+    """(title, link, day) items; ``day`` is DAY1/DAY2 or an RFC 822 time."""
     body = "".join(
         f"<item><title>{t}</title><link>{link}</link><guid>{link}</guid>"
-        f"<description>{t}</description><pubDate>{DATES[day]}</pubDate></item>"
+        f"<description>{t}</description><pubDate>{DATES.get(day, day)}</pubDate></item>"
         for t, link, day in items
     )
     return (
@@ -199,7 +199,10 @@ def test_reextract_changes_an_article_only_from_its_own_page(
         f"<title>{STORY[0]}</title>", "<title>Rival headline over the wire's story</title>"
     )
     server.feeds["wire.xml"] = (rss([(STORY[0], story_url, DAY1)]), "application/rss+xml")
-    server.feeds["rival.xml"] = (rss([("Copy", copy_url, DAY1)]), "application/rss+xml")
+    # Republished two hours after the wire's story: stories are stored in order of
+    # publication, so the wire's is the original whichever shard fetched first.
+    republished = "Mon, 02 Nov 2026 10:00:00 +0000"
+    server.feeds["rival.xml"] = (rss([("Copy", copy_url, republished)]), "application/rss+xml")
     config = _config(tmp_path, wire, rival)
     _run(config, db_url, DAY1)
     before = _rows(db_url, "SELECT id, canonical_url, title, text FROM articles")
