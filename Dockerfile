@@ -32,7 +32,7 @@ COPY . .
 # The source stays root-owned and read-only for the runtime user; bytecode is compiled
 # here because that user cannot write __pycache__ next to it.
 RUN mkdir -p dags plugins /opt/airflow/logs /opt/monitor/var \
-    && pip install --require-hashes -r requirements.lock \
+    && pip install --no-deps --require-hashes -r requirements.lock && pip check \
     && pip install --no-deps --editable . \
     && python -m compileall -q src dags plugins \
     && python -c "import importlib, pkgutil, monitor; [importlib.import_module(m.name) for m in pkgutil.walk_packages(monitor.__path__, 'monitor.') if m.name != 'monitor.migrations.env']" \

@@ -22,12 +22,17 @@ export AIRFLOW__CORE__PARALLELISM := 4
 .PHONY: setup run demo demo-database test lint clean lock
 
 # The locked, hashed dependency set first (with the pip the Python ships: no upgrade
-# needed), then the project itself without resolving anything more.
+# needed), then the project itself without resolving anything more. The lock is the
+# whole closure, so pip installs it with --no-deps: resolving again would let pip look
+# at releases newer than the lock (pip 23.2 does, for a requirement asked with extras,
+# such as uvicorn[standard], and then refuses it in hash mode). `pip check` proves the
+# set is whole.
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@echo "[setup 1/4] creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 	@echo "[setup 2/4] installing the locked dependencies, Airflow included (2-3 minutes)"
-	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements.lock
+	$(BIN)/pip check
 	@echo "[setup 3/4] installing the monitor itself"
 	$(BIN)/pip install --quiet --no-deps -e .
 	@echo "[setup 4/4] checking that it imports"
