@@ -28,6 +28,8 @@ skipped = {"monitor.migrations.env"}  # Alembic's entry script: runs only under 
 for name in names:
     if name not in skipped:
         importlib.import_module(name)
+from monitor.config import DEFAULT_QUERIES_DIR
+assert (DEFAULT_QUERIES_DIR / "search.sql").is_file(), DEFAULT_QUERIES_DIR  # monitor search
 print(len(names))
 """
 

@@ -741,12 +741,16 @@ def _parse_day(option: str, value: str) -> date:
 
 
 def _find_query(name: Path) -> Path:
-    """The file as given, else the ready-made query of that name in sql/queries/."""
+    """The file as given, else the ready-made query of that name in sql/queries/ (of
+    the working directory, else the one the package ships)."""
     if name.is_file():
         return name
-    for candidate in (Path("sql/queries") / name, Path("sql/queries") / f"{name}.sql"):
-        if candidate.is_file():
-            return candidate
+    from monitor.config import DEFAULT_QUERIES_DIR
+
+    for folder in (Path("sql/queries"), DEFAULT_QUERIES_DIR):
+        for candidate in (folder / name, folder / f"{name}.sql"):
+            if candidate.is_file():
+                return candidate
     raise _usage(f"no SQL file {name} (nor sql/queries/{name.name})")
 
 

@@ -34,14 +34,16 @@ from monitor import limits
 from monitor.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# A source checkout (or editable install) reads config/ and seeds/ from the project; a
-# wheel carries copies of both inside the package (see pyproject's force-include).
+# A source checkout (or editable install) reads config/, seeds/ and sql/queries/ from the
+# project; a wheel carries copies inside the package (see pyproject's force-include).
 _SHIPPED = Path(__file__).resolve().parent / "shipped"
 _IN_CHECKOUT = (PROJECT_ROOT / "config" / "monitor.yaml").is_file()
 DEFAULT_CONFIG_PATH = (
     PROJECT_ROOT / "config" / "monitor.yaml" if _IN_CHECKOUT else _SHIPPED / "monitor.yaml"
 )
 DEFAULT_SEEDS_DIR = PROJECT_ROOT / "seeds" if _IN_CHECKOUT else _SHIPPED / "seeds"
+# The analysts' ready-made queries; `monitor search` runs search.sql from here.
+DEFAULT_QUERIES_DIR = PROJECT_ROOT / "sql" / "queries" if _IN_CHECKOUT else _SHIPPED / "queries"
 
 
 class _Strict(BaseModel):

@@ -5,9 +5,9 @@ characters, English or Chinese, is found as a substring; ranked by bm25 with the
 weighted 10 to 1 over the text); a shorter string (關稅) falls back to a plain
 substring scan (``INSTR``), as the trigram index cannot look it up. PostgreSQL: the function
 ``search_articles`` of migration 0010 (a weighted English tsvector with a GIN index,
-and trigram indexes for other strings). The SQL here is the SQL of
-``sql/queries/search.sql`` and ``sql/queries/search.postgresql.sql``: the tests hold
-them equal.
+and trigram indexes for other strings). The SQL is not written here: it is read from
+``sql/queries/search.sql`` and ``sql/queries/search.postgresql.sql``, the files analysts
+run with ``monitor sql``.
 
 :func:`expand_terms` widens a query that names a watched keyword or one of its terms
 into the whole group (台積電 → TSMC, 台積電, 台积电), as ``monitor search`` does by
@@ -22,46 +22,21 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import text
 
-from monitor.config import TopicConfig, WatchConfig
+from monitor.config import DEFAULT_QUERIES_DIR, TopicConfig, WatchConfig
+from monitor.storage.analyst import query_file, without_comments
 from monitor.storage.base import Queries
 
-# Bound parameters: :q, :since (a day, YYYY-MM-DD, or NULL), :outlet (or NULL),
-# :max_rows (or NULL for 20).
-SEARCH_SQLITE = """
-SELECT id, title, outlet, published_at, day, url, rank, snippet FROM (
-  SELECT a.id, a.title, a.source AS outlet, a.published_at, a.day, a.url,
-         -bm25(articles_fts, 10.0, 1.0) AS rank,
-         snippet(articles_fts, 1, '[', ']', '…', 64) AS snippet
-  FROM articles_fts
-  JOIN v_articles AS a ON a.id = articles_fts.rowid
-  WHERE :q IS NOT NULL AND articles_fts MATCH '"' || REPLACE(:q, '"', '""') || '"'
-  UNION ALL
-  SELECT a.id, a.title, a.source, a.published_at, a.day, a.url,
-         (CASE WHEN INSTR(LOWER(a.title), LOWER(:q)) > 0 THEN 1 ELSE 0 END)
-         + (CASE WHEN INSTR(LOWER(a.body), LOWER(:q)) > 0 THEN 0.1 ELSE 0 END),
-         CASE WHEN INSTR(LOWER(a.body), LOWER(:q)) > 0 THEN
-              (CASE WHEN INSTR(LOWER(a.body), LOWER(:q)) > 31 THEN '…' ELSE '' END)
-              || SUBSTR(a.body, MAX(INSTR(LOWER(a.body), LOWER(:q)) - 30, 1),
-                        MIN(INSTR(LOWER(a.body), LOWER(:q)) - 1, 30))
-              || '[' || SUBSTR(a.body, INSTR(LOWER(a.body), LOWER(:q)), LENGTH(:q)) || ']'
-              || SUBSTR(a.body, INSTR(LOWER(a.body), LOWER(:q)) + LENGTH(:q), 30)
-              || '…'
-         ELSE SUBSTR(a.body, 1, 60) END
-  FROM v_articles AS a
-  WHERE LENGTH(:q) < 3
-    AND (INSTR(LOWER(a.title), LOWER(:q)) > 0 OR INSTR(LOWER(a.body), LOWER(:q)) > 0)
-) AS hits
-WHERE (:since IS NULL OR day >= :since)
-  AND (:outlet IS NULL OR outlet = :outlet)
-ORDER BY rank DESC, published_at DESC, id
-LIMIT CAST(COALESCE(:max_rows, 20) AS INTEGER)
-"""
+SEARCH_FILE = DEFAULT_QUERIES_DIR / "search.sql"
 
-SEARCH_POSTGRESQL = """
-SELECT id, title, outlet, published_at, day, url, rank, snippet
-FROM search_articles(CAST(:q AS text), CAST(:since AS date), CAST(:outlet AS text),
-                     CAST(COALESCE(CAST(:max_rows AS integer), 20) AS integer))
-"""
+
+def search_sql(dialect: str) -> str:
+    """The query ``monitor search`` runs on ``dialect``: the analysts' own file,
+    ``sql/queries/search.sql`` (or its ``search.postgresql.sql`` twin), read as
+    ``monitor sql`` reads it, so the two can never drift apart. Bound parameters:
+    :q, :since (a day, YYYY-MM-DD, or NULL), :outlet (or NULL), :max_rows (or NULL
+    for 20)."""
+    path = query_file(SEARCH_FILE, dialect)
+    return without_comments(path.read_text(encoding="utf-8")).strip().removesuffix(";")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +89,7 @@ class SearchQueries(Queries):
         rank and snippet of the term that ranked it highest."""
         best: dict[int, SearchHit] = {}
         with self.session() as s:
-            sql = SEARCH_POSTGRESQL if s.get_bind().dialect.name == "postgresql" else SEARCH_SQLITE
+            sql = search_sql(s.get_bind().dialect.name)
             for term in terms:
                 if not term.strip():
                     continue
