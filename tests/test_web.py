@@ -8,6 +8,7 @@ Screenshots go to ``test-artifacts/web/`` (search-, story-, trends-sqlite.png an
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -20,8 +21,10 @@ from datetime import date
 import pytest
 from conftest import DAY1, DAY2, ROOT, _postgres_database, write_config
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from monitor import pipeline
+from monitor.cli import app as cli_app
 from monitor.config import Config, load_config
 from monitor.web import local_app
 
@@ -84,9 +87,17 @@ def test_every_page_refuses_a_request_without_the_token(cfg):
 
 
 def test_search_finds_the_chinese_article_and_filters_narrow(client):
-    page = _text(client.get("/monitor/stories", params={"q": "台積電", "day": ""}).text)
+    page = _text(
+        client.get("/monitor/stories", params={"q": "台積電", "day": "", "exact": "true"}).text
+    )
     assert "1 story matching “台積電”" in page
     assert "台美關稅協議出爐 台積電擴大美國布局受矚目" in page
+    # Not exact: 台積電 names the watched keyword TSMC, whose English stories come too.
+    grouped = _text(client.get("/monitor/stories", params={"q": "台積電", "day": ""}).text)
+    assert "5 stories matching “台積電”" in grouped
+    assert "Searched: 台積電 | TSMC" in grouped
+    assert "台美關稅協議出爐 台積電擴大美國布局受矚目" in grouped
+    assert "TSMC starts moving equipment into its second Arizona fab" in grouped
     english = _text(client.get("/monitor/stories", params={"q": "tariff", "day": ""}).text)
     assert "Taiwan and US agree to cut chip-sector tariff in trade deal" in english
     by_outlet = _text(
@@ -95,11 +106,44 @@ def test_search_finds_the_chinese_article_and_filters_narrow(client):
     assert "1 story from Pacific Trade Ledger" in by_outlet
     assert "Washington tightens export controls" in by_outlet
     zh = _text(
-        client.get("/monitor/stories", params={"language": "en", "q": "台積電", "day": ""}).text
+        client.get(
+            "/monitor/stories",
+            params={"language": "en", "q": "台積電", "day": "", "exact": "true"},
+        ).text
     )
     assert "0 stories" in zh and "No stories match." in zh
     keyword = _text(client.get("/monitor/stories", params={"keyword": "CHIPS Act", "day": ""}).text)
     assert "1 story on CHIPS Act" in keyword and "US finalizes CHIPS Act grant" in keyword
+
+
+def _listed(html: str) -> list[int]:
+    """The articles a stories page lists, in its order."""
+    return [int(n) for n in re.findall(r'<article class="card story" id="article-(\d+)"', html)]
+
+
+@pytest.mark.parametrize("query", ["台積電", "tariff", "關稅", "TSMC", "chip-sector tariff"])
+def test_search_lists_what_monitor_search_finds_in_its_order(client, cfg, site, tmp_path, query):
+    """The page's search is `monitor search`: full-text (FTS5 / tsvector), the watched
+    keyword's group unless exact, best match first; an outlet narrows both alike."""
+    config = write_config(tmp_path, site)
+    found: list[list[int]] = []
+    for options, params in [
+        ([], {}),
+        (["--exact"], {"exact": "true"}),
+        (["--source", "Formosa Wire"], {"outlet": "Formosa Wire"}),
+    ]:
+        result = CliRunner().invoke(
+            cli_app,
+            ["search", query, *options, "--limit", "200", "-f", "json", "--config", str(config)],
+            env={"MONITOR_DATABASE_URL": cfg.db_url},
+        )
+        assert result.exit_code == 0, result.output
+        expected = [hit["id"] for hit in json.loads(result.output)]
+        page = client.get("/monitor/stories", params={"q": query, "day": "", **params}).text
+        assert _listed(page) == expected, (query, options)
+        assert f"{len(expected)} stor" in _text(page)
+        found.append(expected)
+    assert found[0] and found[1]  # the fixture site has hits to compare
 
 
 def test_the_default_is_the_newest_day(client):
@@ -201,6 +245,7 @@ def test_browser_search(browser_page, served, cfg):
     page = browser_page
     page.goto(f"{served}/stories")
     page.fill("input[name=q]", "台積電")
+    page.check("input[name=exact]")
     page.fill("input[name=day]", "")
     page.click("button[type=submit]")
     page.wait_for_selector("article.story")

@@ -2,9 +2,9 @@
 and why it was merged, keyword counts per day with the alerts on them, and the alert
 log with its provenance. Read-only; every result is a frozen record.
 
-Text search goes through :func:`text_match` alone: today a case-insensitive ``LIKE``
-over title and body, to be switched to the full-text index (FTS5 on SQLite, a
-``tsvector``/trigram index on PostgreSQL) when that lands, without touching the pages.
+Text search is not done here: the page hands :meth:`BrowseQueries.stories` the hits of
+the full-text search ``monitor search`` runs (:mod:`monitor.storage.search`), and the
+list keeps their articles in their order.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import func, select
 
 from monitor.storage.base import Queries
 from monitor.storage.models import (
@@ -28,6 +28,7 @@ from monitor.storage.models import (
     SeedRow,
     StoryRow,
 )
+from monitor.storage.search import SearchHit
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,23 +131,6 @@ class AlertEntry:
     evidence: tuple[Evidence, ...]
 
 
-def text_match(query: str) -> ColumnElement[bool]:
-    """Articles whose title or body contains ``query`` (case-insensitive substring).
-
-    The one place the web view searches text: replace its body with the full-text
-    query and every page follows.
-    """
-    needle = f"%{_escape_like(query.strip().lower())}%"
-    return or_(
-        func.lower(ArticleRow.title).like(needle, escape="\\"),
-        func.lower(ArticleRow.text).like(needle, escape="\\"),
-    )
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _kept() -> tuple[Any, ...]:
     return (
         ArticleRow.relevant.is_(True),
@@ -191,7 +175,7 @@ class BrowseQueries(Queries):
     def stories(
         self,
         *,
-        query: str = "",
+        found: Sequence[SearchHit] | None = None,
         keyword: str | None = None,
         outlet: str | None = None,
         since: datetime | None = None,
@@ -199,11 +183,14 @@ class BrowseQueries(Queries):
         language: str | None = None,
         limit: int = 200,
     ) -> list[StoryHit]:
-        """Kept stories, newest first, narrowed by text, watched keyword (as counted in
-        the keyword mentions), outlet, a UTC time range and language."""
+        """Kept stories, newest first, narrowed by watched keyword (as counted in the
+        keyword mentions), outlet, a UTC time range and language. Given the hits of a
+        search (``found``), only their articles, in the search's order."""
         conditions: list[Any] = list(_kept())
-        if query.strip():
-            conditions.append(text_match(query))
+        terms: dict[int, str] = {}
+        if found is not None:
+            terms = {hit.id: hit.term for hit in found}
+            conditions.append(ArticleRow.id.in_(list(terms)))
         if keyword:
             conditions.append(
                 ArticleRow.id.in_(
@@ -226,8 +213,11 @@ class BrowseQueries(Queries):
                 .outerjoin(StoryRow, StoryRow.id == ArticleRow.story_id)
                 .where(*conditions)
                 .order_by(ArticleRow.published_at.desc(), ArticleRow.id.desc())
-                .limit(limit)
+                .limit(None if found is not None else limit)
             ).all()
+            if found is not None:
+                rank = {hit.id: n for n, hit in enumerate(found)}
+                rows = sorted(rows, key=lambda row: rank[row[0].id])[:limit]
             ids = [a.id for a, _ in rows]
             mentioned: dict[int, list[str]] = {}
             if ids:
@@ -250,7 +240,7 @@ class BrowseQueries(Queries):
                     outlets=tuple(json.loads(story.outlets)) if story else (a.source,),
                     copies=story.copies if story else 1,
                     keywords=tuple(mentioned.get(a.id, ())),
-                    snippet=_snippet(a.text, query, a.title),
+                    snippet=_snippet(a.text, terms.get(a.id, ""), a.title),
                 )
                 for a, story in rows
             ]

@@ -3,7 +3,9 @@ database, plus the small JSON API the Airflow plugin served before.
 
 Pages (relative to where the app is mounted, ``/monitor`` in Airflow):
 
-    stories            the day's stories; search text, filter by keyword, outlet, day, language
+    stories            the day's stories; search text (the search `monitor search` runs:
+                       full-text, a watched keyword's whole group unless exact), filter by
+                       keyword, outlet, day, language
     stories/{id}       one story: every outlet, first seen, why each copy was merged
     trends             stories per day per watched keyword, alerts marked on the bars
     alert-log          every alert with the sentences and articles behind it
@@ -37,12 +39,17 @@ from markupsafe import Markup
 from monitor import display
 from monitor.config import Config
 from monitor.storage import Store
+from monitor.storage.search import expand_terms
 from monitor.web import chart
 
 TEMPLATES = Path(__file__).with_name("templates")
 TITLE = "Taiwan–US chip-trade monitor"
 TOKEN_COOKIE = "monitor_token"
 MAX_TREND_DAYS = 120
+# Stories on one page; a search narrowed further than `monitor search` can (a single day,
+# a keyword, a language) first takes up to SEARCH_POOL of its best hits, then narrows.
+PAGE_STORIES = 200
+SEARCH_POOL = 1000
 
 
 def _environment() -> jinja2.Environment:
@@ -107,6 +114,7 @@ def create_app(load: Callable[[], Config], user: Callable[..., Any]) -> FastAPI:
         outlet: str = "",
         day: str | None = None,
         language: str = "",
+        exact: bool = False,
     ) -> HTMLResponse:
         with opened() as (cfg, store):
             zone = ZoneInfo(cfg.timezone)
@@ -123,13 +131,27 @@ def create_app(load: Callable[[], Config], user: Callable[..., Any]) -> FastAPI:
             if chosen is not None:
                 since = datetime.combine(chosen, time(), zone).astimezone(UTC)
                 until = since + timedelta(days=1)
+            found = None
+            terms: list[str] = []
+            if q.strip():
+                # `monitor search q --since DAY --source OUTLET` (with --exact if asked).
+                query = q.strip()
+                terms = [query] if exact else expand_terms(query, cfg.watch, cfg.topic)
+                narrowed = until is not None or bool(keyword) or bool(language)
+                found = store.search(
+                    terms,
+                    since=chosen,
+                    outlet=outlet or None,
+                    limit=SEARCH_POOL if narrowed else PAGE_STORIES,
+                )
             hits = store.stories(
-                query=q,
+                found=found,
                 keyword=keyword or None,
                 outlet=outlet or None,
                 since=since,
                 until=until,
                 language=language or None,
+                limit=PAGE_STORIES,
             )
             return page(
                 request,
@@ -140,11 +162,16 @@ def create_app(load: Callable[[], Config], user: Callable[..., Any]) -> FastAPI:
                 outlet=outlet,
                 day=chosen.isoformat() if chosen else "",
                 language=language,
+                exact=exact,
+                searched=terms if len(terms) > 1 else [],
                 keywords=[k.name for k in cfg.watch.keywords],
                 outlets=store.outlets(),
                 languages=store.languages(),
                 zone=cfg.timezone,
-                all_days=urlencode({"q": q, "keyword": keyword, "outlet": outlet, "day": ""}),
+                all_days=urlencode(
+                    {"q": q, "keyword": keyword, "outlet": outlet, "day": ""}
+                    | ({"exact": "true"} if exact else {})
+                ),
             )
 
     @app.get("/stories/{story_id}", response_class=HTMLResponse, summary="One story")
