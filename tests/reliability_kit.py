@@ -458,7 +458,7 @@ COUNTED = (
     "alerts",
     "alert_articles",
     "keyword_mentions",
-    "keyword_figures",
+    "figure_readings",
     "doc_signatures",
     "article_versions",
 )
@@ -555,9 +555,9 @@ def snapshot(db_url: str, outbox: Path) -> Snapshot:
                 )
             )
             shot.tables["figures"] = sorted(
-                (doc(key), keyword, sentence_no, value, unit)
-                for key, keyword, sentence_no, value, unit in rows(
-                    "SELECT doc_key, keyword, sentence_no, value, unit FROM keyword_figures"
+                (doc(key), seq, item, value, unit, status)
+                for key, seq, item, value, unit, status in rows(
+                    "SELECT doc_key, seq, item, value, unit, status FROM figure_readings"
                 )
             )
             for table in COUNTED:

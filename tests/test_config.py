@@ -3,6 +3,7 @@ clear errors naming the file, the key and the problem."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -45,6 +46,20 @@ def test_nested_keys_merge_one_by_one(tmp_path: Path):
     cfg = load_config(user, env={})
     assert cfg.http.allow_private_addresses is True
     assert cfg.http.max_bytes == 10_000_000  # untouched sibling keys keep their defaults
+
+
+def test_a_retired_key_still_loads_with_one_warning(tmp_path: Path, caplog):
+    """watch.figure_window_words fed the figures of old (monitor.signals.find_figures):
+    operators' files that still set it load as before, told once that it does nothing."""
+    user = tmp_path / "old.yaml"
+    user.write_text("watch:\n  figure_window_words: 12\n")
+    with caplog.at_level(logging.WARNING, logger="monitor.config"):
+        cfg = load_config(user, env={})
+    assert cfg.watch == load_config(env={}).watch
+    assert [r.getMessage() for r in caplog.records] == [
+        "config: watch.figure_window_words is ignored (tracked figures (watch.tracked) say "
+        "where figures are read); remove it"
+    ]
 
 
 def test_monitor_config_env_names_the_user_file(tmp_path: Path):

@@ -11,6 +11,7 @@ problem, before anything is fetched.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -32,6 +33,8 @@ from pydantic import (
 
 from monitor import limits
 from monitor.errors import ConfigError
+
+LOGGER = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # A source checkout (or editable install) reads config/, seeds/ and sql/queries/ from the
@@ -300,15 +303,32 @@ class TrackedFigure(_Strict):
         return value
 
 
+# Keys that once meant something: operators' files may still set them, so they load,
+# with a warning, and do nothing.
+RETIRED_WATCH_KEYS = {
+    "figure_window_words": "tracked figures (watch.tracked) say where figures are read",
+}
+
+
 class WatchConfig(_Strict):
     keywords: list[WatchKeyword] = Field(min_length=1)
-    figure_window_words: int = Field(default=8, ge=1)
     tracked: list[TrackedFigure] = Field(default_factory=list)
     rules: list[str] = Field(default_factory=lambda: list(RULE_NAMES))
     first_mention: FirstMentionRule = FirstMentionRule()
     spike: SpikeRule = SpikeRule()
     drop: DropRule = DropRule()
     figure_change: FigureChangeRule = FigureChangeRule()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_retired(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and RETIRED_WATCH_KEYS.keys() & data.keys():
+            data = dict(data)
+            for key, why in RETIRED_WATCH_KEYS.items():
+                if key in data:
+                    del data[key]
+                    LOGGER.warning("config: watch.%s is ignored (%s); remove it", key, why)
+        return data
 
     @field_validator("rules")
     @classmethod

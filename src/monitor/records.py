@@ -185,19 +185,6 @@ class Mention:
     count: int
 
 
-@dataclass(frozen=True, slots=True)
-class Figure:
-    """A number attached to a watched keyword in one sentence ("a 20 percent tariff")."""
-
-    keyword: str
-    value: float
-    unit: str  # "%", or money as "US$ billion", "NT$ trillion", "US$ 億"
-    sentence: str
-
-    def display(self) -> str:
-        return display_value(self.value, self.unit)
-
-
 def display_value(value: float, unit: str) -> str:
     """15% · US$165 billion · NT$1.2 trillion · US$150億."""
     text = f"{value:,g}" if value >= 10_000 else f"{value:g}"

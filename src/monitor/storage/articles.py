@@ -109,21 +109,6 @@ class ArticleQueries(Queries):
                 for r in rows
             ]
 
-    def relevant_articles_of_run(self, run_date: date) -> list[int]:
-        with self.session() as s:
-            return list(
-                s.scalars(
-                    select(ArticleRow.id)
-                    .where(
-                        ArticleRow.run_date == run_date,
-                        ArticleRow.relevant.is_(True),
-                        ArticleRow.duplicate_of.is_(None),
-                        ArticleRow.duplicate_of_seed.is_(None),
-                    )
-                    .order_by(ArticleRow.id)
-                )
-            )
-
     # -- work a run owes (resumable runs) ---------------------------------------------
 
     def _counted(self) -> tuple[Any, ...]:

@@ -308,23 +308,6 @@ class MentionRow(Base):
     count: Mapped[int] = mapped_column(Integer)
 
 
-class FigureRow(Base):
-    """A number attached to a watched keyword ("a 20 percent tariff") in one document."""
-
-    __tablename__ = "keyword_figures"
-    __table_args__ = (UniqueConstraint("keyword", "doc_key", "sentence_no"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    keyword: Mapped[str] = mapped_column(Line(200), index=True)
-    doc_key: Mapped[str] = mapped_column(Line(40))
-    sentence_no: Mapped[int] = mapped_column(Integer)
-    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
-    seed_id: Mapped[int | None] = mapped_column(ForeignKey("seed_documents.id"))
-    value: Mapped[float] = mapped_column(Float)
-    unit: Mapped[str] = mapped_column(Line(20))
-    sentence: Mapped[str] = mapped_column(Prose)
-    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
 class FigureReadingRow(Base):
     """One figure read from a sentence of an article or seed (monitor.detect.figures):
     attributed to a tracked item or not (``item`` NULL), in force, threatened or old.
