@@ -191,7 +191,10 @@ class ArticleRow(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # page | feed | fetch: where published_at came from (migration 0009)
     published_source: Mapped[str | None] = mapped_column(Line(8))
-    published_date: Mapped[date | None] = mapped_column(Date)  # the day as published
+    # The day as the publisher printed it, in the publisher's zone (a feed's date: the
+    # monitor's zone), set when stored. Not ``day`` below: that is the day in the
+    # monitor's ``timezone`` that keyword counts use, set only for counted articles.
+    published_date: Mapped[date | None] = mapped_column(Date)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     run_date: Mapped[date] = mapped_column(Date, index=True)
     language: Mapped[str | None] = mapped_column(Line(limits.LANGUAGE))
@@ -219,7 +222,10 @@ class ArticleRow(Base):
     signals_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rules_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Issue 12: the local calendar day of publication (config ``timezone``), set when
-    # the article's keywords are counted; the day ``v_keyword_daily`` counts it under.
+    # the article's keywords are counted; the day ``v_keyword_daily`` counts it under
+    # (equal to keyword_mentions.day). NULL for an article never counted: a copy, an
+    # off-topic one, or a page older than the run's look-back. A US page printed
+    # 2 November 21:00 EST has published_date 2 November and, in Taipei, day 3 November.
     # (PostgreSQL also has ``search_vector``, a generated tsvector: migration 0010.)
     day: Mapped[date | None] = mapped_column(Date, index=True)
 
