@@ -17,6 +17,7 @@ from pathlib import Path
 
 import matplotlib.image
 import pytest
+from alert_kit import desk, parsed, part, tariff_cut
 from smtp_server import SmtpSink, free_port
 from typer.testing import CliRunner
 
@@ -31,23 +32,14 @@ from monitor.storage import Store
 
 RUN_DATE = date(2025, 5, 6)
 NOW = datetime(2025, 5, 6, 7, 30, 15, tzinfo=UTC)
-CFG = AlertsConfig(
-    recipients=["desk@example.org", "analyst@example.org"],
-    sender="Chip monitor <monitor@alerts.example.org>",
-    subject_prefix="[chip-trade]",
-)
+CFG = desk(subject_prefix="[chip-trade]")
 PASSWORD = "s3cret-pw"
 
-TARIFF = AlertView(
-    id=1,
-    rule="figure_change",
-    keyword="tariff",
-    summary="tariff figure moved from 20% to 15%",
-    created_at=NOW,
-    run_date=RUN_DATE,
-    old_value="20%",
-    new_value="15%",
-    sentence="Washington will cut the tariff on Taiwanese chips to 15 percent.",
+TARIFF = tariff_cut(
+    1,
+    NOW,
+    RUN_DATE,
+    "Washington will cut the tariff on Taiwanese chips to 15 percent.",
     old_sentence="A 20 percent tariff on chips from Taiwan took effect in April.",
     article_title="US and Taiwan agree chip tariff cut",
     article_url="https://news.example.com/2025/05/06/tariff-cut?ref=rss&lang=en",
@@ -79,21 +71,6 @@ HOSTILE = AlertView(
 )
 ALERTS = (TARIFF, EXPORT_CONTROLS, HOSTILE)
 SUBJECT = "[chip-trade] tariff 20% → 15%; first mention: export controls +1 more"
-
-
-def parsed(message: EmailMessage) -> EmailMessage:
-    """The message as a mail client would see it: serialized, then parsed back."""
-    result = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
-    assert isinstance(result, EmailMessage)
-    return result
-
-
-def part(message: EmailMessage, subtype: str) -> str:
-    body = message.get_body((subtype,))
-    assert body is not None, f"no text/{subtype} part"
-    content = body.get_content()
-    assert isinstance(content, str)
-    return content
 
 
 @pytest.fixture
@@ -710,6 +687,8 @@ def test_figure_change_names_its_outlets_and_where_the_old_value_came_from() -> 
         compose([dataclasses.replace(TARIFF, old_from_seed=True)], CFG, run_date=RUN_DATE, now=NOW)
     )
     assert "   Before: seed corpus\n" in part(seeded, "plain")
+
+
 # -- digest polish: each thing said once, outlets named, short histories as bars -------
 
 

@@ -4,54 +4,27 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
-from itertools import count
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from watch_kit import kept_story, monitor_on, rows
 
 from monitor import changes, pipeline
-from monitor.config import Config, DropRule, SpikeRule, load_config
+from monitor.config import Config, DropRule, SpikeRule
 from monitor.records import DetectResult
 from monitor.storage import Store
 
-_IDS = count(1)
-
-
-def _config(tmp_path: Path, db_url: str, extra: str = "") -> Config:
-    path = tmp_path / "monitor.yaml"
-    path.write_text(f"data_dir: {tmp_path / 'var'}\n{extra}", encoding="utf-8")
-    cfg = load_config(path, env={"MONITOR_DATABASE_URL": db_url})
-    pipeline.init(cfg)
-    return cfg
-
 
 def _story(cfg: Config, published: datetime, run_date: date, body: str) -> int:
-    """Store one kept story published at ``published`` (UTC) and run detect_changes."""
-    n = next(_IDS)
-    store = Store(cfg.db_url)
-    try:
-        article_id = store.add_article(
-            canonical_url=f"https://news.example.org/{n}",
-            title=f"Story {n} on chips between Taiwan and the U.S.",
-            source="Example News",
-            published_at=published,
-            run_date=run_date,
-            language="en",
-            text=body,
-            text_source="page",
-            content_hash=f"{n:064d}",
-            signature=None,
-            relevance=9.0,
-            relevant=True,
-            duplicate_of=None,
-            duplicate_of_seed=None,
-            similarity=None,
-            decision="kept",
-        )
-    finally:
-        store.close()
-    return article_id
+    """Store one kept story published at ``published`` (UTC)."""
+    return kept_story(
+        cfg,
+        body,
+        published=published,
+        run_date=run_date,
+        source="Example News",
+        title="Story {n} on chips between Taiwan and the U.S.",
+    )
 
 
 def _detect(cfg: Config, run_date: date, ids: list[int]) -> DetectResult:
@@ -59,15 +32,8 @@ def _detect(cfg: Config, run_date: date, ids: list[int]) -> DetectResult:
 
 
 def _alerts(db_url: str) -> list[tuple[object, ...]]:
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text("SELECT rule, keyword, day, status FROM alerts ORDER BY id")
-            ).all()
-    finally:
-        engine.dispose()
-    return [(r, k, d.isoformat() if isinstance(d, date) else d, s) for r, k, d, s in rows]
+    found = rows(db_url, "SELECT rule, keyword, day, status FROM alerts ORDER BY id")
+    return [(r, k, d.isoformat() if isinstance(d, date) else d, s) for r, k, d, s in found]
 
 
 def _noon(day: date) -> datetime:
@@ -119,7 +85,7 @@ def test_drop(today: int, baseline: list[int], fired: bool) -> None:
 
 
 def test_first_mention_only_outside_the_look_back(tmp_path: Path, db_url: str) -> None:
-    cfg = _config(tmp_path, db_url, "watch:\n  first_mention:\n    lookback_days: 30\n")
+    cfg = monitor_on(tmp_path, db_url, "watch:\n  first_mention:\n    lookback_days: 30\n")
     body = "Washington named new export controls on chips."
     d0 = date(2026, 3, 1)
     for offset in (0, 20, 51, 52):
@@ -137,14 +103,14 @@ def test_first_mention_only_outside_the_look_back(tmp_path: Path, db_url: str) -
 
 
 def test_keywords_without_rules_never_alert_alone(tmp_path: Path, db_url: str) -> None:
-    cfg = _config(tmp_path, db_url)
+    cfg = monitor_on(tmp_path, db_url)
     day = date(2026, 3, 1)
     _detect(cfg, day, [_story(cfg, _noon(day), day, "MediaTek and UMC reported sales.")])
     assert _alerts(db_url) == []
 
 
 def test_drop_after_a_busy_baseline_then_cool_down(tmp_path: Path, db_url: str) -> None:
-    cfg = _config(
+    cfg = monitor_on(
         tmp_path,
         db_url,
         "watch:\n  drop:\n    min_baseline_days: 5\n    min_baseline_mean: 1.5\n"
@@ -166,15 +132,11 @@ def test_drop_after_a_busy_baseline_then_cool_down(tmp_path: Path, db_url: str) 
         ("drop", "export controls", "2026-05-09", "suppressed"),  # within the cool-down
         ("drop", "export controls", "2026-05-13", "pending"),  # cool-down over
     ]
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            details, note = conn.execute(
-                text("SELECT details, note FROM alerts WHERE day = :d AND rule = 'drop'"),
-                {"d": date(2026, 5, 9)},
-            ).one()
-    finally:
-        engine.dispose()
+    [(details, note)] = rows(
+        db_url,
+        "SELECT details, note FROM alerts WHERE day = :d AND rule = 'drop'",
+        {"d": date(2026, 5, 9)},
+    )
     assert json.loads(details) == {"baseline_days": 8, "count": 0, "mean": 2.625, "std": 0.992}
     assert note.startswith("cool-down: alert #")
 
@@ -184,7 +146,7 @@ def test_drop_after_a_busy_baseline_then_cool_down(tmp_path: Path, db_url: str) 
     [("Asia/Taipei", "2026-09-08"), ("America/New_York", "2026-09-07"), ("UTC", "2026-09-07")],
 )
 def test_story_counted_on_its_local_day(tmp_path: Path, db_url: str, zone: str, day: str):
-    cfg = _config(tmp_path, db_url, f"timezone: {zone}\n")
+    cfg = monitor_on(tmp_path, db_url, f"timezone: {zone}\n")
     published = datetime(2026, 9, 7, 16, 15, tzinfo=UTC)  # 00:15 on the 8th in Taipei
     run = date(2026, 9, 8)
     _detect(cfg, run, [_story(cfg, published, run, "New export controls on chips.")])

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from itertools import count
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from watch_kit import kept_story, monitor_on, rows
 
 from monitor import pipeline
-from monitor.config import Config, FigureChangeRule, load_config
+from monitor.config import Config, FigureChangeRule
 from monitor.detect.rules.figure_change import FigureEvent, candidate, replay
 from monitor.records import StoredReading
 from monitor.storage import Store
@@ -157,53 +157,20 @@ def test_the_card_names_the_item_the_outlets_and_the_seed():
 # --- through detect_changes, on SQLite and PostgreSQL -----------------------------------
 
 
-def _config(tmp_path: Path, db_url: str, extra: str = "") -> Config:
-    path = tmp_path / "monitor.yaml"
-    path.write_text(f"data_dir: {tmp_path / 'var'}\n{extra}", encoding="utf-8")
-    cfg = load_config(path, env={"MONITOR_DATABASE_URL": db_url})
-    pipeline.init(cfg)  # the seed says "a 20 percent tariff"
-    return cfg
-
-
 def _story(cfg: Config, day: date, outlet: str, body: str) -> int:
-    n = next(_IDS)
-    store = Store(cfg.db_url)
-    try:
-        return store.add_article(
-            canonical_url=f"https://news.example.org/{n}",
-            title=f"Taiwan trade story {n}",
-            source=outlet,
-            published_at=datetime(day.year, day.month, day.day, 3, 0, tzinfo=UTC),
-            run_date=day,
-            language="en",
-            text=body,
-            text_source="page",
-            content_hash=f"{n:064d}",
-            signature=None,
-            relevance=9.0,
-            relevant=True,
-            duplicate_of=None,
-            duplicate_of_seed=None,
-            similarity=None,
-            decision="kept",
-        )
-    finally:
-        store.close()
+    published = datetime(day.year, day.month, day.day, 3, 0, tzinfo=UTC)
+    return kept_story(
+        cfg, body, published=published, run_date=day, source=outlet, title="Taiwan trade story {n}"
+    )
 
 
 def _figure_alerts(db_url: str) -> list[tuple[object, ...]]:
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT day, old_value, new_value, status, reported_by, outlet, old_outlet "
-                    "FROM v_alerts WHERE rule = 'figure_change' ORDER BY id"
-                )
-            ).all()
-    finally:
-        engine.dispose()
-    return [(str(d)[:10], o, n, s, r, out, old) for d, o, n, s, r, out, old in rows]
+    found = rows(
+        db_url,
+        "SELECT day, old_value, new_value, status, reported_by, outlet, old_outlet "
+        "FROM v_alerts WHERE rule = 'figure_change' ORDER BY id",
+    )
+    return [(str(d)[:10], o, n, s, r, out, old) for d, o, n, s, r, out, old in found]
 
 
 CUT = "Taiwanese exports will face a 15 percent tariff under the new agreement with Washington."
@@ -212,7 +179,7 @@ BACK = "Taiwanese exports face a 20 percent tariff, officials in Taipei said on 
 
 @pytest.mark.parametrize("cooldown", [0, 3])
 def test_corroborated_change_is_sent_whatever_the_cool_down(tmp_path, db_url, cooldown):
-    cfg = _config(tmp_path, db_url, f"alerts:\n  cooldown_days: {cooldown}\n")
+    cfg = monitor_on(tmp_path, db_url, f"alerts:\n  cooldown_days: {cooldown}\n")
     # Day 1: one outlet says 15%: unconfirmed, no cool-down started.
     pipeline.detect_changes(cfg, D1, [_story(cfg, D1, "Island Post", CUT)])
     # Day 2: a second outlet agrees: the alert goes out, linking the first report.
@@ -232,7 +199,7 @@ def test_corroborated_change_is_sent_whatever_the_cool_down(tmp_path, db_url, co
 
 
 def test_readings_are_kept_attributed_or_not(tmp_path, db_url):
-    cfg = _config(tmp_path, db_url)
+    cfg = monitor_on(tmp_path, db_url)
     body = (
         "Taiwanese exports will face a 15 percent tariff under the agreement. "
         "Japan's rate is also 15 percent. "
@@ -240,33 +207,27 @@ def test_readings_are_kept_attributed_or_not(tmp_path, db_url):
     )
     article = _story(cfg, D2, "Island Post", body)
     pipeline.detect_changes(cfg, D2, [article])
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT item, value, unit, status, outlet, chosen FROM figure_readings "
-                    "WHERE article_id = :a ORDER BY seq"
-                ),
-                {"a": article},
-            ).all()
-            seeds = conn.execute(
-                text("SELECT item, value, outlet FROM figure_readings WHERE seed_id IS NOT NULL")
-            ).all()
-    finally:
-        engine.dispose()
-    assert ("us_tariff_taiwan", 15.0, "%", "current", "Island Post", True) in [
-        tuple(r) for r in rows
-    ]
-    assert all(
-        r.item != "us_tariff_taiwan" or r.value == 15.0 for r in rows if r.status == "current"
+    readings = rows(
+        db_url,
+        "SELECT item, value, unit, status, outlet, chosen FROM figure_readings "
+        "WHERE article_id = :a ORDER BY seq",
+        {"a": article},
     )
-    assert any(r.status == "threat" or r.item is None for r in rows)
-    assert ("us_tariff_taiwan", 20.0, None) in [tuple(r) for r in seeds]
+    seeds = rows(
+        db_url, "SELECT item, value, outlet FROM figure_readings WHERE seed_id IS NOT NULL"
+    )
+    assert ("us_tariff_taiwan", 15.0, "%", "current", "Island Post", True) in readings
+    assert all(
+        item != "us_tariff_taiwan" or value == 15.0
+        for item, value, _unit, status, _outlet, _chosen in readings
+        if status == "current"
+    )
+    assert any(status == "threat" or item is None for item, _, _, status, _, _ in readings)
+    assert ("us_tariff_taiwan", 20.0, None) in seeds
 
 
 def test_v_alerts_keeps_every_column_and_adds_the_new_ones(tmp_path, db_url):
-    _config(tmp_path, db_url)
+    monitor_on(tmp_path, db_url)
     store = Store(db_url)
     try:
         columns = [
@@ -300,7 +261,7 @@ def test_v_alerts_keeps_every_column_and_adds_the_new_ones(tmp_path, db_url):
 
 
 def test_init_reads_the_figures_of_seeds_loaded_before_readings_existed(tmp_path, db_url):
-    cfg = _config(tmp_path, db_url)
+    cfg = monitor_on(tmp_path, db_url)
     engine = create_engine(db_url)
     try:
         with engine.begin() as conn:  # a database whose seeds were loaded before 0005

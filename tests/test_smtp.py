@@ -8,29 +8,19 @@ from datetime import UTC, date, datetime
 from email.message import EmailMessage
 
 import pytest
+from alert_kit import desk, part, tariff_cut
 from smtp_server import SmtpSink, free_port
 
 from monitor.alerts import compose, digest_message_id
-from monitor.config import AlertsConfig, SmtpSettings
-from monitor.records import AlertView, RecipientReply, SendOutcome
+from monitor.config import SmtpSettings
+from monitor.records import RecipientReply, SendOutcome
 from monitor.smtp import envelope, transmit, wire_bytes
 
 RUN_DATE = date(2026, 11, 2)
 CREATED = datetime(2026, 11, 2, 23, 41, 7, 123456, tzinfo=UTC)
-CFG = AlertsConfig(
-    recipients=["desk@example.org", "analyst@example.org"],
-    sender="Chip monitor <monitor@alerts.example.org>",
-)
-ALERT = AlertView(
-    id=7,
-    rule="figure_change",
-    keyword="tariff",
-    summary="tariff figure moved from 20% to 15%",
-    created_at=CREATED,
-    run_date=RUN_DATE,
-    old_value="20%",
-    new_value="15%",
-    sentence=".15 percent is the new rate, a line that starts with a dot.",
+CFG = desk()
+ALERT = tariff_cut(
+    7, CREATED, RUN_DATE, ".15 percent is the new rate, a line that starts with a dot."
 )
 OK = "250 Message accepted for delivery"
 
@@ -64,9 +54,7 @@ def test_sent_arrives_byte_for_byte_with_every_recipient_accepted() -> None:
         ("monitor@alerts.example.org", ("desk@example.org", "analyst@example.org"))
     ]
     # A body line starting with "." survives the dot-stuffing both ways.
-    body = received[0].message.get_body(("plain",))
-    assert body is not None
-    assert "> .15 percent is the new rate" in body.get_content()
+    assert "> .15 percent is the new rate" in part(received[0].message, "plain")
     assert received[0].message["Message-ID"] == message["Message-ID"]
 
 
