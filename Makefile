@@ -18,6 +18,9 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__PARALLELISM := 4
+# Where the Airflow UI reads task logs. `airflow dags test` writes none (its tasks run in
+# its own process), so deploy/dag_progress.py writes each task's lines there.
+TASK_LOGS = $${AIRFLOW__LOGGING__BASE_LOG_FOLDER:-$$AIRFLOW_HOME/logs}
 
 .PHONY: setup run demo demo-database test lint clean lock
 
@@ -53,7 +56,7 @@ run: var/airflow/.migrated
 	$(BIN)/monitor init
 	@echo "== Airflow run for $(DATE) (log: var/airflow/dags-test.log) =="
 	@set -o pipefail; $(BIN)/airflow dags test chip_trade_monitor $(DATE) 2>&1 \
-		| $(BIN)/python deploy/dag_progress.py var/airflow/dags-test.log
+		| $(BIN)/python deploy/dag_progress.py var/airflow/dags-test.log "$(TASK_LOGS)"
 	@$(BIN)/monitor last-run  # says so, and points to `make demo`, when no feed was reachable
 
 # Every demo starts from an empty database: var/demo is removed, and a database named by
@@ -72,7 +75,7 @@ demo: var/airflow/.migrated demo-database
 	for day in $(DEMO_DAYS); do \
 		echo "== Airflow run for $$day (log: var/demo/dags-test-$$day.log) =="; \
 		$(BIN)/airflow dags test chip_trade_monitor $$day 2>&1 \
-			| $(BIN)/python deploy/dag_progress.py var/demo/dags-test-$$day.log; \
+			| $(BIN)/python deploy/dag_progress.py var/demo/dags-test-$$day.log "$(TASK_LOGS)"; \
 		$(BIN)/monitor last-run; \
 	done; \
 	echo; echo "== articles (monitor articles) =="; $(BIN)/monitor articles; \

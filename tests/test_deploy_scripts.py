@@ -58,6 +58,68 @@ def test_progress_fails_and_shows_the_log_tail_when_a_task_fails(tmp_path):
     assert lines[-1] == f"Airflow run failed; full log: {tmp_path / 'run.log'}"
 
 
+RUN_ID = "manual__2026-12-02T07:39:55.102345+00:00"
+DAG_TEST = "2026-12-02T07:{} [info] [DAG TEST] {}"
+# As `airflow dags test` prints them, shortened: a task, then a mapped one failing once.
+MAPPED_RUN = "\n".join(
+    [
+        "2026-12-02T07:39:54.100000Z [info] Created dag run.",
+        DAG_TEST.format("39:55.331006Z", "starting task_id=prepare map_index=-1"),
+        DAG_TEST.format(
+            "39:55.331100Z",
+            f"running task <TaskInstance: chip_trade_monitor.prepare {RUN_ID} [SCHEDULED]>",
+        ),
+        "2026-12-02T07:39:56.000000Z [info] Migrations done",
+        DAG_TEST.format("40:01.236543Z", "end task task_id=prepare map_index=-1"),
+        DAG_TEST.format("40:01.250628Z", "starting task_id=collect_feeds map_index=1"),
+        DAG_TEST.format(
+            "40:01.250700Z",
+            f"running task <TaskInstance: chip_trade_monitor.collect_feeds {RUN_ID} "
+            "map_index=1 [SCHEDULED]>",
+        ),
+        "2026-12-02T07:40:02.000000Z [error] Feed down new_state=up_for_retry",
+        DAG_TEST.format("40:02.100000Z", "end task task_id=collect_feeds map_index=1"),
+        DAG_TEST.format("40:03.250628Z", "starting task_id=collect_feeds map_index=1"),
+        DAG_TEST.format(
+            "40:03.250700Z",
+            f"running task <TaskInstance: chip_trade_monitor.collect_feeds {RUN_ID} "
+            "map_index=1 [SCHEDULED]>",
+        ),
+        "2026-12-02T07:40:04.000000Z [info] Task instance state updated new_state=success",
+        DAG_TEST.format("40:04.100000Z", "end task task_id=collect_feeds map_index=1"),
+        "2026-12-02T07:40:11.700027Z [info] Marking run <DagRun chip_trade_monitor> successful",
+        "",
+    ]
+)
+
+
+def test_progress_writes_each_task_log_where_the_airflow_ui_reads_it(tmp_path):
+    """`airflow dags test` writes no task log files, so the UI said "Log file not found"
+    for `make run`'s runs: each attempt's lines go to base_log_folder, under Airflow's
+    default log_filename_template."""
+    logs = tmp_path / "logs"
+    done = subprocess.run(
+        [sys.executable, str(PROGRESS), str(tmp_path / "run.log"), str(logs)],
+        input=MAPPED_RUN,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stdout  # the first attempt was up_for_retry
+    lines = MAPPED_RUN.splitlines(keepends=True)
+    run = logs / "dag_id=chip_trade_monitor" / f"run_id={RUN_ID}"
+    written = {
+        str(path.relative_to(run)): path.read_text(encoding="utf-8")
+        for path in sorted(logs.rglob("*.log"))
+    }
+    assert written == {
+        "task_id=prepare/attempt=1.log": "".join(lines[1:5]),
+        "task_id=collect_feeds/map_index=1/attempt=1.log": "".join(lines[5:9]),
+        "task_id=collect_feeds/map_index=1/attempt=2.log": "".join(lines[9:13]),
+    }
+    assert (tmp_path / "run.log").read_text(encoding="utf-8") == MAPPED_RUN
+
+
 def _demo_database(url: str | None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     env.pop("MONITOR_DATABASE_URL", None)
