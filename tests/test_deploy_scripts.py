@@ -59,34 +59,33 @@ def test_progress_fails_and_shows_the_log_tail_when_a_task_fails(tmp_path):
 
 
 RUN_ID = "manual__2026-12-02T07:39:55.102345+00:00"
-DAG_TEST = "2026-12-02T07:{} [info] [DAG TEST] {}"
+
+
+def _dag_test(at: str, what: str) -> str:
+    return f"2026-12-02T07:{at} [info] [DAG TEST] {what}"
+
+
+def _running(at: str, task: str, mapped: str = "") -> str:
+    ti = f"<TaskInstance: chip_trade_monitor.{task} {RUN_ID} {mapped}[SCHEDULED]>"
+    return _dag_test(at, f"running task {ti}")
+
+
 # As `airflow dags test` prints them, shortened: a task, then a mapped one failing once.
 MAPPED_RUN = "\n".join(
     [
         "2026-12-02T07:39:54.100000Z [info] Created dag run.",
-        DAG_TEST.format("39:55.331006Z", "starting task_id=prepare map_index=-1"),
-        DAG_TEST.format(
-            "39:55.331100Z",
-            f"running task <TaskInstance: chip_trade_monitor.prepare {RUN_ID} [SCHEDULED]>",
-        ),
+        _dag_test("39:55.331006Z", "starting task_id=prepare map_index=-1"),
+        _running("39:55.331100Z", "prepare"),
         "2026-12-02T07:39:56.000000Z [info] Migrations done",
-        DAG_TEST.format("40:01.236543Z", "end task task_id=prepare map_index=-1"),
-        DAG_TEST.format("40:01.250628Z", "starting task_id=collect_feeds map_index=1"),
-        DAG_TEST.format(
-            "40:01.250700Z",
-            f"running task <TaskInstance: chip_trade_monitor.collect_feeds {RUN_ID} "
-            "map_index=1 [SCHEDULED]>",
-        ),
+        _dag_test("40:01.236543Z", "end task task_id=prepare map_index=-1"),
+        _dag_test("40:01.250628Z", "starting task_id=collect_feeds map_index=1"),
+        _running("40:01.250700Z", "collect_feeds", "map_index=1 "),
         "2026-12-02T07:40:02.000000Z [error] Feed down new_state=up_for_retry",
-        DAG_TEST.format("40:02.100000Z", "end task task_id=collect_feeds map_index=1"),
-        DAG_TEST.format("40:03.250628Z", "starting task_id=collect_feeds map_index=1"),
-        DAG_TEST.format(
-            "40:03.250700Z",
-            f"running task <TaskInstance: chip_trade_monitor.collect_feeds {RUN_ID} "
-            "map_index=1 [SCHEDULED]>",
-        ),
+        _dag_test("40:02.100000Z", "end task task_id=collect_feeds map_index=1"),
+        _dag_test("40:03.250628Z", "starting task_id=collect_feeds map_index=1"),
+        _running("40:03.250700Z", "collect_feeds", "map_index=1 "),
         "2026-12-02T07:40:04.000000Z [info] Task instance state updated new_state=success",
-        DAG_TEST.format("40:04.100000Z", "end task task_id=collect_feeds map_index=1"),
+        _dag_test("40:04.100000Z", "end task task_id=collect_feeds map_index=1"),
         "2026-12-02T07:40:11.700027Z [info] Marking run <DagRun chip_trade_monitor> successful",
         "",
     ]
