@@ -155,9 +155,8 @@ def main() -> None:
     else:
         runs.append(("htmldate", htmldate_day))
     results = {name: accuracy(predict, items) for name, predict in runs}
-    print(
-        f"set {args.set}: {len(items)} labelled pages, {sum(i.gold is None for i in items)} without a date"
-    )
+    undated = sum(i.gold is None for i in items)
+    print(f"set {args.set}: {len(items)} labelled pages, {undated} without a date")
     print(
         "exact-day accuracy  "
         + "   ".join(f"{name} {acc:.3f}" for name, (acc, _) in results.items())
