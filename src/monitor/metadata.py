@@ -410,6 +410,108 @@ def _new_year_printed(tree: HtmlElement, day: datetime) -> bool:
     ) or bool(re.search(rf"Jan(uary|\.)? 1,? {y}", text))
 
 
+def _published_values(tree: HtmlElement, metas: dict[str, str]) -> Iterator[str]:
+    """Every publication time the page's structured data gives, raw."""
+    for obj in _ld_objects(tree):
+        for key in ("datePublished", "dateCreated"):
+            value = _ld_text(obj.get(key))
+            if value:
+                yield value
+    for name in PUBLISHED_META:
+        value = metas.get(name)
+        if value:
+            yield value
+
+
+def _with_local_zone(marked: datetime, tree: HtmlElement, metas: dict[str, str]) -> datetime:
+    """A UTC publication time in the publisher's own zone, when another of the page's
+    publication times gives the same moment with its offset (JSON-LD in UTC beside a
+    ``sailthru.date`` or ``article:published_time`` in local time)."""
+    if marked.utcoffset() != timedelta(0):
+        return marked
+    for value in _published_values(tree, metas):
+        other = parse_published(value)
+        if other is None or other.utcoffset() in (None, timedelta(0)):
+            continue
+        if abs(other - marked) <= _SAME_MOMENT:
+            return marked.astimezone(other.tzinfo)
+    return marked
+
+
+_SAME_MOMENT = timedelta(minutes=5)
+_CLOCK = re.compile(r"\d{1,2}[:.]\d{2}(?!\d)")
+_YEARLESS = (
+    (re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})\b(?![,.]?\s*\d{{4}})", re.I), (1, 2)),
+    (re.compile(rf"\b(\d{{1,2}})\s+{_MONTH}(?![,.]?\s*\d{{4}})", re.I), (2, 1)),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Printed:
+    day: date
+    updated: bool  # printed after "Updated"/"Modified"
+    clock: bool  # printed with a time of day
+
+
+def _printed_in(text: str, near: date | None = None) -> list[_Printed]:
+    """The days printed in ``text`` in reading order; with ``near``, also days printed
+    without a year (in the year that puts them closest to ``near``)."""
+    found: list[tuple[int, _Printed]] = []
+    spans: list[tuple[int, int]] = []
+
+    def add(start: int, end: int, day: date | None) -> None:
+        if day is None or any(a <= start < b for a, b in spans):
+            return
+        spans.append((start, end))
+        updated = bool(_UPDATED.search(text[max(0, start - 12) : start]))
+        clock = bool(_CLOCK.search(text[max(0, start - 25) : end + 25]))
+        found.append((start, _Printed(day, updated, clock)))
+
+    for pattern, (y, m, d) in _TEXT_DATES:
+        for match in pattern.finditer(text):
+            raw: str = match.group(m)
+            month: int | str = int(raw) if raw.isdigit() else raw
+            add(match.start(), match.end(), _day(int(match.group(y)), month, int(match.group(d))))
+    if near is not None:
+        for pattern, (m, d) in _YEARLESS:
+            for match in pattern.finditer(text):
+                days = [_day(near.year + k, match.group(m), int(match.group(d))) for k in (-1, 0, 1)]
+                known = [x for x in days if x is not None]
+                if known:
+                    add(match.start(), match.end(), min(known, key=lambda x: abs(x - near)))
+    return [printed for _, printed in sorted(found, key=lambda item: item[0])]
+
+
+def _printed_day(tree: HtmlElement, marked: datetime) -> date | None:
+    """The day the page prints for its structured publication time when that is the day
+    before or after it: the structured time was given in UTC (or with a wrong offset)
+    and the byline shows the publisher's local day. First the text of a ``<time>``
+    whose ``datetime`` is the same moment, then the byline's. None when the page
+    prints the structured day, or nothing near it."""
+    day = marked.date()
+    texts: list[tuple[str, date | None]] = []
+    for node in tree.iterfind(".//time[@datetime]"):
+        other = parse_published(node.get("datetime"))
+        if other is not None and abs(other - marked) <= _SAME_MOMENT:
+            texts.append((node.text_content()[:120], day))
+    articles = tree.xpath(".//article")
+    scope = articles or tree.xpath(".//main") or [tree]
+    for node in scope[0].xpath(_BYLINE_NODES)[:12]:
+        texts.append((node.text_content()[:300], None))
+    for text, near in texts:
+        for printed in _printed_in(text, near):
+            offset = (printed.day - day).days
+            if offset == 0:
+                return None
+            if offset == -1:
+                # A moment's local day is at most one day before its UTC day, and an
+                # update is never before the publication.
+                return printed.day
+            if offset == 1 and printed.clock and not printed.updated:
+                return printed.day
+    return None
+
+
 def published_at(
     tree: HtmlElement, url: str | None, metas: dict[str, str]
 ) -> tuple[datetime | None, date | None]:
@@ -421,9 +523,13 @@ def published_at(
     url_day = _url_day(url)
     marked = _published_from_markup(tree, metas)
     if marked is not None:
+        marked = _with_local_zone(marked, tree, metas)
         day = marked.date()
         if url_day is not None and abs((url_day - day).days) == 1:
             day = url_day
+        printed = _printed_day(tree, marked)
+        if printed is not None:
+            day = printed
         return marked, day
     found = (
         _printed(url_day, now)
