@@ -262,6 +262,13 @@ def _published_from_markup(tree: HtmlElement, metas: dict[str, str]) -> datetime
         found = parse_published(node.get("datetime"), now=now)
         if found is not None:
             return found
+    # None there (or no <article>): the page's first <time> outside the site's
+    # masthead, menus, lists and sidebars (a relative "1 day ago" keeps its moment in
+    # ``datetime``).
+    for node in tree.xpath(_PAGE_TIME)[:1]:
+        found = parse_published(node.get("datetime"), now=now)
+        if found is not None and found <= now + timedelta(days=1):
+            return found
     return None
 
 
@@ -272,6 +279,7 @@ _OUTSIDE = (
     " or ancestor::header[not(ancestor::article)])"
 )
 _ARTICLE_TIME = f".//article//time[@datetime][{_OUTSIDE}]"
+_PAGE_TIME = f".//body//time[@datetime][{_OUTSIDE}][not(ancestor::li)]"
 _DATED_URL = re.compile(
     r"/((?:19|20)\d{2})/([01]?\d|[a-z]{3,9})/([0-3]?\d)(?:/|$)"
     r"|/((?:19|20)\d{2})-?([01]\d)-?([0-3]\d)(?:[/._-]|$)",
@@ -498,6 +506,8 @@ def _printed_day(tree: HtmlElement, marked: datetime) -> date | None:
     scope = articles or tree.xpath(".//main") or [tree]
     for node in scope[0].xpath(_BYLINE_NODES)[:12]:
         texts.append((node.text_content()[:300], None))
+    for node in scope[0].xpath(f".//time[{_OUTSIDE}]")[:3]:
+        texts.append((node.text_content()[:120], None))
     for text, near in texts:
         for printed in _printed_in(text, near):
             offset = (printed.day - day).days
