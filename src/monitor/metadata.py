@@ -21,6 +21,7 @@ import logging
 import re
 import warnings
 from collections.abc import Iterator
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -389,9 +390,15 @@ def _published_by_htmldate(tree: HtmlElement, url: str | None) -> datetime | Non
     from htmldate import find_date
 
     now = datetime.now(UTC)
+    # Scripts are code, not what the page prints: a date in one is a comment thread
+    # written out by JavaScript or a build stamp. JSON-LD stays (htmldate reads it).
+    search = deepcopy(tree)
+    for script in search.xpath(".//script"):
+        if "ld+json" not in (script.get("type") or "").lower():
+            script.drop_tree()
     try:
         found = find_date(
-            tree,
+            search,
             url=url,
             original_date=True,
             extensive_search=True,
@@ -447,6 +454,7 @@ def _with_local_zone(marked: datetime, tree: HtmlElement, metas: dict[str, str])
 
 
 _SAME_MOMENT = timedelta(minutes=5)
+_MAX_TIMES = 20  # a comment thread can hold hundreds; the byline's comes early
 _CLOCK = re.compile(r"\d{1,2}[:.]\d{2}(?!\d)")
 _YEARLESS = (
     (re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})\b(?![,.]?\s*\d{{4}})", re.I), (1, 2)),
@@ -483,7 +491,9 @@ def _printed_in(text: str, near: date | None = None) -> list[_Printed]:
     if near is not None:
         for pattern, (m, d) in _YEARLESS:
             for match in pattern.finditer(text):
-                days = [_day(near.year + k, match.group(m), int(match.group(d))) for k in (-1, 0, 1)]
+                days = [
+                    _day(near.year + k, match.group(m), int(match.group(d))) for k in (-1, 0, 1)
+                ]
                 known = [x for x in days if x is not None]
                 if known:
                     add(match.start(), match.end(), min(known, key=lambda x: abs(x - near)))
@@ -498,7 +508,7 @@ def _printed_day(tree: HtmlElement, marked: datetime) -> date | None:
     prints the structured day, or nothing near it."""
     day = marked.date()
     texts: list[tuple[str, date | None]] = []
-    for node in tree.iterfind(".//time[@datetime]"):
+    for node in tree.xpath(".//time[@datetime]")[:_MAX_TIMES]:
         other = parse_published(node.get("datetime"))
         if other is not None and abs(other - marked) <= _SAME_MOMENT:
             texts.append((node.text_content()[:120], day))
