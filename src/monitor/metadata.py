@@ -4,11 +4,13 @@ site name, description and declared language.
 The tree is the one :mod:`monitor.extract` hands to trafilatura afterwards, so a page is
 parsed once. Dates come first from the page's structured data, which carries a time and
 a zone: JSON-LD ``datePublished``, ``article:published_time`` and the other publication
-meta names, ``itemprop="datePublished"``, ``<time pubdate>``. Only when none is there does
-htmldate search the URL, the markup and the text (it finds a day, not a time). A date
-keeps the offset it was published with; :func:`local_day` is the day the publisher
-printed. Years outside :data:`FIRST_YEAR` .. next year are refused (a Persian-calendar
-1399 or a 2099 template placeholder is not a date).
+meta names, ``itemprop="datePublished"``, ``<time pubdate>``. Only when none is there
+are the URL, the byline, the page's first ``<time>`` and then htmldate's search of the
+markup and text (scripts left out) used (they find a day, not a time). A date keeps the
+offset it was published with, or the publisher's offset when the page gives the same
+moment with one elsewhere; the day is the one the publisher printed (a byline one day
+off a UTC time wins, see :func:`published_at`). Years outside :data:`FIRST_YEAR` .. next
+year are refused (a Persian-calendar 1399 or a 2099 template placeholder is not a date).
 
 Titles: the article's headline is where the ``og:title``, JSON-LD ``headline``, ``<h1>``
 and ``<title>`` agree, with the site name cut off ("… | Reuters", "Sportsnet - …").
@@ -263,9 +265,13 @@ def _published_from_markup(tree: HtmlElement, metas: dict[str, str]) -> datetime
         found = parse_published(node.get("datetime"), now=now)
         if found is not None:
             return found
-    # None there (or no <article>): the page's first <time> outside the site's
-    # masthead, menus, lists and sidebars (a relative "1 day ago" keeps its moment in
-    # ``datetime``).
+    return None
+
+
+def _published_by_page_time(tree: HtmlElement, now: datetime) -> datetime | None:
+    """The page's first ``<time datetime>`` outside the site's masthead, menus, lists
+    and sidebars, wherever it is (some sites keep the byline outside their
+    ``<article>``); a relative "1 day ago" keeps its moment in ``datetime``."""
     for node in tree.xpath(_PAGE_TIME)[:1]:
         found = parse_published(node.get("datetime"), now=now)
         if found is not None and found <= now + timedelta(days=1):
@@ -536,9 +542,13 @@ def published_at(
     tree: HtmlElement, url: str | None, metas: dict[str, str]
 ) -> tuple[datetime | None, date | None]:
     """The page's publication time and the day it was printed for: its structured
-    data, else a day in its URL, else a day printed in its byline, else htmldate's
-    search of the whole page. A URL's day one day off the structured time's is the
-    printed day: sites build URLs from their local date and often give times in UTC."""
+    data, else a day in its URL, else a day printed in its byline, else the page's first
+    ``<time>``, else htmldate's search of the whole page (scripts left out).
+
+    The structured time keeps the publisher's zone when the page gives the same moment
+    with an offset elsewhere. Its day gives way to the day the page prints for it (a URL
+    built from the local date, a byline, a ``<time>`` of that moment) when that is one
+    day off: sites often give times in UTC, or with a wrong offset."""
     now = datetime.now(UTC)
     url_day = _url_day(url)
     marked = _published_from_markup(tree, metas)
@@ -554,6 +564,7 @@ def published_at(
     found = (
         _printed(url_day, now)
         or _published_from_text(tree, now)
+        or _published_by_page_time(tree, now)
         or _published_by_htmldate(tree, url)
     )
     return found, local_day(found)
