@@ -292,39 +292,105 @@ _DATED_URL = re.compile(
     r"|/((?:19|20)\d{2})-?([01]\d)-?([0-3]\d)(?:[/._-]|$)",
     re.I,
 )
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ),
-        start=1,
-    )
-    for name in names
-}
-_MONTH = (
-    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+# Month names of bylines in English and the languages of the field's other news sites
+# (German, French, Spanish, Portuguese, Italian, Dutch, Indonesian, Russian genitive).
+_MONTH_NAMES = (
+    (
+        "jan",
+        "january",
+        "januar",
+        "jän",
+        "janvier",
+        "enero",
+        "janeiro",
+        "gennaio",
+        "gen",
+        "januari",
+        "января",
+    ),
+    (
+        "feb",
+        "february",
+        "februar",
+        "février",
+        "fév",
+        "febrero",
+        "fevereiro",
+        "fev",
+        "febbraio",
+        "februari",
+        "февраля",
+    ),
+    ("mar", "march", "märz", "mars", "marzo", "março", "maart", "maret", "марта"),
+    ("apr", "april", "avril", "avr", "abril", "abr", "aprile", "апреля"),
+    ("may", "mai", "mayo", "maio", "maggio", "mag", "mei", "мая"),
+    ("jun", "june", "juni", "juin", "junio", "junho", "giugno", "giu", "июня"),
+    ("jul", "july", "juli", "juillet", "juil", "julio", "julho", "luglio", "lug", "июля"),
+    ("aug", "august", "août", "agosto", "ago", "augustus", "agustus", "agu", "августа"),
+    (
+        "sep",
+        "sept",
+        "september",
+        "septembre",
+        "septiembre",
+        "setiembre",
+        "setembro",
+        "set",
+        "settembre",
+        "сентября",
+    ),
+    (
+        "oct",
+        "october",
+        "oktober",
+        "okt",
+        "octobre",
+        "octubre",
+        "outubro",
+        "out",
+        "ottobre",
+        "ott",
+        "октября",
+    ),
+    ("nov", "november", "novembre", "noviembre", "novembro", "ноября"),
+    (
+        "dec",
+        "december",
+        "dezember",
+        "dez",
+        "décembre",
+        "déc",
+        "diciembre",
+        "dic",
+        "dezembro",
+        "dicembre",
+        "desember",
+        "des",
+        "декабря",
+    ),
 )
+_MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, 1) for name in names}
+_MONTH = (
+    "("
+    + "|".join(sorted((re.escape(name) for name in _MONTHS), key=len, reverse=True))
+    + r")(?![^\W\d_])\.?"
+)
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _TEXT_DATES = (
     # (pattern, group order: year, month, day)
     (re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"), (1, 2, 3)),
     (re.compile(r"(?<![\d/.-])((?:19|20)\d{2})[/.-](\d{1,2})[/.-](\d{1,2})(?![\d/.-])"), (1, 2, 3)),
-    (re.compile(rf"\b{_MONTH}\s+(\d{{1,2}}),?\s+((?:19|20)\d{{2}})\b", re.I), (3, 1, 2)),
-    (re.compile(rf"\b(\d{{1,2}})\s+{_MONTH},?\s+((?:19|20)\d{{2}})\b", re.I), (3, 2, 1)),
+    (re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+((?:19|20)\d{{2}})\b", re.I), (3, 1, 2)),
+    (
+        re.compile(rf"\b{_DAY}\.?\s+(?:de\s+)?{_MONTH},?\s+(?:de\s+)?((?:19|20)\d{{2}})\b", re.I),
+        (3, 2, 1),
+    ),
 )
-_UPDATED = re.compile(r"(updated?|modified|更新|修改)\W{0,3}$", re.I)
+_UPDATED = re.compile(
+    r"(updated?|modified|aktualisiert|actualizado|atualizado|mis à jour|aggiornato"
+    r"|bijgewerkt|diperbarui|обновлено|更新|修改)\W{0,3}$",
+    re.I,
+)
 _BYLINE_NODES = (
     f".//*[self::p or self::div or self::span or self::time or self::small][{_OUTSIDE}]"
     "[contains(translate(@class, 'BYLINEDATEMTPUSH', 'bylinedatemtpush'), 'byline')"
@@ -462,9 +528,14 @@ def _with_local_zone(marked: datetime, tree: HtmlElement, metas: dict[str, str])
 _SAME_MOMENT = timedelta(minutes=5)
 _MAX_TIMES = 20  # a comment thread can hold hundreds; the byline's comes early
 _CLOCK = re.compile(r"\d{1,2}[:.]\d{2}(?!\d)")
+# English names only: without a year, "10 out of 10" must not read as 10 October.
+_MONTH_EN = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![^\W\d_])\.?"
+)
 _YEARLESS = (
-    (re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})\b(?![,.]?\s*\d{{4}})", re.I), (1, 2)),
-    (re.compile(rf"\b(\d{{1,2}})\s+{_MONTH}(?![,.]?\s*\d{{4}})", re.I), (2, 1)),
+    (re.compile(rf"\b{_MONTH_EN}\s+(\d{{1,2}})\b(?![,.]?\s*\d{{4}})", re.I), (1, 2)),
+    (re.compile(rf"\b(\d{{1,2}})\s+{_MONTH_EN}(?![,.]?\s*\d{{4}})", re.I), (2, 1)),
 )
 
 
