@@ -26,10 +26,12 @@ from collections.abc import Iterator
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
 from dateutil import parser as dateparser
+from lxml import etree
 from lxml.html import HtmlElement
 
 from monitor.text import normalize_line
@@ -99,6 +101,10 @@ _ARTICLE_TYPES = frozenset(
         "report",
     }
 )
+# An ISO 8601 time with a clock and at most a numeric offset or Z.
+_ISO_TIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+)
 _DATE_ONLY = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$")
 _HAS_DIGITS = re.compile(r"\d{4}")
 # Separators sites put between a headline and their name.
@@ -140,6 +146,14 @@ def parse_published(value: str | None, *, now: datetime | None = None) -> dateti
         except (ValueError, OverflowError, OSError):
             return None
         return stamp if plausible_year(stamp.year, now) else None
+    if _ISO_TIME.match(value):  # the common case, without dateutil's tokenizer
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        if not plausible_year(parsed.year, now):
+            return None
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
     try:
         with warnings.catch_warnings():
             # An unknown zone name ("CET", "ET") parses as naive: taken as UTC below.
@@ -391,14 +405,24 @@ _UPDATED = re.compile(
     r"|bijgewerkt|diperbarui|обновлено|更新|修改)\W{0,3}$",
     re.I,
 )
-_BYLINE_NODES = (
-    f".//*[self::p or self::div or self::span or self::time or self::small][{_OUTSIDE}]"
-    "[contains(translate(@class, 'BYLINEDATEMTPUSH', 'bylinedatemtpush'), 'byline')"
-    " or contains(translate(@class, 'BYLINEDATEMTPUSH', 'bylinedatemtpush'), 'date')"
-    " or contains(translate(@class, 'BYLINEDATEMTPUSH', 'bylinedatemtpush'), 'time')"
-    " or contains(translate(@class, 'BYLINEDATEMTPUSH', 'bylinedatemtpush'), 'meta')"
-    " or contains(translate(@class, 'BYLINEDATEMTPUSH', 'bylinedatemtpush'), 'publish')]"
-)
+_BYLINE_TAGS = ("p", "div", "span", "time", "small")
+_BYLINE_CLASSES = ("byline", "date", "time", "meta", "publish")
+_IS_OUTSIDE = etree.XPath(_OUTSIDE)
+
+
+def _iter_byline_nodes(scope: HtmlElement) -> Iterator[HtmlElement]:
+    """Elements under ``scope`` whose class names a byline, a date, a time, a meta line
+    or a publication, outside sidebars, lists, footers and the site's masthead, in
+    document order (lazily: a byline comes early, so a caller that stops there does
+    not walk the page)."""
+    for node in scope.iter(*_BYLINE_TAGS):
+        names = (node.get("class") or "").lower()
+        if names and any(word in names for word in _BYLINE_CLASSES) and _IS_OUTSIDE(node):
+            yield node
+
+
+def _byline_nodes(scope: HtmlElement, limit: int = 12) -> list[HtmlElement]:
+    return list(islice(_iter_byline_nodes(scope), limit))
 
 
 def _day(year: int, month: int | str, day: int) -> date | None:
@@ -447,7 +471,7 @@ def _published_from_text(tree: HtmlElement, now: datetime) -> datetime | None:
     """A day printed in the article's byline (or its first lines)."""
     articles = tree.xpath(".//article")
     scope = articles or tree.xpath(".//main") or [tree]
-    for node in scope[0].xpath(_BYLINE_NODES)[:12]:
+    for node in _byline_nodes(scope[0]):
         found = _printed(_text_day(node.text_content()[:300]), now)
         if found is not None:
             return found
@@ -584,18 +608,7 @@ def _printed_day(tree: HtmlElement, marked: datetime) -> date | None:
     whose ``datetime`` is the same moment, then the byline's. None when the page
     prints the structured day, or nothing near it."""
     day = marked.date()
-    texts: list[tuple[str, date | None]] = []
-    for node in tree.xpath(".//time[@datetime]")[:_MAX_TIMES]:
-        other = parse_published(node.get("datetime"))
-        if other is not None and abs(other - marked) <= _SAME_MOMENT:
-            texts.append((node.text_content()[:120], day))
-    articles = tree.xpath(".//article")
-    scope = articles or tree.xpath(".//main") or [tree]
-    for node in scope[0].xpath(_BYLINE_NODES)[:12]:
-        texts.append((node.text_content()[:300], None))
-    for node in scope[0].xpath(f".//time[{_OUTSIDE}]")[:3]:
-        texts.append((node.text_content()[:120], None))
-    for text, near in texts:
+    for text, near in _texts_near(tree, marked):
         for printed in _printed_in(text, near):
             offset = (printed.day - day).days
             if offset == 0:
@@ -607,6 +620,21 @@ def _printed_day(tree: HtmlElement, marked: datetime) -> date | None:
             if offset == 1 and printed.clock and not printed.updated:
                 return printed.day
     return None
+
+
+def _texts_near(tree: HtmlElement, marked: datetime) -> Iterator[tuple[str, date | None]]:
+    """Texts that may print the publication day, most telling first, lazily; with the
+    day to read a yearless date near (for a ``<time>`` of the same moment)."""
+    for node in tree.xpath(".//time[@datetime]")[:_MAX_TIMES]:
+        other = parse_published(node.get("datetime"))
+        if other is not None and abs(other - marked) <= _SAME_MOMENT:
+            yield node.text_content()[:120], marked.date()
+    articles = tree.xpath(".//article")
+    scope = articles[0] if articles else next(iter(tree.xpath(".//main")), tree)
+    for node in islice(_iter_byline_nodes(scope), 12):
+        yield node.text_content()[:300], None
+    for node in scope.xpath(f".//time[{_OUTSIDE}]")[:3]:
+        yield node.text_content()[:120], None
 
 
 def published_at(
