@@ -142,6 +142,11 @@ def test_a_relative_time_outside_the_article_and_no_date_in_scripts():
         "</body></html>"
     )
     assert extract_page(comments, "https://news.example/x").published_date is None
+    state = comments.replace(
+        "document.write('<b>Ana</b> <i>2026-02-24 10:15:59</i>');",
+        'window.__STATE__ = {"article": {"datePublished": "2026-05-03T10:00:00Z"}};',
+    )
+    assert extract_page(state, "https://news.example/x").published_date == date(2026, 5, 3)
 
 
 def test_a_late_evening_date_keeps_its_zone_and_its_printed_day():

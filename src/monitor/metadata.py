@@ -481,16 +481,24 @@ def _published_from_text(tree: HtmlElement, now: datetime) -> datetime | None:
     return _printed(_text_day(head), now)
 
 
+_PUBLICATION_FIELD = re.compile(
+    r"date_?published|publish(?:ed)?_?(?:date|at|time|on)|pub_?date|date_?created", re.I
+)
+
+
 def _published_by_htmldate(tree: HtmlElement, url: str | None) -> datetime | None:
     # Imported here: the command line starts without it (htmldate pulls in dateparser).
     from htmldate import find_date
 
     now = datetime.now(UTC)
     # Scripts are code, not what the page prints: a date in one is a comment thread
-    # written out by JavaScript or a build stamp. JSON-LD stays (htmldate reads it).
+    # written out by JavaScript or a build stamp. JSON-LD stays, and so does a script
+    # that names a publication field (a page's state object: htmldate reads those).
     search = deepcopy(tree)
     for script in search.xpath(".//script"):
-        if "ld+json" not in (script.get("type") or "").lower():
+        if "ld+json" in (script.get("type") or "").lower():
+            continue
+        if not _PUBLICATION_FIELD.search(script.text or ""):
             script.drop_tree()
     try:
         found = find_date(
