@@ -78,9 +78,10 @@ def _ld(published: str) -> str:
             "<p class='byline'>Nov. 18, 2026 7:04 pm ET</p>",
             "2026-11-18",
         ),
-        # The same with a wrong offset in JSON-LD.
+        # JSON-LD with an offset pasted onto the UTC clock the page's meta gives.
         (
-            _ld("2026-11-20T04:31:13-06:00"),
+            _ld("2026-11-20T04:31:13-06:00")
+            + '<meta property="article:published_time" content="2026-11-20T04:31:13+00:00">',
             "<div class='post-meta'>Chris Davies - Nov 19, 2026, 10:31 pm CST</div>",
             "2026-11-19",
         ),
@@ -108,6 +109,12 @@ def _ld(published: str) -> str:
             _ld("2026-11-19T08:00:00Z"),
             "<p class='byline'>Nov. 19, 2026 3:00 am ET</p>",
             "2026-11-19",
+        ),
+        # A time with its own offset that the page agrees on is the publisher's day.
+        (
+            _ld("2026-11-20T00:20:00+08:00"),
+            "<p class='meta'>Reported Nov. 19, 2026 4:20 pm</p>",
+            "2026-11-20",
         ),
     ],
 )

@@ -609,6 +609,19 @@ def _printed_in(text: str, near: date | None = None) -> list[_Printed]:
     return [printed for _, printed in sorted(found, key=lambda item: item[0])]
 
 
+def _zone_in_doubt(marked: datetime, tree: HtmlElement, metas: dict[str, str]) -> bool:
+    """Whether the structured time may not be in the publisher's zone: it is in UTC (or
+    had none), or the page's publication times disagree (an offset pasted onto a UTC
+    clock). A time with its own offset that the page agrees on is the publisher's."""
+    if marked.utcoffset() == timedelta(0):
+        return True
+    for value in _published_values(tree, metas):
+        other = parse_published(value)
+        if other is not None and abs(other - marked) > _SAME_MOMENT:
+            return True
+    return False
+
+
 def _printed_day(tree: HtmlElement, marked: datetime) -> date | None:
     """The day the page prints for its structured publication time when that is the day
     before or after it: the structured time was given in UTC (or with a wrong offset)
@@ -664,7 +677,7 @@ def published_at(
         day = marked.date()
         if url_day is not None and abs((url_day - day).days) == 1:
             day = url_day
-        printed = _printed_day(tree, marked)
+        printed = _printed_day(tree, marked) if _zone_in_doubt(marked, tree, metas) else None
         if printed is not None:
             day = printed
         return marked, day
