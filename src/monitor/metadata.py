@@ -4,11 +4,13 @@ site name, description and declared language.
 The tree is the one :mod:`monitor.extract` hands to trafilatura afterwards, so a page is
 parsed once. Dates come first from the page's structured data, which carries a time and
 a zone: JSON-LD ``datePublished``, ``article:published_time`` and the other publication
-meta names, ``itemprop="datePublished"``, ``<time pubdate>``. Only when none is there does
-htmldate search the URL, the markup and the text (it finds a day, not a time). A date
-keeps the offset it was published with; :func:`local_day` is the day the publisher
-printed. Years outside :data:`FIRST_YEAR` .. next year are refused (a Persian-calendar
-1399 or a 2099 template placeholder is not a date).
+meta names, ``itemprop="datePublished"``, ``<time pubdate>``. Only when none is there
+are the URL, the byline, the page's first ``<time>`` and then htmldate's search of the
+markup and text (scripts left out) used (they find a day, not a time). A date keeps the
+offset it was published with, or the publisher's offset when the page gives the same
+moment with one elsewhere; the day is the one the publisher printed (a byline one day
+off a UTC time wins, see :func:`published_at`). Years outside :data:`FIRST_YEAR` .. next
+year are refused (a Persian-calendar 1399 or a 2099 template placeholder is not a date).
 
 Titles: the article's headline is where the ``og:title``, JSON-LD ``headline``, ``<h1>``
 and ``<title>`` agree, with the site name cut off ("… | Reuters", "Sportsnet - …").
@@ -21,12 +23,15 @@ import logging
 import re
 import warnings
 from collections.abc import Iterator
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
 from dateutil import parser as dateparser
+from lxml import etree
 from lxml.html import HtmlElement
 
 from monitor.text import normalize_line
@@ -96,6 +101,10 @@ _ARTICLE_TYPES = frozenset(
         "report",
     }
 )
+# An ISO 8601 time with a clock and at most a numeric offset or Z.
+_ISO_TIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+)
 _DATE_ONLY = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$")
 _HAS_DIGITS = re.compile(r"\d{4}")
 # Separators sites put between a headline and their name.
@@ -137,6 +146,14 @@ def parse_published(value: str | None, *, now: datetime | None = None) -> dateti
         except (ValueError, OverflowError, OSError):
             return None
         return stamp if plausible_year(stamp.year, now) else None
+    if _ISO_TIME.match(value):  # the common case, without dateutil's tokenizer
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        if not plausible_year(parsed.year, now):
+            return None
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
     try:
         with warnings.catch_warnings():
             # An unknown zone name ("CET", "ET") parses as naive: taken as UTC below.
@@ -265,6 +282,17 @@ def _published_from_markup(tree: HtmlElement, metas: dict[str, str]) -> datetime
     return None
 
 
+def _published_by_page_time(tree: HtmlElement, now: datetime) -> datetime | None:
+    """The page's first ``<time datetime>`` outside the site's masthead, menus, lists
+    and sidebars, wherever it is (some sites keep the byline outside their
+    ``<article>``); a relative "1 day ago" keeps its moment in ``datetime``."""
+    for node in tree.xpath(_PAGE_TIME)[:1]:
+        found = parse_published(node.get("datetime"), now=now)
+        if found is not None and found <= now + timedelta(days=1):
+            return found
+    return None
+
+
 # Not a sidebar, a list of other stories, a footer, nor the site's masthead (which
 # often prints today's date); an <article>'s own <header> is fine.
 _OUTSIDE = (
@@ -272,52 +300,129 @@ _OUTSIDE = (
     " or ancestor::header[not(ancestor::article)])"
 )
 _ARTICLE_TIME = f".//article//time[@datetime][{_OUTSIDE}]"
+_PAGE_TIME = f".//body//time[@datetime][{_OUTSIDE}][not(ancestor::li)]"
 _DATED_URL = re.compile(
     r"/((?:19|20)\d{2})/([01]?\d|[a-z]{3,9})/([0-3]?\d)(?:/|$)"
     r"|/((?:19|20)\d{2})-?([01]\d)-?([0-3]\d)(?:[/._-]|$)",
     re.I,
 )
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ),
-        start=1,
-    )
-    for name in names
-}
-_MONTH = (
-    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+# Month names of bylines in English and the languages of the field's other news sites
+# (German, French, Spanish, Portuguese, Italian, Dutch, Indonesian, Russian genitive).
+_MONTH_NAMES = (
+    (
+        "jan",
+        "january",
+        "januar",
+        "jän",
+        "janvier",
+        "enero",
+        "janeiro",
+        "gennaio",
+        "gen",
+        "januari",
+        "января",
+    ),
+    (
+        "feb",
+        "february",
+        "februar",
+        "février",
+        "fév",
+        "febrero",
+        "fevereiro",
+        "fev",
+        "febbraio",
+        "februari",
+        "февраля",
+    ),
+    ("mar", "march", "märz", "mars", "marzo", "março", "maart", "maret", "марта"),
+    ("apr", "april", "avril", "avr", "abril", "abr", "aprile", "апреля"),
+    ("may", "mai", "mayo", "maio", "maggio", "mag", "mei", "мая"),
+    ("jun", "june", "juni", "juin", "junio", "junho", "giugno", "giu", "июня"),
+    ("jul", "july", "juli", "juillet", "juil", "julio", "julho", "luglio", "lug", "июля"),
+    ("aug", "august", "août", "agosto", "ago", "augustus", "agustus", "agu", "августа"),
+    (
+        "sep",
+        "sept",
+        "september",
+        "septembre",
+        "septiembre",
+        "setiembre",
+        "setembro",
+        "set",
+        "settembre",
+        "сентября",
+    ),
+    (
+        "oct",
+        "october",
+        "oktober",
+        "okt",
+        "octobre",
+        "octubre",
+        "outubro",
+        "out",
+        "ottobre",
+        "ott",
+        "октября",
+    ),
+    ("nov", "november", "novembre", "noviembre", "novembro", "ноября"),
+    (
+        "dec",
+        "december",
+        "dezember",
+        "dez",
+        "décembre",
+        "déc",
+        "diciembre",
+        "dic",
+        "dezembro",
+        "dicembre",
+        "desember",
+        "des",
+        "декабря",
+    ),
 )
+_MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, 1) for name in names}
+_MONTH = (
+    "("
+    + "|".join(sorted((re.escape(name) for name in _MONTHS), key=len, reverse=True))
+    + r")(?![^\W\d_])\.?"
+)
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _TEXT_DATES = (
     # (pattern, group order: year, month, day)
     (re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"), (1, 2, 3)),
     (re.compile(r"(?<![\d/.-])((?:19|20)\d{2})[/.-](\d{1,2})[/.-](\d{1,2})(?![\d/.-])"), (1, 2, 3)),
-    (re.compile(rf"\b{_MONTH}\s+(\d{{1,2}}),?\s+((?:19|20)\d{{2}})\b", re.I), (3, 1, 2)),
-    (re.compile(rf"\b(\d{{1,2}})\s+{_MONTH},?\s+((?:19|20)\d{{2}})\b", re.I), (3, 2, 1)),
+    (re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+((?:19|20)\d{{2}})\b", re.I), (3, 1, 2)),
+    (
+        re.compile(rf"\b{_DAY}\.?\s+(?:de\s+)?{_MONTH},?\s+(?:de\s+)?((?:19|20)\d{{2}})\b", re.I),
+        (3, 2, 1),
+    ),
 )
-_UPDATED = re.compile(r"(updated?|modified|更新|修改)\W{0,3}$", re.I)
-_BYLINE_NODES = (
-    f".//*[self::p or self::div or self::span or self::time or self::small][{_OUTSIDE}]"
-    "[contains(translate(@class, 'BYLINEDATEMTPUSH', 'bylinedatemtpush'), 'byline')"
-    " or contains(translate(@class, 'BYLINEDATEMTPUSH', 'bylinedatemtpush'), 'date')"
-    " or contains(translate(@class, 'BYLINEDATEMTPUSH', 'bylinedatemtpush'), 'time')"
-    " or contains(translate(@class, 'BYLINEDATEMTPUSH', 'bylinedatemtpush'), 'meta')"
-    " or contains(translate(@class, 'BYLINEDATEMTPUSH', 'bylinedatemtpush'), 'publish')]"
+_UPDATED = re.compile(
+    r"(updated?|modified|aktualisiert|actualizado|atualizado|mis à jour|aggiornato"
+    r"|bijgewerkt|diperbarui|обновлено|更新|修改)\W{0,3}$",
+    re.I,
 )
+_BYLINE_TAGS = ("p", "div", "span", "time", "small")
+_BYLINE_CLASSES = ("byline", "date", "time", "meta", "publish")
+_IS_OUTSIDE = etree.XPath(_OUTSIDE)
+
+
+def _iter_byline_nodes(scope: HtmlElement) -> Iterator[HtmlElement]:
+    """Elements under ``scope`` whose class names a byline, a date, a time, a meta line
+    or a publication, outside sidebars, lists, footers and the site's masthead, in
+    document order (lazily: a byline comes early, so a caller that stops there does
+    not walk the page)."""
+    for node in scope.iter(*_BYLINE_TAGS):
+        names = (node.get("class") or "").lower()
+        if names and any(word in names for word in _BYLINE_CLASSES) and _IS_OUTSIDE(node):
+            yield node
+
+
+def _byline_nodes(scope: HtmlElement, limit: int = 12) -> list[HtmlElement]:
+    return list(islice(_iter_byline_nodes(scope), limit))
 
 
 def _day(year: int, month: int | str, day: int) -> date | None:
@@ -366,7 +471,7 @@ def _published_from_text(tree: HtmlElement, now: datetime) -> datetime | None:
     """A day printed in the article's byline (or its first lines)."""
     articles = tree.xpath(".//article")
     scope = articles or tree.xpath(".//main") or [tree]
-    for node in scope[0].xpath(_BYLINE_NODES)[:12]:
+    for node in _byline_nodes(scope[0]):
         found = _printed(_text_day(node.text_content()[:300]), now)
         if found is not None:
             return found
@@ -376,14 +481,28 @@ def _published_from_text(tree: HtmlElement, now: datetime) -> datetime | None:
     return _printed(_text_day(head), now)
 
 
+_PUBLICATION_FIELD = re.compile(
+    r"date_?published|publish(?:ed)?_?(?:date|at|time|on)|pub_?date|date_?created", re.I
+)
+
+
 def _published_by_htmldate(tree: HtmlElement, url: str | None) -> datetime | None:
     # Imported here: the command line starts without it (htmldate pulls in dateparser).
     from htmldate import find_date
 
     now = datetime.now(UTC)
+    # Scripts are code, not what the page prints: a date in one is a comment thread
+    # written out by JavaScript or a build stamp. JSON-LD stays, and so does a script
+    # that names a publication field (a page's state object: htmldate reads those).
+    search = deepcopy(tree)
+    for script in search.xpath(".//script"):
+        if "ld+json" in (script.get("type") or "").lower():
+            continue
+        if not _PUBLICATION_FIELD.search(script.text or ""):
+            script.drop_tree()
     try:
         found = find_date(
-            tree,
+            search,
             url=url,
             original_date=True,
             extensive_search=True,
@@ -410,24 +529,162 @@ def _new_year_printed(tree: HtmlElement, day: datetime) -> bool:
     ) or bool(re.search(rf"Jan(uary|\.)? 1,? {y}", text))
 
 
+def _published_values(tree: HtmlElement, metas: dict[str, str]) -> Iterator[str]:
+    """Every publication time the page's structured data gives, raw."""
+    for obj in _ld_objects(tree):
+        for key in ("datePublished", "dateCreated"):
+            value = _ld_text(obj.get(key))
+            if value:
+                yield value
+    for name in PUBLISHED_META:
+        value = metas.get(name)
+        if value:
+            yield value
+
+
+def _with_local_zone(marked: datetime, tree: HtmlElement, metas: dict[str, str]) -> datetime:
+    """A UTC publication time in the publisher's own zone, when another of the page's
+    publication times gives the same moment with its offset (JSON-LD in UTC beside a
+    ``sailthru.date`` or ``article:published_time`` in local time)."""
+    if marked.utcoffset() != timedelta(0):
+        return marked
+    for value in _published_values(tree, metas):
+        other = parse_published(value)
+        if other is None or other.utcoffset() in (None, timedelta(0)):
+            continue
+        if abs(other - marked) <= _SAME_MOMENT:
+            return marked.astimezone(other.tzinfo)
+    return marked
+
+
+_SAME_MOMENT = timedelta(minutes=5)
+_MAX_TIMES = 20  # a comment thread can hold hundreds; the byline's comes early
+_CLOCK = re.compile(r"\d{1,2}[:.]\d{2}(?!\d)")
+# English names only: without a year, "10 out of 10" must not read as 10 October.
+_MONTH_EN = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![^\W\d_])\.?"
+)
+_YEARLESS = (
+    (re.compile(rf"\b{_MONTH_EN}\s+(\d{{1,2}})\b(?![,.]?\s*\d{{4}})", re.I), (1, 2)),
+    (re.compile(rf"\b(\d{{1,2}})\s+{_MONTH_EN}(?![,.]?\s*\d{{4}})", re.I), (2, 1)),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Printed:
+    day: date
+    updated: bool  # printed after "Updated"/"Modified"
+    clock: bool  # printed with a time of day
+
+
+def _printed_in(text: str, near: date | None = None) -> list[_Printed]:
+    """The days printed in ``text`` in reading order; with ``near``, also days printed
+    without a year (in the year that puts them closest to ``near``)."""
+    found: list[tuple[int, _Printed]] = []
+    spans: list[tuple[int, int]] = []
+
+    def add(start: int, end: int, day: date | None) -> None:
+        if day is None or any(a <= start < b for a, b in spans):
+            return
+        spans.append((start, end))
+        updated = bool(_UPDATED.search(text[max(0, start - 12) : start]))
+        clock = bool(_CLOCK.search(text[max(0, start - 25) : end + 25]))
+        found.append((start, _Printed(day, updated, clock)))
+
+    for pattern, (y, m, d) in _TEXT_DATES:
+        for match in pattern.finditer(text):
+            raw: str = match.group(m)
+            month: int | str = int(raw) if raw.isdigit() else raw
+            add(match.start(), match.end(), _day(int(match.group(y)), month, int(match.group(d))))
+    if near is not None:
+        for pattern, (m, d) in _YEARLESS:
+            for match in pattern.finditer(text):
+                days = [
+                    _day(near.year + k, match.group(m), int(match.group(d))) for k in (-1, 0, 1)
+                ]
+                known = [x for x in days if x is not None]
+                if known:
+                    add(match.start(), match.end(), min(known, key=lambda x: abs(x - near)))
+    return [printed for _, printed in sorted(found, key=lambda item: item[0])]
+
+
+def _zone_in_doubt(marked: datetime, tree: HtmlElement, metas: dict[str, str]) -> bool:
+    """Whether the structured time may not be in the publisher's zone: it is in UTC (or
+    had none), or the page's publication times disagree (an offset pasted onto a UTC
+    clock). A time with its own offset that the page agrees on is the publisher's."""
+    if marked.utcoffset() == timedelta(0):
+        return True
+    for value in _published_values(tree, metas):
+        other = parse_published(value)
+        if other is not None and abs(other - marked) > _SAME_MOMENT:
+            return True
+    return False
+
+
+def _printed_day(tree: HtmlElement, marked: datetime) -> date | None:
+    """The day the page prints for its structured publication time when that is the day
+    before or after it: the structured time was given in UTC (or with a wrong offset)
+    and the byline shows the publisher's local day. First the text of a ``<time>``
+    whose ``datetime`` is the same moment, then the byline's. None when the page
+    prints the structured day, or nothing near it."""
+    day = marked.date()
+    for text, near in _texts_near(tree, marked):
+        for printed in _printed_in(text, near):
+            offset = (printed.day - day).days
+            if offset == 0:
+                return None
+            if offset == -1:
+                # A moment's local day is at most one day before its UTC day, and an
+                # update is never before the publication.
+                return printed.day
+            if offset == 1 and printed.clock and not printed.updated:
+                return printed.day
+    return None
+
+
+def _texts_near(tree: HtmlElement, marked: datetime) -> Iterator[tuple[str, date | None]]:
+    """Texts that may print the publication day, most telling first, lazily; with the
+    day to read a yearless date near (for a ``<time>`` of the same moment)."""
+    for node in tree.xpath(".//time[@datetime]")[:_MAX_TIMES]:
+        other = parse_published(node.get("datetime"))
+        if other is not None and abs(other - marked) <= _SAME_MOMENT:
+            yield node.text_content()[:120], marked.date()
+    articles = tree.xpath(".//article")
+    scope = articles[0] if articles else next(iter(tree.xpath(".//main")), tree)
+    for node in islice(_iter_byline_nodes(scope), 12):
+        yield node.text_content()[:300], None
+    for node in scope.xpath(f".//time[{_OUTSIDE}]")[:3]:
+        yield node.text_content()[:120], None
+
+
 def published_at(
     tree: HtmlElement, url: str | None, metas: dict[str, str]
 ) -> tuple[datetime | None, date | None]:
     """The page's publication time and the day it was printed for: its structured
-    data, else a day in its URL, else a day printed in its byline, else htmldate's
-    search of the whole page. A URL's day one day off the structured time's is the
-    printed day: sites build URLs from their local date and often give times in UTC."""
+    data, else a day in its URL, else a day printed in its byline, else the page's first
+    ``<time>``, else htmldate's search of the whole page (scripts left out).
+
+    The structured time keeps the publisher's zone when the page gives the same moment
+    with an offset elsewhere. Its day gives way to the day the page prints for it (a URL
+    built from the local date, a byline, a ``<time>`` of that moment) when that is one
+    day off: sites often give times in UTC, or with a wrong offset."""
     now = datetime.now(UTC)
     url_day = _url_day(url)
     marked = _published_from_markup(tree, metas)
     if marked is not None:
+        marked = _with_local_zone(marked, tree, metas)
         day = marked.date()
         if url_day is not None and abs((url_day - day).days) == 1:
             day = url_day
+        printed = _printed_day(tree, marked) if _zone_in_doubt(marked, tree, metas) else None
+        if printed is not None:
+            day = printed
         return marked, day
     found = (
         _printed(url_day, now)
         or _published_from_text(tree, now)
+        or _published_by_page_time(tree, now)
         or _published_by_htmldate(tree, url)
     )
     return found, local_day(found)
