@@ -3,7 +3,7 @@ SQLite, tsvector + pg_trgm on PostgreSQL) beside, in the same process, the
 ``LIKE '%term%'`` scan of v_articles that analysts ran before.
 
     PYTHONPATH=src python bench/bench_search.py [--articles 10000] [--db sqlite|postgresql]
-                                                [--limit 20]
+                                                [--limit 20] [--before 0011]
 
 ``--limit 1000`` is what the web view asks for when a day, keyword or language narrows
 a search further (monitor.web.app.SEARCH_POOL); ``monitor search`` shows 20 by default.
@@ -13,6 +13,11 @@ from a small trade vocabulary, with the searched terms planted in a known share 
 them, so each query's hit count is known. Prints, per query, the hits and the median of
 seven runs for both, and the index build time (the migration's rebuild on SQLite, the
 inserts with their GIN indexes on PostgreSQL).
+
+``--before REV`` (PostgreSQL): the same search on the same articles with the schema taken
+down to migration REV (``0011``: ``search_articles`` as 0010 wrote it, before 0012), timed
+in turn with the newest one, query by query, and whether both return the same rows (ids,
+ranks and snippets, in order).
 """
 
 from __future__ import annotations
@@ -21,15 +26,18 @@ import argparse
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime
 
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, insert, text
 
 from monitor.storage import ArticleRow, Store
+from monitor.storage.search import SearchHit
+from monitor.storage.store import MIGRATIONS
 
 EN = (
     "Taiwan exporters weighed the new trade terms as chipmakers reviewed their orders. "
@@ -87,12 +95,32 @@ def median_ms(run: object, repeat: int = 7) -> tuple[float, int]:
     return statistics.median(times), hits
 
 
+def migrate(store: Store, revision: str) -> None:
+    """Take the schema up or down to ``revision`` (``head``: the newest)."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if revision == "head":
+            command.upgrade(cfg, "head")
+        elif revision != current:
+            command.downgrade(cfg, revision)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=10000)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--limit", type=int, default=20, help="rows the search returns")
+    parser.add_argument(
+        "--before",
+        metavar="REV",
+        help="PostgreSQL: also time the search with the schema at migration REV (0011)",
+    )
     args = parser.parse_args()
+    if args.before and args.db != "postgresql":
+        parser.error("--before needs --db postgresql")
     rng = random.Random(12)
     admin = None
     if args.db == "sqlite":
@@ -117,19 +145,36 @@ def main() -> None:
         load = time.perf_counter() - start
         print(f"{args.db}: {args.articles} articles stored and indexed in {load:.1f} s")
         top = f"top {args.limit}"
-        print(f"{'query':18} {top:>8} {'search ms':>10} {'LIKE hits':>10} {'LIKE ms':>8}")
+        before = f"{args.before} ms" if args.before else ""
+        print(
+            f"{'query':18} {top:>8} {'search ms':>10} {before:>9} {'same':>5}"
+            f" {'LIKE hits':>10} {'LIKE ms':>8}"
+        )
         for q in QUERIES:
+            found: dict[str, list[SearchHit]] = {}
 
-            def search(q: str = q) -> int:
-                return len(store.search([q], limit=args.limit))
+            def search(
+                q: str = q, at: str = "head", found: dict[str, list[SearchHit]] = found
+            ) -> int:
+                found[at] = store.search([q], limit=args.limit)
+                return len(found[at])
 
             def like(q: str = q) -> int:
                 with store.session() as s:
                     return len(s.execute(text(LIKE), {"q": q}).all())
 
             ms, hits = median_ms(search)
+            old, same = "", ""
+            if args.before:
+                migrate(store, args.before)
+                old_ms, _ = median_ms(lambda q=q: search(q, at="before"))
+                migrate(store, "head")
+                old = f"{old_ms:.1f}"
+                same = "yes" if found["before"] == found["head"] else "NO"
             like_ms, like_hits = median_ms(like)
-            print(f"{q:18} {hits:>8} {ms:>10.1f} {like_hits:>10} {like_ms:>8.1f}")
+            print(
+                f"{q:18} {hits:>8} {ms:>10.1f} {old:>9} {same:>5} {like_hits:>10} {like_ms:>8.1f}"
+            )
     finally:
         store.close()
         if admin is not None:
@@ -139,4 +184,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
