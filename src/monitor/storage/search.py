@@ -4,8 +4,9 @@ SQLite: the FTS5 table ``articles_fts`` (trigram tokenizer: any string of three 
 characters, English or Chinese, is found as a substring; ranked by bm25 with the title
 weighted 10 to 1 over the text); a shorter string (關稅) falls back to a plain
 substring scan (``INSTR``), as the trigram index cannot look it up. PostgreSQL: the function
-``search_articles`` of migration 0010 (a weighted English tsvector with a GIN index,
-and trigram indexes for other strings). The SQL is not written here: it is read from
+``search_articles`` of migrations 0010 and 0012 (a weighted English tsvector with a GIN
+index, and trigram indexes for other strings; a string of one or two characters is found
+by one read of the table). The SQL is not written here: it is read from
 ``sql/queries/search.sql`` and ``sql/queries/search.postgresql.sql``, the files analysts
 run with ``monitor sql``.
 
