@@ -97,7 +97,8 @@ def write_config(
     primary: tuple[str, ...] = ("Formosa Wire",),
     extra: str = "",
 ) -> Path:
-    """A user config for the fixture site: its feeds, private addresses allowed.
+    """A user config for the fixture site: its feeds (paths on ``site``, or absolute
+    URLs), private addresses allowed.
 
     Formosa Wire is marked ``primary: true``: W1 is the only report of the tariff cut on
     DAY1, so the wire stands in for a press office whose one story announces a figure.
@@ -120,7 +121,8 @@ def write_config(
         "feeds:",
     ]
     for name, path in feeds:
-        lines += [f"  - name: {name}", f"    url: {site.url(path)}"]
+        url = path if "://" in path else site.url(path)  # an absolute URL: another host
+        lines += [f"  - name: {name}", f"    url: {url}"]
         if name in primary:
             lines.append("    primary: true")
     lines += [

@@ -19,7 +19,9 @@ What it does:
 * responses carry an ``ETag`` and honour ``If-None-Match`` with ``304 Not Modified``;
 * :attr:`FixtureSite.aliases` maps a URL path to another file's path, so a test can
   move a feed on from one day's file to the next
-  (``site.aliases["/feeds/strait.xml"] = "/feeds/strait/2026-09-02.xml"``).
+  (``site.aliases["/feeds/strait.xml"] = "/feeds/strait/2026-09-02.xml"``);
+* :attr:`FixtureSite.delay` (seconds, default 0) holds every answer that long: a slow
+  host.
 
 Run it on its own with ``python tests/fixture_site.py --port 8765``; it serves until
 Ctrl-C or SIGTERM.
@@ -32,6 +34,7 @@ import hashlib
 import re
 import signal
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -77,6 +80,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _respond(self, *, send_body: bool) -> None:
         site = self.server.site
         site._record(self.path)
+        if site.delay:
+            time.sleep(site.delay)
         path = unquote(urlsplit(self.path).path)
         status = _STATUS_PATH.fullmatch(path)
         if status is not None:
@@ -138,6 +143,7 @@ class FixtureSite:
         self.base_url = ""
         self.requests: list[str] = []
         self.aliases: dict[str, str] = {}
+        self.delay = 0.0
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

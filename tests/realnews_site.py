@@ -129,8 +129,9 @@ def write_scenario_config(
     primary: Sequence[str] = (),
     extra: str = "",
 ) -> Path:
-    """A user config: one feed per outlet, Asia/Taipei days, private addresses allowed;
-    everything else (topic, watch, tracked figures, corroboration) as shipped."""
+    """A user config: one feed per outlet (a path on ``site``, or an absolute URL),
+    Asia/Taipei days, private addresses allowed; everything else (topic, watch, tracked
+    figures, corroboration) as shipped."""
     lines = [
         f"data_dir: {directory / 'var'}",
         f"timezone: {TIMEZONE}",
@@ -143,7 +144,8 @@ def write_scenario_config(
         "feeds:",
     ]
     for name, path in feeds:
-        lines += [f"  - name: {_yaml_str(name)}", f"    url: {site.url(path)}"]
+        url = path if "://" in path else site.url(path)  # an absolute URL: another host
+        lines += [f"  - name: {_yaml_str(name)}", f"    url: {url}"]
         if name in primary:
             lines.append("    primary: true")
     lines += [

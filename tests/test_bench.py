@@ -29,6 +29,13 @@ pytestmark = pytest.mark.integration
         ("eval_dates.py", [], "exact-day accuracy  pipeline"),
         ("bench_extract.py", ["--limit", "5", "--repeat", "1"], "pipeline / bare"),
         ("bench_cli.py", ["--runs", "1"], "monitor articles"),
+        # The Airflow half starts the same stack as the celery test; here only the site
+        # over many hosts, monitor run and the figures (needs the local PostgreSQL).
+        (
+            "bench_airflow_load.py",
+            ["--feeds", "4", "--items", "2", "--hosts", "4", "--skip-airflow"],
+            "per-host max / limit",
+        ),
     ],
 )
 def test_bench_scripts_run(script, args, expected):
