@@ -716,10 +716,13 @@ def detect_changes(
             if before < max(1, len(todo) // 2) <= done:
                 checkpoint("detect:mid")
         for day in sorted({*store.days_to_evaluate(run_date), run_date}):
-            candidates = _figure_changes(store, cfg, day)
-            candidates += changes.detect(store, cfg, day)
-            new_alerts += changes.raise_alerts(store, candidates, day, cfg.alerts.cooldown_days)
-            store.mark_evaluated(day)
+            # A day's rules in one transaction: its alerts and its mark together.
+            with store.batch():
+                candidates = _figure_changes(store, cfg, day)
+                candidates += changes.detect(store, cfg, day)
+                raised = changes.raise_alerts(store, candidates, day, cfg.alerts.cooldown_days)
+                store.mark_evaluated(day)
+            new_alerts += raised
     checkpoint("detect:done")
     return DetectResult(alerts=len(new_alerts), alert_ids=tuple(new_alerts), resumed=resumed)
 
@@ -764,7 +767,8 @@ def send_alerts(cfg: Config, run_date: date) -> sending.SendResult:
         attempts = sending.recover(store, cfg)
         pending = store.pending_alerts()
         if pending or cfg.alerts.daily_digest:
-            message = _digest(store, cfg, run_date, pending)
+            with store.batch():  # the digest's reads in one transaction, one snapshot
+                message = _digest(store, cfg, run_date, pending)
             attempts += sending.send_digest(store, cfg, message, [a.id for a in pending], run_date)
         return sending.summarize(attempts, store.alerts_in_state("unknown"))
     finally:

@@ -257,10 +257,11 @@ class Store(
 
     @contextmanager
     def _advisory_lock(self, purpose: str) -> Iterator[None]:
+        # A session-level lock on a connection of its own, in autocommit: taking and
+        # releasing it commits no transaction (no COMMIT round trip per batch).
         try:
-            connection = self.engine.connect()
+            connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
-            connection.commit()
         except (OperationalError, InterfaceError) as exc:
             raise StorageError(f"cannot {purpose} database {self.safe_url}: {exc.orig}") from None
         try:
@@ -268,7 +269,6 @@ class Store(
         finally:
             try:
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-                connection.commit()
                 connection.close()
             except SQLAlchemyError as exc:
                 # The connection is gone, and the lock with it; do not hide the error
