@@ -60,13 +60,18 @@ class FetchedPage:
 
 class Batches(Generic[T]):
     """Items gathered and written in batches: when ``size`` have come, or ``seconds``
-    after the first of a batch came (a slow site still gets its progress saved), and at
-    the end. ``write`` gets each batch."""
+    after the first of a batch came (a slow site still gets its progress saved), when
+    the ``cut``-th item of all has come (a stage's halfway point, see
+    :func:`monitor.pipeline.checkpoint`), and at the end. ``write`` gets each batch."""
 
-    def __init__(self, write: Callable[[list[T]], None], size: int, seconds: float) -> None:
+    def __init__(
+        self, write: Callable[[list[T]], None], size: int, seconds: float, cut: int = 0
+    ) -> None:
         self._write = write
         self._size = size
         self._seconds = seconds
+        self._cut = cut
+        self._added = 0
         self._items: list[T] = []
         self._since = 0.0
 
@@ -74,6 +79,9 @@ class Batches(Generic[T]):
         if not self._items:
             self._since = time.monotonic()
         self._items.append(item)
+        self._added += 1
+        if self._added == self._cut:
+            self.flush()
         self.flush_if_due()
 
     def flush_if_due(self) -> None:

@@ -403,7 +403,12 @@ def fetch_articles(
                 checkpoint("fetch:mid")
 
         targets = {link_url: group[0].link for link_url, group in groups.items()}
-        batches = crawl.Batches(write, cfg.http.write_batch_size, cfg.http.write_batch_seconds)
+        batches = crawl.Batches(
+            write,
+            cfg.http.write_batch_size,
+            cfg.http.write_batch_seconds,
+            cut=max(1, len(groups) // 2),
+        )
         pages_done = crawl.fetch_and_extract(cfg, targets, batches)
     finally:
         store.close()
@@ -561,18 +566,19 @@ def store_articles(
 
 class _Batch(Generic[T]):
     """One batch of ``items`` from ``start``, taken as the caller works through it: at
-    most ``http.write_batch_size`` items, and no new one once the batch has taken
-    ``http.write_batch_seconds``, so slow work still commits its progress."""
+    most ``http.write_batch_size`` items, none past ``stop``, and no new one once the
+    batch has taken ``http.write_batch_seconds``, so slow work still commits its
+    progress."""
 
-    def __init__(self, items: Sequence[T], start: int, cfg: Config) -> None:
+    def __init__(self, items: Sequence[T], start: int, stop: int, cfg: Config) -> None:
         self._items = items
         self._start = self.end = start
-        self._size = cfg.http.write_batch_size
+        self._stop = min(stop, start + cfg.http.write_batch_size)
         self._seconds = cfg.http.write_batch_seconds
 
     def __iter__(self) -> Iterator[T]:
         began = monotonic()
-        while self.end < len(self._items) and self.end - self._start < self._size:
+        while self.end < self._stop:
             if self.end > self._start and monotonic() - began >= self._seconds:
                 return
             self.end += 1
@@ -584,10 +590,12 @@ class _Batch(Generic[T]):
 
 def _batches(items: Sequence[T], cfg: Config) -> Iterator[_Batch[T]]:
     """``items`` in :class:`_Batch` es, each to be worked through (and committed)
-    before the next is taken."""
-    start = 0
+    before the next is taken. A batch ends at the halfway item too, so a stage's
+    ``…:mid`` checkpoint, after that batch's commit, finds half its work done and half
+    left."""
+    start, half = 0, max(1, len(items) // 2)
     while start < len(items):
-        batch = _Batch(items, start, cfg)
+        batch = _Batch(items, start, half if start < half else len(items), cfg)
         yield batch
         if batch.end == start:
             raise RuntimeError("a batch was not worked through")
