@@ -296,7 +296,8 @@ class FeedQueries(Queries):
     def save_extraction(self, entry_id: int, **values: Any) -> None:
         with self.session() as s:
             s.execute(
-                update(EntryRow).where(EntryRow.id == entry_id).values(state="extracted", **values)
+                update(EntryRow).where(EntryRow.id == entry_id).values(state="extracted", **values),
+                execution_options={"synchronize_session": False},  # no entry row is loaded
             )
 
     def extracted_entries(

@@ -123,9 +123,15 @@ class Store(
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits when the block ends without an error. Inside
-        :meth:`item` it is the item's session, and the block a savepoint in it."""
+        :meth:`item` it is the item's session (the item is all or nothing); inside a
+        :meth:`batch` but no item, the block is a savepoint of the batch."""
         current: Session | None = getattr(self._local, "session", None)
         if current is not None:
+            if getattr(self._local, "in_item", False) or not getattr(self._local, "batch", False):
+                # Inside an item: any error undoes the whole item (its own savepoint or
+                # transaction), so a savepoint per query would only cost round trips.
+                yield current
+                return
             with current.begin_nested():
                 yield current
             return
