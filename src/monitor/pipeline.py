@@ -31,6 +31,9 @@ resumed work apart): every stage takes up all the work an earlier, interrupted r
 rules were never evaluated. An entry's new state commits with its article row, an
 article's counts with its figure alerts (:meth:`Store.transaction`), and every stage holds
 the database's pipeline lock (:meth:`Store.exclusive`), so concurrent runs take turns.
+Those items are written in batches (``http.write_batch_size`` pages, entries or articles
+per transaction, :meth:`Store.batch`), each item a savepoint: one commit per batch, a
+refused item fails alone, and a run killed inside a batch leaves nothing of it.
 The work behind a stage lives in the module named for it: :mod:`monitor.crawl` fetches and
 extracts pages in bulk, :mod:`monitor.keep` decides what each extracted entry is,
 :mod:`monitor.sending` sends alert emails at most once, :mod:`monitor.storage` holds every
