@@ -434,12 +434,14 @@ def main() -> None:
     print()
     print(
         f"{'per stage':14}"
+        + "".join(f"{r.database + ' wall s':>20}" for r in runs)
         + "".join(f"{r.database + ' CPU ms/page':>24}" for r in runs)
         + "".join(f"{r.database + ' commits':>22}" for r in runs)
     )
     for name in ("collect", "fetch", "store", "detect", "send"):
         print(
             f"{name:14}"
+            + "".join(f"{r.stages[name].wall:20.1f}" for r in runs)
             + "".join(f"{r.stages[name].cpu * 1000 / r.pages:24.1f}" for r in runs)
             + "".join(f"{r.stages[name].commits:22}" for r in runs)
         )
