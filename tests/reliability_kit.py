@@ -44,6 +44,7 @@ FEEDS = ("Formosa Wire", "Pacific Trade Ledger", "Harbor Times", "Strait Busines
 PAUSE_POINTS = (
     "collect:mid",
     "collect:done",
+    "fetch:batch",
     "fetch:mid",
     "fetch:done",
     "store:mid",

@@ -96,6 +96,11 @@ class HttpConfig(_Strict):
     recheck_articles: bool = False
     extract_processes: int = Field(default=0, ge=0)
     archive_pages: bool = True
+    # Pages (and, in the later stages, entries and articles) written per transaction;
+    # a batch is also written once it is this many seconds old, so a slow site's
+    # progress is kept.
+    write_batch_size: int = Field(default=50, gt=0)
+    write_batch_seconds: float = Field(default=2.0, gt=0)
     # Groups of registrable domains that are one outlet ([[cna.com.tw, focustaiwan.tw]]):
     # a page on one may name a URL on another as its canonical. Otherwise a canonical
     # off the page's (or its feed's) domain is ignored.

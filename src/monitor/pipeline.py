@@ -31,6 +31,9 @@ resumed work apart): every stage takes up all the work an earlier, interrupted r
 rules were never evaluated. An entry's new state commits with its article row, an
 article's counts with its figure alerts (:meth:`Store.transaction`), and every stage holds
 the database's pipeline lock (:meth:`Store.exclusive`), so concurrent runs take turns.
+Those items are written in batches (``http.write_batch_size`` pages, entries or articles
+per transaction, :meth:`Store.batch`), each item a savepoint: one commit per batch, a
+refused item fails alone, and a run killed inside a batch leaves nothing of it.
 The work behind a stage lives in the module named for it: :mod:`monitor.crawl` fetches and
 extracts pages in bulk, :mod:`monitor.keep` decides what each extracted entry is,
 :mod:`monitor.sending` sends alert emails at most once, :mod:`monitor.storage` holds every
@@ -51,7 +54,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from time import monotonic
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -78,15 +82,20 @@ from monitor.records import (
     AlertView,
     CollectResult,
     DetectResult,
-    ExtractedPage,
     Failure,
     FeedEntry,
     FeedResult,
-    FetchResult,
     FetchStageResult,
     StoreResult,
 )
-from monitor.storage import DedupStore, NewReading, PendingEntry, Store, StoredArticle
+from monitor.storage import (
+    DedupStore,
+    NewArchivedPage,
+    NewReading,
+    PendingEntry,
+    Store,
+    StoredArticle,
+)
 from monitor.text import content_hash, normalize_line, normalize_text
 from monitor.urls import canonicalize, resolve_google_news
 
@@ -94,6 +103,7 @@ LOGGER = logging.getLogger(__name__)
 # Fault injection for the reliability tests: the process stops itself (SIGSTOP) when it
 # reaches the named point ("store:mid"), so a test can kill -9 it exactly there.
 PAUSE_ENV = "MONITOR_TEST_PAUSE_AT"
+T = TypeVar("T")
 
 
 def open_store(cfg: Config) -> Store:
@@ -321,12 +331,12 @@ def fetch_articles(
     known_urls = resumed = 0
     failures: list[Failure] = []
     done: list[int] = []
-    saved: list[str] = []  # canonical URLs saved so far
+    saved = 0  # pages saved so far
     hint = None if entry_ids is None else set(entry_ids)
     groups: dict[str, list[PendingEntry]] = {}
     store = open_store(cfg)
     try:
-        with store.exclusive():
+        with store.exclusive(), store.batch():  # choosing the work: one transaction
             mine: list[tuple[str, PendingEntry]] = []
             for entry in store.pending_entries(until=run_date):
                 link_url = canonicalize(resolve_google_news(entry.link) or entry.link)
@@ -336,55 +346,73 @@ def fetch_articles(
                 resumed = sum(1 for _link, e in mine if e.id not in hint)
             if resumed:
                 LOGGER.warning("resuming %d entries an earlier run left pending", resumed)
+            links = {link_url for link_url, _entry in mine}
+            stored = {} if cfg.http.recheck_articles else store.articles_by_urls(links)
+            fetched = {} if cfg.http.recheck_articles else store.entries_with_pages(links)
             for link_url, entry in mine:
-                if not cfg.http.recheck_articles:
-                    known = store.article_by_url(link_url)
-                    if known is not None:
-                        store.close_entry(
-                            entry.id, "duplicate", f"same canonical URL as article #{known}", known
-                        )
-                        known_urls += 1
-                        continue
-                    fetched = store.entry_with_page(link_url)
-                    if fetched is not None:
-                        store.close_entry(
-                            entry.id, "duplicate", f"page already fetched for entry #{fetched}"
-                        )
-                        known_urls += 1
-                        continue
+                known = stored.get(link_url)
+                if known is not None:
+                    store.close_entry(
+                        entry.id, "duplicate", f"same canonical URL as article #{known}", known
+                    )
+                    known_urls += 1
+                    continue
+                earlier = fetched.get(link_url)
+                if earlier is not None:
+                    store.close_entry(
+                        entry.id, "duplicate", f"page already fetched for entry #{earlier}"
+                    )
+                    known_urls += 1
+                    continue
                 groups.setdefault(link_url, []).append(entry)
 
         feed_urls = {feed.name: feed.url for feed in cfg.feeds}
 
-        def save(link_url: str, result: FetchResult, page: ExtractedPage | None) -> None:
-            with store.exclusive():
-                still = store.pending_ids([entry.id for entry in groups[link_url]])
-                group = [entry for entry in groups[link_url] if entry.id in still]
-                try:
-                    # Entries sharing a page are saved together, or not at all.
-                    with store.item(f"page {link_url[:200]}"):
+        def write(batch: list[crawl.FetchedPage]) -> None:
+            """One batch of pages in one transaction: their archived copies in one
+            statement, then each page with the entries sharing it (a savepoint: a page
+            the database refuses fails alone, its entries ``failed``)."""
+            nonlocal saved
+            written: list[PendingEntry] = []
+            with store.exclusive(), store.batch():
+                _archive(store, [p.archived for p in batch if p.archived is not None])
+                still = store.pending_ids([e.id for p in batch for e in groups[p.link]])
+                for fetched_page in batch:
+                    link_url, result = fetched_page.link, fetched_page.result
+                    group = [entry for entry in groups[link_url] if entry.id in still]
+                    try:
+                        # Entries sharing a page are saved together, or not at all.
+                        with store.item(f"page {link_url[:200]}"):
+                            for entry in group:
+                                feed_url = feed_urls.get(entry.feed_name)
+                                crawl.save_page(
+                                    store,
+                                    entry,
+                                    result,
+                                    fetched_page.page,
+                                    link_url,
+                                    trusted=(feed_url,) if feed_url else (),
+                                    aliases=cfg.http.alias_groups,
+                                )
+                    except RejectedItemError as exc:
                         for entry in group:
-                            feed_url = feed_urls.get(entry.feed_name)
-                            crawl.save_page(
-                                store,
-                                entry,
-                                result,
-                                page,
-                                link_url,
-                                trusted=(feed_url,) if feed_url else (),
-                                aliases=cfg.http.alias_groups,
-                            )
-                except RejectedItemError as exc:
-                    for entry in group:
-                        failures.append(_fail_entry(store, entry.id, entry.feed_name, exc))
-                    return
-            done.extend(entry.id for entry in group)
-            saved.append(link_url)
-            if _halfway(len(saved), len(groups)):
+                            failures.append(_fail_entry(store, entry.id, entry.feed_name, exc))
+                        continue
+                    written += group
+                checkpoint("fetch:batch")  # inside the transaction: killed, nothing stays
+            done.extend(entry.id for entry in written)
+            before, saved = saved, saved + len(batch)
+            if before < max(1, len(groups) // 2) <= saved:
                 checkpoint("fetch:mid")
 
         targets = {link_url: group[0].link for link_url, group in groups.items()}
-        pages_done = crawl.fetch_and_extract(cfg, store, targets, save, writing=store.exclusive)
+        batches = crawl.Batches(
+            write,
+            cfg.http.write_batch_size,
+            cfg.http.write_batch_seconds,
+            cut=max(1, len(groups) // 2),
+        )
+        pages_done = crawl.fetch_and_extract(cfg, targets, batches)
     finally:
         store.close()
     checkpoint("fetch:done")
@@ -396,6 +424,25 @@ def fetch_articles(
         entry_ids=tuple(done),
         failures=tuple(failures),
     )
+
+
+def _archive(store: Store, archived: list[NewArchivedPage]) -> None:
+    """Keep a batch's pages for ``reextract`` in one statement; when the database
+    refuses it, page by page, and a page it refuses is only not archived."""
+    if not archived:
+        return
+    try:
+        with store.item(f"archive of {len(archived)} pages"):
+            store.archive_pages(archived)
+        return
+    except RejectedItemError:
+        LOGGER.info("archiving the batch's %d pages one by one", len(archived))
+    for page in archived:
+        try:
+            with store.item(f"archived page {page.final_url[:200]}"):
+                store.archive_pages([page])
+        except RejectedItemError as exc:
+            LOGGER.warning("%s", exc)
 
 
 def _fail_entry(store: Store, entry_id: int, feed: str, exc: RejectedItemError) -> Failure:
@@ -484,22 +531,27 @@ def store_articles(
             resumed = sum(1 for e in entries if e.id not in hint)
         if resumed:
             LOGGER.warning("resuming %d entries an earlier run left extracted", resumed)
-        for done, entry in enumerate(entries, 1):
-            day = entry.run_date or run_date
-            start, _end = _window(cfg, day)
-            try:
-                with store.item(f"entry #{entry.id} ({entry.link[:200]})"):
-                    outcome, article_id = keep.store_one(store, dstore, cfg, entry, day, start)
-                    checkpoint("store:commit")  # inside the transaction: killed, nothing stays
-            except RejectedItemError as exc:
-                failures.append(_fail_entry(store, entry.id, entry.feed_name, exc))
-                continue
-            counts[outcome] += 1
-            if outcome == "kept" and article_id is not None:
-                kept.append(article_id)
-            elif outcome == "updated" and article_id is not None:
-                updated.append(article_id)
-            if _halfway(done, len(entries)):
+        done = 0
+        for batch in _batches(entries, cfg):
+            outcomes: list[tuple[str, int | None]] = []
+            with store.batch():  # one commit per batch, a savepoint per entry
+                for entry in batch:
+                    day = entry.run_date or run_date
+                    start, _end = _window(cfg, day)
+                    try:
+                        with store.item(f"entry #{entry.id} ({entry.link[:200]})"):
+                            outcomes.append(keep.store_one(store, dstore, cfg, entry, day, start))
+                    except RejectedItemError as exc:
+                        failures.append(_fail_entry(store, entry.id, entry.feed_name, exc))
+                checkpoint("store:commit")  # inside the transaction: killed, nothing stays
+            for outcome, article_id in outcomes:
+                counts[outcome] += 1
+                if outcome == "kept" and article_id is not None:
+                    kept.append(article_id)
+                elif outcome == "updated" and article_id is not None:
+                    updated.append(article_id)
+            done, before = done + len(batch), done
+            if before < max(1, len(entries) // 2) <= done:
                 checkpoint("store:mid")
     checkpoint("store:done")
     return StoreResult(
@@ -513,6 +565,44 @@ def store_articles(
         updated_article_ids=tuple(updated),
         failures=tuple(failures),
     )
+
+
+class _Batch(Generic[T]):
+    """One batch of ``items`` from ``start``, taken as the caller works through it: at
+    most ``http.write_batch_size`` items, none past ``stop``, and no new one once the
+    batch has taken ``http.write_batch_seconds``, so slow work still commits its
+    progress."""
+
+    def __init__(self, items: Sequence[T], start: int, stop: int, cfg: Config) -> None:
+        self._items = items
+        self._start = self.end = start
+        self._stop = min(stop, start + cfg.http.write_batch_size)
+        self._seconds = cfg.http.write_batch_seconds
+
+    def __iter__(self) -> Iterator[T]:
+        began = monotonic()
+        while self.end < self._stop:
+            if self.end > self._start and monotonic() - began >= self._seconds:
+                return
+            self.end += 1
+            yield self._items[self.end - 1]
+
+    def __len__(self) -> int:
+        return self.end - self._start
+
+
+def _batches(items: Sequence[T], cfg: Config) -> Iterator[_Batch[T]]:
+    """``items`` in :class:`_Batch` es, each to be worked through (and committed)
+    before the next is taken. A batch ends at the halfway item too, so a stage's
+    ``…:mid`` checkpoint, after that batch's commit, finds half its work done and half
+    left."""
+    start, half = 0, max(1, len(items) // 2)
+    while start < len(items):
+        batch = _Batch(items, start, half if start < half else len(items), cfg)
+        yield batch
+        if batch.end == start:
+            raise RuntimeError("a batch was not worked through")
+        start = batch.end
 
 
 def _day(cfg: Config, when: datetime | None, fallback: date) -> date:
@@ -614,28 +704,36 @@ def detect_changes(
             LOGGER.warning("resuming %d articles an earlier run never counted", resumed)
         primary_feeds = [f.url for f in cfg.feeds if f.primary]
         primary = store.articles_from_feeds([a.id for a in todo], primary_feeds)
-        for done, article in enumerate(todo, 1):
-            day = article.run_date or run_date
-            window_start = _window(cfg, day)[0]
-            with store.transaction():
-                if article.published_at is not None and article.published_at < window_start:
-                    # Published before the run's look-back (an old page found today): not
-                    # news of this run, so it counts for no day's keywords and raises nothing.
-                    LOGGER.info(
-                        "article #%s published %s: older than the run's look-back",
-                        article.id,
-                        article.published_at.isoformat(),
-                    )
-                else:
-                    _count_article(store, cfg, article, day, article.id in primary)
-                store.mark_counted(article.id)
-            if _halfway(done, len(todo)):
+        done = 0
+        for batch in _batches(todo, cfg):
+            with store.batch():  # one commit per batch; each article's counts together
+                for article in batch:
+                    day = article.run_date or run_date
+                    window_start = _window(cfg, day)[0]
+                    with store.transaction():
+                        if article.published_at is not None and article.published_at < window_start:
+                            # Published before the run's look-back (an old page found
+                            # today): not news of this run, so it counts for no day's
+                            # keywords and raises nothing.
+                            LOGGER.info(
+                                "article #%s published %s: older than the run's look-back",
+                                article.id,
+                                article.published_at.isoformat(),
+                            )
+                        else:
+                            _count_article(store, cfg, article, day, article.id in primary)
+                        store.mark_counted(article.id)
+            done, before = done + len(batch), done
+            if before < max(1, len(todo) // 2) <= done:
                 checkpoint("detect:mid")
         for day in sorted({*store.days_to_evaluate(run_date), run_date}):
-            candidates = _figure_changes(store, cfg, day)
-            candidates += changes.detect(store, cfg, day)
-            new_alerts += changes.raise_alerts(store, candidates, day, cfg.alerts.cooldown_days)
-            store.mark_evaluated(day)
+            # A day's rules in one transaction: its alerts and its mark together.
+            with store.batch():
+                candidates = _figure_changes(store, cfg, day)
+                candidates += changes.detect(store, cfg, day)
+                raised = changes.raise_alerts(store, candidates, day, cfg.alerts.cooldown_days)
+                store.mark_evaluated(day)
+            new_alerts += raised
     checkpoint("detect:done")
     return DetectResult(alerts=len(new_alerts), alert_ids=tuple(new_alerts), resumed=resumed)
 
@@ -680,7 +778,8 @@ def send_alerts(cfg: Config, run_date: date) -> sending.SendResult:
         attempts = sending.recover(store, cfg)
         pending = store.pending_alerts()
         if pending or cfg.alerts.daily_digest:
-            message = _digest(store, cfg, run_date, pending)
+            with store.batch():  # the digest's reads in one transaction, one snapshot
+                message = _digest(store, cfg, run_date, pending)
             attempts += sending.send_digest(store, cfg, message, [a.id for a in pending], run_date)
         return sending.summarize(attempts, store.alerts_in_state("unknown"))
     finally:

@@ -115,10 +115,22 @@ def _sentence_of(starts: tuple[int, ...], pos: int) -> int:
     return lo
 
 
+@lru_cache(maxsize=4096)
+def _anchor(term: str) -> str:
+    """A piece of text every match of ``term`` contains, case-folded: its longest word
+    (a term's words match literally, one or more spaces apart)."""
+    return max(term.split(), key=len, default="").casefold()
+
+
 def _matches(facet: FacetConfig, text: str) -> Iterator[tuple[str, float, re.Match[str]]]:
     """(term, weight, match) for every term, alias and pattern of the facet in ``text``."""
+    folded = text.casefold()
     for term, weight in facet.terms.items():
         for form in [term, *facet.aliases.get(term, [])]:
+            # Most terms are absent from most articles: a substring test rules them out
+            # at a fraction of a regex scan's cost.
+            if _anchor(form) not in folded:
+                continue
             for m in term_pattern(form).finditer(text):
                 yield term, weight, m
     for name, pattern in facet.patterns.items():

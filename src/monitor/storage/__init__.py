@@ -21,7 +21,13 @@ from __future__ import annotations
 from monitor.storage.alerts import STORY_KEY, Evidence
 from monitor.storage.articles import StoredArticle
 from monitor.storage.dedup import ArticleFacts, DedupStore, EntryFacts, StoryFacts, VersionFacts
-from monitor.storage.feeds import ArchivedPage, ExtractedEntry, PendingEntry, RecordedFeed
+from monitor.storage.feeds import (
+    ArchivedPage,
+    ExtractedEntry,
+    NewArchivedPage,
+    PendingEntry,
+    RecordedFeed,
+)
 from monitor.storage.figures import NewReading
 from monitor.storage.models import (
     AlertArticleRow,
@@ -74,6 +80,7 @@ __all__ = [
     "MentionRow",
     "NewReading",
     "PageArchiveRow",
+    "NewArchivedPage",
     "PendingEntry",
     "RecordedFeed",
     "RunRow",

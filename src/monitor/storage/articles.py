@@ -5,12 +5,12 @@ hash, MinHash signatures, storing an article, and the articles of a run.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from monitor.errors import RejectedItemError
@@ -69,6 +69,34 @@ class ArticleQueries(Queries):
                 .order_by(EntryRow.id)
                 .limit(1)
             )
+
+    def articles_by_urls(self, canonical_urls: Iterable[str]) -> dict[str, int]:
+        """:meth:`article_by_url` for many URLs at once: those stored, with their id."""
+        found: dict[str, int] = {}
+        urls = sorted(set(canonical_urls))
+        with self.session() as s:
+            for chunk in _chunks(urls):
+                query = select(ArticleRow.canonical_url, ArticleRow.id).where(
+                    ArticleRow.canonical_url.in_(chunk)
+                )
+                for url, article_id in s.execute(query.order_by(ArticleRow.id.desc())):
+                    found[url] = article_id
+        return found
+
+    def entries_with_pages(self, canonical_urls: Iterable[str]) -> dict[str, int]:
+        """:meth:`entry_with_page` for many URLs at once: the first entry of each URL
+        whose page was fetched."""
+        found: dict[str, int] = {}
+        urls = sorted(set(canonical_urls))
+        with self.session() as s:
+            for chunk in _chunks(urls):
+                query = (
+                    select(EntryRow.canonical_url, func.min(EntryRow.id))
+                    .where(EntryRow.canonical_url.in_(chunk), EntryRow.page_status == "ok")
+                    .group_by(EntryRow.canonical_url)
+                )
+                found.update({url: entry_id for url, entry_id in s.execute(query) if url})
+        return found
 
     def article_by_hash(self, content_hash: str) -> int | None:
         with self.session() as s:
@@ -166,3 +194,9 @@ class ArticleQueries(Queries):
                 )
                 .values(rules_at=utcnow())
             )
+
+
+def _chunks(values: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    """Slices small enough for any database's limit on bound parameters."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

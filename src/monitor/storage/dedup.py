@@ -467,9 +467,13 @@ class DedupStore(DedupQueries):
             )
             s.add(row)
             s.flush()
-            s.add_all(
-                LshBandRow(signature_id=row.id, layout=self.layout.name, key=key)
-                for key in self.layout.keys(fp.signature)
+            # One executemany, not one ORM object per band.
+            s.execute(
+                insert(LshBandRow),
+                [
+                    {"signature_id": row.id, "layout": self.layout.name, "key": key}
+                    for key in self.layout.keys(fp.signature)
+                ],
             )
 
     def add_signatures(self, rows: Iterable[tuple[str, int, datetime | None, Fingerprint]]) -> int:

@@ -75,6 +75,40 @@ class ArchivedPage:
     owns_article: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class NewArchivedPage:
+    """A fetched page to archive, its body already gzip-compressed (by the fetching
+    thread, not under the pipeline lock): :meth:`FeedQueries.archive_pages`."""
+
+    url: str
+    final_url: str
+    http_status: int | None
+    headers: dict[str, str]
+    size: int  # uncompressed bytes
+    gzipped: bytes
+    fetched_at: datetime
+
+    @classmethod
+    def of(
+        cls,
+        url: str,
+        final_url: str,
+        http_status: int | None,
+        headers: dict[str, str],
+        body: bytes,
+        fetched_at: datetime,
+    ) -> NewArchivedPage:
+        return cls(
+            url,
+            final_url,
+            http_status,
+            headers,
+            len(body),
+            gzip.compress(body, compresslevel=6),
+            fetched_at,
+        )
+
+
 class FeedQueries(Queries):
     """Feeds, entries, fetches, feed health and archived pages."""
 
@@ -262,7 +296,8 @@ class FeedQueries(Queries):
     def save_extraction(self, entry_id: int, **values: Any) -> None:
         with self.session() as s:
             s.execute(
-                update(EntryRow).where(EntryRow.id == entry_id).values(state="extracted", **values)
+                update(EntryRow).where(EntryRow.id == entry_id).values(state="extracted", **values),
+                execution_options={"synchronize_session": False},  # no entry row is loaded
             )
 
     def extracted_entries(
@@ -440,6 +475,28 @@ class FeedQueries(Queries):
             s.add(row)
             s.flush()
             return row.id
+
+    def archive_pages(self, pages: Sequence[NewArchivedPage]) -> None:
+        """Keep many fetched pages in one statement (a batch of a run's pages)."""
+        if not pages:
+            return
+        with self.session() as s:
+            s.execute(
+                insert(PageArchiveRow),
+                [
+                    {
+                        "url": p.url,
+                        "final_url": p.final_url,
+                        "fetched_at": p.fetched_at,
+                        "http_status": p.http_status,
+                        "headers": json.dumps(p.headers, sort_keys=True),
+                        "encoding": "gzip",
+                        "size": p.size,
+                        "body": p.gzipped,
+                    }
+                    for p in pages
+                ],
+            )
 
     def archived_entries(self) -> list[ArchivedPage]:
         """Entries whose page was fetched and archived, with the newest copy of it."""

@@ -13,6 +13,9 @@ Three tools keep runs whole and safe to run side by side:
   :class:`RejectedItemError`, and the caller records why and goes on with the next one;
 - :meth:`Store.transaction` is the same without a name: an article's counts and
   readings, a seed and its signature, committed together or not at all;
+- :meth:`Store.batch` is one transaction for many items (a batch of pages, of entries to
+  store, of articles to count), each item a savepoint in it: one commit per batch
+  instead of one per row, and a refused item still fails alone;
 - :meth:`Store.exclusive` is a lock on the whole database (a PostgreSQL advisory lock, a
   file lock beside a SQLite file) that every stage holds while it works, so two runs —
   of one day or of two — take turns instead of doing the same work twice. A killed
@@ -120,9 +123,15 @@ class Store(
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits when the block ends without an error. Inside
-        :meth:`item` it is the item's session, and the block a savepoint in it."""
+        :meth:`item` it is the item's session (the item is all or nothing); inside a
+        :meth:`batch` but no item, the block is a savepoint of the batch."""
         current: Session | None = getattr(self._local, "session", None)
         if current is not None:
+            if getattr(self._local, "in_item", False) or not getattr(self._local, "batch", False):
+                # Inside an item: any error undoes the whole item (its own savepoint or
+                # transaction), so a savepoint per query would only cost round trips.
+                yield current
+                return
             with current.begin_nested():
                 yield current
             return
@@ -141,14 +150,31 @@ class Store(
     @contextmanager
     def item(self, what: str) -> Iterator[None]:
         """Every write of one item in the block as one transaction (nested blocks join
-        the outer one).
+        the outer one); inside :meth:`batch`, a savepoint of the batch's transaction.
 
         Raises :class:`RejectedItemError` naming ``what`` when the database refused one
-        of its values (nothing of the item is kept); a database that is down is a
-        :class:`StorageError`, as everywhere.
+        of its values (nothing of the item is kept; in a batch, the rest of the batch
+        is); a database that is down is a :class:`StorageError`, as everywhere.
         """
-        if getattr(self._local, "session", None) is not None:
-            yield  # an inner block joins the outer one: committed with it
+        current: Session | None = getattr(self._local, "session", None)
+        if current is not None:
+            if not getattr(self._local, "batch", False) or getattr(self._local, "in_item", False):
+                yield  # an inner block joins the outer one: committed with it
+                return
+            self._local.in_item = True
+            try:
+                with current.begin_nested():
+                    yield
+            except OperationalError:
+                raise  # the batch turns it into a StorageError
+            except SQLAlchemyError as exc:
+                if not rejected(exc):
+                    raise
+                raise self._rejection(what, exc) from exc
+            except RejectedItemError as exc:
+                raise RejectedItemError(f"{what}: {exc}") from exc
+            finally:
+                self._local.in_item = False
             return
         with self._sessions() as session:
             self._local.session = session
@@ -162,10 +188,7 @@ class Store(
                 session.rollback()
                 if not rejected(exc):
                     raise
-                reason = exc.orig if isinstance(exc, DBAPIError) else exc.__cause__ or exc
-                detail = " ".join(str(reason).split())[:300]
-                LOGGER.warning("%s not stored: %s", what, detail)
-                raise RejectedItemError(f"{what} could not be stored: {detail}") from exc
+                raise self._rejection(what, exc) from exc
             except RejectedItemError as exc:
                 session.rollback()
                 raise RejectedItemError(f"{what}: {exc}") from exc
@@ -174,6 +197,40 @@ class Store(
                 raise
             finally:
                 self._local.session = None
+
+    @staticmethod
+    def _rejection(what: str, exc: SQLAlchemyError) -> RejectedItemError:
+        reason = exc.orig if isinstance(exc, DBAPIError) else exc.__cause__ or exc
+        detail = " ".join(str(reason).split())[:300]
+        LOGGER.warning("%s not stored: %s", what, detail)
+        return RejectedItemError(f"{what} could not be stored: {detail}")
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Every query of the block (in this thread) in one transaction, committed once
+        at the end, with each :meth:`item` inside a savepoint of it: an item the
+        database refuses is undone alone (:class:`RejectedItemError`, the caller records
+        why) and the others commit together. Any other error undoes the whole batch, so
+        a process killed inside one leaves nothing of it. Inside an open item or
+        transaction, the block joins it."""
+        if getattr(self._local, "session", None) is not None:
+            yield
+            return
+        with self._sessions() as session:
+            self._local.session = session
+            self._local.batch = True
+            try:
+                yield
+                session.commit()
+            except (OperationalError, InterfaceError) as exc:
+                session.rollback()
+                raise StorageError(f"database {self.safe_url}: {exc.orig}") from exc
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                self._local.session = None
+                self._local.batch = False
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -206,10 +263,11 @@ class Store(
 
     @contextmanager
     def _advisory_lock(self, purpose: str) -> Iterator[None]:
+        # A session-level lock on a connection of its own, in autocommit: taking and
+        # releasing it commits no transaction (no COMMIT round trip per batch).
         try:
-            connection = self.engine.connect()
+            connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
-            connection.commit()
         except (OperationalError, InterfaceError) as exc:
             raise StorageError(f"cannot {purpose} database {self.safe_url}: {exc.orig}") from None
         try:
@@ -217,7 +275,6 @@ class Store(
         finally:
             try:
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-                connection.commit()
                 connection.close()
             except SQLAlchemyError as exc:
                 # The connection is gone, and the lock with it; do not hide the error
