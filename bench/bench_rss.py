@@ -89,6 +89,7 @@ def main() -> None:
         f"extraction processes {args.extract_processes}; goal: flat, < 400 MB at 5,000 pages"
     )
     print(f"{'tree':12}{'pages':>8}{'stored':>8}{'wall s':>9}{'peak RSS MB':>13}{'child MB':>10}")
+    failed = 0
     for name, src in trees:
         for size in args.sizes:
             child = [sys.executable, __file__, "--child", str(size), "--pad", str(args.pad)]
@@ -98,12 +99,15 @@ def main() -> None:
             done = subprocess.run(child, env=env, capture_output=True, text=True)
             if done.returncode != 0:
                 print(f"{name:12}{size:8}  failed: {done.stderr.strip()[-300:]}")
+                failed += 1
                 continue
             f = json.loads(done.stdout.strip().splitlines()[-1])
             print(
                 f"{name:12}{size:8}{f['pages']:8.0f}{f['wall_s']:9.1f}{f['rss_mb']:13.0f}"
                 f"{f['child_mb']:10.0f}"
             )
+    if failed:
+        raise SystemExit(f"{failed} run(s) failed")
 
 
 if __name__ == "__main__":

@@ -325,6 +325,7 @@ def main() -> None:
         + "".join(f"{s:>8}" for s in ("collect", "fetch", "store", "detect", "send"))
         + f"{'commits':>9}  feeds/304/pages"
     )
+    failed = 0
     for kind in kinds:
         for name, src in trees:
             child = [sys.executable, __file__, "--json", "--kind", kind]
@@ -338,8 +339,11 @@ def main() -> None:
             )
             if done.returncode != 0:
                 print(f"{kind + ' ' + name:26}failed: {done.stderr.strip()[-300:]}")
+                failed += 1
                 continue
             print(_row(f"{kind} {name}", json.loads(done.stdout.strip().splitlines()[-1])))
+    if failed:
+        raise SystemExit(f"{failed} run(s) failed")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,12 @@ pytestmark = pytest.mark.integration
         ("eval_dates.py", [], "exact-day accuracy  pipeline"),
         ("bench_extract.py", ["--limit", "5", "--repeat", "1"], "pipeline / bare"),
         ("bench_cli.py", ["--runs", "1"], "monitor articles"),
+        (
+            "bench_warm.py",
+            ["--feeds", "4", "--articles", "1", "--fresh-every", "2", "--latency", "0"],
+            "sqlite this tree",
+        ),
+        ("bench_rss.py", ["--sizes", "50", "--pad", "1000"], "this tree"),
     ],
 )
 def test_bench_scripts_run(script, args, expected):

@@ -235,6 +235,7 @@ def collect_feeds(
             # rest of a warm rerun), a savepoint per feed inside it: a feed whose values
             # the database refuses fails alone, its batch goes on.
             for first in range(0, len(fetched), COLLECT_BATCH):
+                holds_middle = first < max(1, len(due) // 2) <= first + COLLECT_BATCH
                 with store.transaction():
                     store.load_feeds(
                         [feed.url for feed, _ in fetched[first : first + COLLECT_BATCH]]
@@ -276,7 +277,9 @@ def collect_feeds(
                             failed += 1
                             failures.append(Failure(feed.name, result.error or result.status))
                         if _halfway(done, len(due)):
-                            checkpoint("collect:mid")  # inside a batch: killed, none of it stays
+                            checkpoint("collect:batch")  # killed here, none of the batch stays
+                if holds_middle:
+                    checkpoint("collect:mid")  # the batch with the middle feed is committed
             alert_ids = health.raise_alerts(store, cfg, run_date, end) if shard is None else []
     finally:
         store.close()
