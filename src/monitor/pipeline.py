@@ -252,16 +252,15 @@ def collect_feeds(
                         )
                         complete = not later and len(accepted) <= cfg.http.max_entries_per_feed
                         accepted = accepted[: cfg.http.max_entries_per_feed]
-                        try:
-                            with store.savepoint(f"feed {feed.name}"):
-                                recorded = store.record_feed(
-                                    result,
-                                    run_date,
-                                    feed.language,
-                                    accepted,
-                                    keep_validators=complete,
-                                    max_backoff_days=cfg.feed_health.max_backoff_days,
-                                )
+                        try:  # a savepoint of its own: refused, the feed fails alone
+                            recorded = store.record_feed(
+                                result,
+                                run_date,
+                                feed.language,
+                                accepted,
+                                keep_validators=complete,
+                                max_backoff_days=cfg.feed_health.max_backoff_days,
+                            )
                         except RejectedItemError as exc:
                             failed += 1
                             failures.append(Failure(feed.name, str(exc)))

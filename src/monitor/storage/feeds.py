@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -17,8 +18,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from monitor.errors import RejectedItemError
 from monitor.records import FeedEntry, FeedHealth, FeedResult, FeedState
-from monitor.storage.base import Queries, rejected
+from monitor.storage.base import Queries, refusal, rejected
 from monitor.storage.models import ArticleRow, EntryRow, FeedRow, FetchRow, PageArchiveRow, utcnow
 
 
@@ -75,6 +77,7 @@ class ArchivedPage:
     owns_article: bool = False
 
 
+LOGGER = logging.getLogger(__name__)
 # Session.info key of the feed rows a batch read ahead (the session is the batch's
 # transaction, so they live exactly as long as it).
 _LOADED_FEEDS = "monitor.loaded_feeds"
@@ -167,89 +170,113 @@ class FeedQueries(Queries):
         and body hash are cleared, so the next run fetches and parses the feed in full
         (used when some entries were left for a later run date).
         """
+        # The feed is a savepoint in the batch's transaction (a transaction of its own
+        # outside one): refused, only its writes are undone, and the batch goes on.
+        try:
+            with self.session() as s:
+                return self._write_feed(
+                    s, result, run_date, language, accepted, keep_validators, max_backoff_days
+                )
+        except SQLAlchemyError as exc:
+            if not rejected(exc):
+                raise
+            detail = refusal(exc)
+            LOGGER.warning("feed %s not stored: %s", result.name, detail)
+            raise RejectedItemError(f"feed {result.name} could not be stored: {detail}") from exc
+
+    def _write_feed(
+        self,
+        s: Session,
+        result: FeedResult,
+        run_date: date,
+        language: str | None,
+        accepted: Sequence[FeedEntry],
+        keep_validators: bool,
+        max_backoff_days: int,
+    ) -> RecordedFeed:
+        """What :meth:`record_feed` writes, in its session."""
         now = utcnow()
         new_ids: list[int] = []
-        with self.session() as s:
-            feed = self.feed_row(s, result.name, result.url, language)
-            feed_id = feed.id
-            feed.last_status, feed.last_error, feed.last_fetched_at = (
-                result.status,
-                result.error,
-                now,
+        feed = self.feed_row(s, result.name, result.url, language)
+        feed_id = feed.id
+        feed.last_status, feed.last_error, feed.last_fetched_at = (
+            result.status,
+            result.error,
+            now,
+        )
+        rerun = feed.last_run_date == run_date
+        if result.status in ("ok", "unchanged"):
+            feed.last_success_at, feed.consecutive_failures = now, 0
+            feed.failing_since = feed.next_attempt_on = None
+            if result.status == "ok":
+                feed.last_format = result.format
+                if keep_validators:
+                    feed.etag, feed.last_modified = result.etag, result.last_modified
+                    feed.body_hash = result.body_hash
+                else:
+                    feed.etag = feed.last_modified = feed.body_hash = None
+        else:
+            if not (rerun and feed.consecutive_failures):
+                feed.consecutive_failures += 1
+            feed.failing_since = feed.failing_since or run_date
+            wait = min(max_backoff_days, 2 ** (feed.consecutive_failures - 1))
+            feed.next_attempt_on = run_date + timedelta(days=max(1, wait))
+        # A backfill of an earlier day does not move it back: a rerun of the latest
+        # day is still known as a rerun.
+        feed.last_run_date = max(feed.last_run_date or run_date, run_date)
+        s.add(
+            FetchRow(
+                feed_id=feed_id,
+                run_date=run_date,
+                fetched_at=now,
+                status=result.status,
+                http_status=result.http_status,
+                error=result.error,
+                format=result.format,
+                entries=len(result.entries),
             )
-            rerun = feed.last_run_date == run_date
-            if result.status in ("ok", "unchanged"):
-                feed.last_success_at, feed.consecutive_failures = now, 0
-                feed.failing_since = feed.next_attempt_on = None
-                if result.status == "ok":
-                    feed.last_format = result.format
-                    if keep_validators:
-                        feed.etag, feed.last_modified = result.etag, result.last_modified
-                        feed.body_hash = result.body_hash
-                    else:
-                        feed.etag = feed.last_modified = feed.body_hash = None
-            else:
-                if not (rerun and feed.consecutive_failures):
-                    feed.consecutive_failures += 1
-                feed.failing_since = feed.failing_since or run_date
-                wait = min(max_backoff_days, 2 ** (feed.consecutive_failures - 1))
-                feed.next_attempt_on = run_date + timedelta(days=max(1, wait))
-            # A backfill of an earlier day does not move it back: a rerun of the latest
-            # day is still known as a rerun.
-            feed.last_run_date = max(feed.last_run_date or run_date, run_date)
-            s.add(
-                FetchRow(
-                    feed_id=feed_id,
-                    run_date=run_date,
-                    fetched_at=now,
-                    status=result.status,
-                    http_status=result.http_status,
-                    error=result.error,
-                    format=result.format,
-                    entries=len(result.entries),
-                )
+        )
+        # An unchanged feed (304, same body) has no entries: no need to look.
+        known = (
+            set(s.scalars(select(EntryRow.guid).where(EntryRow.feed_id == feed_id)))
+            if accepted
+            else set()
+        )
+        refused: list[str] = []
+        for entry in accepted:
+            if entry.guid in known:
+                continue
+            known.add(entry.guid)
+            row = EntryRow(
+                feed_id=feed_id,
+                guid=entry.guid,
+                link=entry.link,
+                title=entry.title,
+                summary=entry.summary,
+                published_at=entry.published_at,
+                language=entry.language or language,
+                run_date=run_date,
+                first_seen_at=now,
             )
-            # An unchanged feed (304, same body) has no entries: no need to look.
-            known = (
-                set(s.scalars(select(EntryRow.guid).where(EntryRow.feed_id == feed_id)))
-                if accepted
-                else set()
-            )
-            refused: list[str] = []
-            for entry in accepted:
-                if entry.guid in known:
+            try:
+                with s.begin_nested():
+                    s.add(row)
+                    s.flush()
+            except SQLAlchemyError as exc:
+                if not rejected(exc):
+                    raise
+                if row in s:
+                    s.expunge(row)
+                if self._entry_exists(s, feed_id, entry.guid):
+                    # The same item once cleaned, or recorded by a concurrent run.
                     continue
-                known.add(entry.guid)
-                row = EntryRow(
-                    feed_id=feed_id,
-                    guid=entry.guid,
-                    link=entry.link,
-                    title=entry.title,
-                    summary=entry.summary,
-                    published_at=entry.published_at,
-                    language=entry.language or language,
-                    run_date=run_date,
-                    first_seen_at=now,
-                )
-                try:
-                    with s.begin_nested():
-                        s.add(row)
-                        s.flush()
-                except SQLAlchemyError as exc:
-                    if not rejected(exc):
-                        raise
-                    if row in s:
-                        s.expunge(row)
-                    if self._entry_exists(s, feed_id, entry.guid):
-                        # The same item once cleaned, or recorded by a concurrent run.
-                        continue
-                    reason = " ".join(str(getattr(exc, "orig", exc)).split())[:300]
-                    refused.append(f"item {entry.link[:200]} could not be stored: {reason}")
-                    continue
-                new_ids.append(row.id)
-            if refused or result.skipped:
-                problems = [*filter(None, [result.error]), *result.skipped, *refused]
-                feed.last_error = "; ".join(problems)
+                reason = " ".join(str(getattr(exc, "orig", exc)).split())[:300]
+                refused.append(f"item {entry.link[:200]} could not be stored: {reason}")
+                continue
+            new_ids.append(row.id)
+        if refused or result.skipped:
+            problems = [*filter(None, [result.error]), *result.skipped, *refused]
+            feed.last_error = "; ".join(problems)
         return RecordedFeed(tuple(new_ids), tuple(refused))
 
     @staticmethod

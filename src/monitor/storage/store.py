@@ -177,33 +177,6 @@ class Store(
                 self._local.session = None
 
     @contextmanager
-    def savepoint(self, what: str) -> Iterator[None]:
-        """One item of a batch: inside an open :meth:`item` or :meth:`transaction` block
-        (the batch, committed once), the block is a SAVEPOINT, so when the database
-        refuses one of its values only this item's writes are undone, the batch goes
-        on, and :class:`RejectedItemError` names ``what``. Outside a batch it is
-        :meth:`item`."""
-        session: Session | None = getattr(self._local, "session", None)
-        if session is None:
-            with self.item(what):
-                yield
-            return
-        try:
-            with session.begin_nested():
-                yield
-        except OperationalError as exc:
-            raise StorageError(f"database {self.safe_url}: {exc.orig}") from exc
-        except SQLAlchemyError as exc:
-            if not rejected(exc):
-                raise
-            reason = exc.orig if isinstance(exc, DBAPIError) else exc.__cause__ or exc
-            detail = " ".join(str(reason).split())[:300]
-            LOGGER.warning("%s not stored: %s", what, detail)
-            raise RejectedItemError(f"{what} could not be stored: {detail}") from exc
-        except RejectedItemError as exc:
-            raise RejectedItemError(f"{what}: {exc}") from exc
-
-    @contextmanager
     def transaction(self) -> Iterator[None]:
         """Run every query of the block (in this thread) in one transaction: all of it
         is committed at the end, or nothing. Nested blocks join the outer one."""

@@ -3,7 +3,7 @@
 
 Importing SQLAlchemy alone takes about 0.3 s here (the ORM models as much again), more
 than the whole command may take; a SELECT on one view needs none of it. SQLite is read
-through the standard library's ``sqlite3`` (read-only), PostgreSQL through psycopg;
+through the standard library's ``sqlite3`` (an existing file only), PostgreSQL through psycopg;
 any other URL (another driver, SQLAlchemy query options) goes through
 :class:`~monitor.storage.Store`, as before. Values come back as the driver gives them,
 which is what SQLAlchemy hands over for untyped view columns too: SQLite timestamps
@@ -111,8 +111,10 @@ def _read_sqlite(path: Path, url: str, sql: str, columns: Sequence[str]) -> list
     if not path.is_file():
         raise StorageError(f"database {url}: no database file at {path} (run `monitor init`)")
     try:
+        # mode=rw, not ro: never creates the file, and can still roll back the journal
+        # a killed run left (a read-only connection would refuse to read until then).
         connection = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS
+            f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=BUSY_TIMEOUT_SECONDS
         )
     except sqlite3.Error as exc:
         raise StorageError(f"database {url}: {exc}") from None
