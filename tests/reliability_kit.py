@@ -42,6 +42,7 @@ DAY1 = date(2026, 11, 2)
 DAY2 = date(2026, 11, 3)
 FEEDS = ("Formosa Wire", "Pacific Trade Ledger", "Harbor Times", "Strait Business Review")
 PAUSE_POINTS = (
+    "collect:batch",
     "collect:mid",
     "collect:done",
     "fetch:batch",

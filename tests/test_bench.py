@@ -36,6 +36,12 @@ pytestmark = pytest.mark.integration
             ["--feeds", "4", "--items", "2", "--hosts", "4", "--skip-airflow"],
             "per-host max / limit",
         ),
+        (
+            "bench_warm.py",
+            ["--feeds", "4", "--articles", "1", "--fresh-every", "2", "--latency", "0"],
+            "sqlite this tree",
+        ),
+        ("bench_rss.py", ["--sizes", "50", "--pad", "1000"], "this tree"),
     ],
 )
 def test_bench_scripts_run(script, args, expected):

@@ -330,6 +330,99 @@ def test_a_write_the_database_refuses_fails_that_entry_alone(
     _healthy_stored(db_url)
 
 
+def _refuse_feed_names(db_url: str) -> None:
+    """Make the database refuse any feed named with REFUSE (its registration)."""
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.execute(
+                    text(
+                        "CREATE TRIGGER refuse_feed BEFORE INSERT ON feeds "
+                        f"WHEN NEW.name LIKE '%{REFUSE}%' "
+                        "BEGIN SELECT RAISE(ABORT, 'feed refused'); END"
+                    )
+                )
+            else:
+                conn.execute(
+                    text(
+                        "ALTER TABLE feeds ADD CONSTRAINT refuse_feed "
+                        f"CHECK (name NOT LIKE '%{REFUSE}%')"
+                    )
+                )
+    finally:
+        engine.dispose()
+
+
+def test_a_feed_the_database_refuses_fails_alone_in_its_batch(
+    db_url: str, faults: FaultServer, tmp_path: Path
+) -> None:
+    """Feeds are recorded in batches (one transaction, a savepoint per feed): the feed
+    whose values the database refuses fails alone, and the feeds before and after it
+    in its batch are stored, entries, articles and all."""
+    faults.pages["harbor"] = article_html(
+        "Harbor cranes for chip equipment arrive in Kaohsiung",
+        "New cranes for lifting chipmaking equipment arrived at the port of Kaohsiung on "
+        "Monday, the port authority said. Semiconductor suppliers in the south of Taiwan "
+        "said the cranes would shorten waits for tools shipped from the United States",
+    )
+    faults.pages["refused-feed"] = article_html(
+        "Refused feed story",
+        "This story sits in a feed the database will not register",
+    )
+    faults.feeds["refused.xml"] = (
+        rss(faults, [("Refused feed story", faults.url("/page/refused-feed"))]),
+        "application/rss+xml",
+    )
+    faults.feeds["harbor.xml"] = (
+        rss(faults, [("Harbor cranes", faults.url("/page/harbor"))]),
+        "application/rss+xml",
+    )
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f"data_dir: {tmp_path / 'var'}\n"
+        "http:\n  allow_private_addresses: true\n  timeout_seconds: 5\n"
+        "  per_host_delay_seconds: 0\n  backoff_seconds: 0.01\n  retries: 0\n"
+        "feeds:\n"
+        f"  - name: Healthy\n    url: {faults.url('/feed/healthy.xml')}\n"
+        f"  - name: {REFUSE} Wire\n    url: {faults.url('/feed/refused.xml')}\n"
+        f"  - name: Harbor\n    url: {faults.url('/feed/harbor.xml')}\n",
+        encoding="utf-8",
+    )
+    init = CliRunner().invoke(
+        app, ["init", "--config", str(config)], env={"MONITOR_DATABASE_URL": db_url}
+    )
+    assert init.exit_code == 0, init.output
+    _refuse_feed_names(db_url)
+
+    for day in (DAY1, DAY2):
+        summary = _run(config, db_url, day)
+        assert (summary["feeds_ok"], summary["feeds_failed"]) == (2, 1)
+        failures = summary["failures"]
+        assert isinstance(failures, list) and len(failures) == 1
+        assert failures[0]["feed"] == f"{REFUSE} Wire"
+        assert failures[0]["error"].startswith(f"feed {REFUSE} Wire could not be stored: ")
+        assert _rows(db_url, "SELECT name, last_status FROM feeds ORDER BY name") == [
+            ("Harbor", "ok" if day == DAY1 else "unchanged"),
+            ("Healthy", "ok" if day == DAY1 else "unchanged"),
+        ]
+        assert _rows(
+            db_url,
+            "SELECT f.name, count(*) FROM fetches x JOIN feeds f ON f.id = x.feed_id "
+            "GROUP BY f.name ORDER BY f.name",
+        ) == [("Harbor", 1 if day == DAY1 else 2), ("Healthy", 1 if day == DAY1 else 2)]
+    _healthy_stored(db_url)
+    titles = {row[0] for row in _rows(db_url, "SELECT title FROM articles")}
+    assert "Harbor cranes for chip equipment arrive in Kaohsiung" in titles
+    assert "Refused feed story" not in titles
+    links = [str(row[0]) for row in _rows(db_url, "SELECT link FROM entries")]
+    assert sorted(link.rsplit("/", 1)[1] for link in links) == [
+        "harbor",
+        "healthy-duty",
+        "healthy-fabs",
+    ]
+
+
 def test_an_item_is_all_or_nothing(db_url: str) -> None:
     """Store.item(): a refused write undoes the item's earlier writes, and only those."""
     store = Store(db_url)

@@ -24,8 +24,10 @@ from typer.testing import CliRunner
 from monitor import pipeline
 from monitor.cli import app
 from monitor.config import Config, load_config
+from monitor.storage import Store
 from monitor.storage.analyst import ANALYST_VIEWS, parameters, query_file, without_comments
 from monitor.storage.search import expand_terms
+from monitor.storage.views import read_view
 
 pytestmark = pytest.mark.integration
 QUERIES = ROOT / "sql" / "queries"
@@ -731,3 +733,46 @@ def test_datasette_metadata_hides_every_pipeline_table(demo):
         engine.dispose()
     assert hidden == pipeline_tables
     assert tables["v_articles"]["fts_table"] == "articles_fts"
+
+
+def test_listing_commands_read_the_views_as_the_store_does(demo):
+    """`monitor articles` and `monitor alerts` read the views without SQLAlchemy (sqlite3
+    or psycopg, for a fast start): every view gives the same rows, value for value, as
+    Store.view; the commands list the demo's articles and alerts."""
+    engine = create_engine(demo.url)
+    try:
+        with engine.connect() as conn:
+            columns = {
+                v: list(conn.execute(text(f"SELECT * FROM {v} LIMIT 0")).keys())
+                for v in ANALYST_VIEWS
+            }
+    finally:
+        engine.dispose()
+    store = Store(demo.url)
+    try:
+        for view, names in columns.items():
+            order = ", ".join(names)
+            read = read_view(demo.url, view, names, order)
+            assert read.rows == store.view(view, names, order), view
+            assert read.where == store.safe_url
+    finally:
+        store.close()
+    listed = cli(demo, "articles")
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert lines[0].split() == ["id", "published", "outlet", "lang", "title", "url"]
+    assert len(lines) == 2 + len(read_view(demo.url, "v_articles", ["id"], "id").rows) > 2
+    assert any("2026-11-02 03:00 UTC" in line and "Formosa Wire" in line for line in lines)
+    alerts = cli(demo, "alerts")
+    assert alerts.exit_code == 0, alerts.output
+    assert "figure_change" in alerts.output
+
+
+def test_a_listing_command_names_a_missing_database(tmp_path):
+    missing = tmp_path / "none.db"
+    listed = CliRunner().invoke(
+        app, ["articles"], env={"MONITOR_DATABASE_URL": f"sqlite:///{missing}"}
+    )
+    assert listed.exit_code == 2
+    assert f"no database file at {missing} (run `monitor init`)" in listed.output
+    assert not missing.exists()

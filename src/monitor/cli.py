@@ -240,16 +240,14 @@ def _show(
     uncut: Sequence[str] = (),
 ) -> None:
     """Print an analyst view as a table: ``columns`` are (view column, header) pairs."""
+    from monitor.storage.views import read_view
+
+    names = [name for name, _ in columns]
     try:
-        store = _open_store(_load(config))
-        try:
-            names = [name for name, _ in columns]
-            rows = store.view(view, names, order_by)
-            where = store.safe_url
-        finally:
-            store.close()
+        found = read_view(_load(config).db_url, view, names, order_by)
     except MonitorError as exc:
         raise _fail(exc) from None
+    rows, where = found.rows, found.where
     if not rows:
         typer.echo(f"no {what} yet in {where} ({view} is empty)")
         return

@@ -4,6 +4,8 @@ since the topic's aliases are written in Traditional Chinese."""
 
 from __future__ import annotations
 
+import threading
+
 import py3langid
 
 from monitor.text import is_cjk_text
@@ -14,6 +16,22 @@ _SIMPLIFIED = set("国湾体导关们这说来会时对发经与为从于将产�
 _TRADITIONAL -= _SIMPLIFIED
 _SIMPLIFIED -= _TRADITIONAL
 MIN_CHARS = 40  # below this the classifier guesses; trust the declared language instead
+# py3langid keeps one model per process, loaded by the first classify(); threads that
+# get there together each load a copy (16 extraction threads: 800 MB more at once, the
+# peak of a whole run). The first load is made one at a time. Process-wide, like the
+# model they guard.
+_MODEL_LOCK = threading.Lock()
+_MODEL_READY = threading.Event()
+
+
+def _model_loaded() -> None:
+    """Have py3langid's model loaded, by one thread at a time."""
+    if _MODEL_READY.is_set():
+        return
+    with _MODEL_LOCK:
+        if not _MODEL_READY.is_set():
+            py3langid.classify("language")
+            _MODEL_READY.set()
 
 
 def chinese_script(text: str) -> str | None:
@@ -38,6 +56,7 @@ def detect(text: str, declared: str | None = None) -> str | None:
     if len(sample.strip()) < MIN_CHARS and not (is_cjk_text(sample) and len(sample) >= 15):
         code = _declared(declared)
     else:
+        _model_loaded()
         code, _score = py3langid.classify(sample)
         code = str(code)
         if is_cjk_text(sample) and code not in ("zh", "ja", "ko"):

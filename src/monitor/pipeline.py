@@ -104,6 +104,8 @@ LOGGER = logging.getLogger(__name__)
 # reaches the named point ("store:mid"), so a test can kill -9 it exactly there.
 PAUSE_ENV = "MONITOR_TEST_PAUSE_AT"
 T = TypeVar("T")
+# Feeds recorded per transaction by collect_feeds.
+COLLECT_BATCH = 200
 
 
 def open_store(cfg: Config) -> Store:
@@ -209,7 +211,8 @@ def collect_feeds(
     With ``shard``, only the feeds whose host falls in that one of ``shards`` shards
     (:func:`shard_of`), and no feed-health alerts: :func:`collect_done` raises them once
     every shard is done. Feeds are fetched without the pipeline lock; it is held only
-    while their entries are written."""
+    while their entries are written: :data:`COLLECT_BATCH` feeds per transaction, each
+    feed in a savepoint of its own (one the database refuses fails alone)."""
     start, end = _window(cfg, run_date)
     ok = failed = unchanged = skipped = entries = 0
     failures: list[Failure] = []
@@ -219,8 +222,9 @@ def collect_feeds(
     try:
         states = store.feed_states()
         due = [f for f in mine if health.is_due(states.get(f.url), run_date)]
+        due_urls = {f.url for f in due}  # feeds are known by URL (and model == is slow)
         for feed in mine:
-            if feed not in due:
+            if feed.url not in due_urls:
                 state = states[feed.url]
                 skipped += 1
                 failures.append(
@@ -235,40 +239,56 @@ def collect_feeds(
             ThreadPoolExecutor(cfg.http.max_concurrency, thread_name_prefix="feed") as pool,
         ):
             results = list(pool.map(lambda f: feeds.fetch_feed(f, fetcher, states.get(f.url)), due))
+        fetched = list(zip(due, results, strict=True))
         with store.exclusive():
-            for done, (feed, result) in enumerate(zip(due, results, strict=True), 1):
-                accepted = [e for e in result.entries if _in_window(e, start, end)]
-                # Validators are kept only when every entry was taken or is too old to ever
-                # be: a feed holding items for a later run date must be read again then.
-                later = any(e.published_at and e.published_at >= end for e in result.entries)
-                complete = not later and len(accepted) <= cfg.http.max_entries_per_feed
-                accepted = accepted[: cfg.http.max_entries_per_feed]
-                try:
-                    with store.item(f"feed {feed.name}"):
-                        recorded = store.record_feed(
-                            result,
-                            run_date,
-                            feed.language,
-                            accepted,
-                            keep_validators=complete,
-                            max_backoff_days=cfg.feed_health.max_backoff_days,
+            # One transaction per batch of feeds (a commit per feed costs more than the
+            # rest of a warm rerun), a savepoint per feed inside it: a feed whose values
+            # the database refuses fails alone, its batch goes on.
+            for first in range(0, len(fetched), COLLECT_BATCH):
+                holds_middle = first < max(1, len(due) // 2) <= first + COLLECT_BATCH
+                with store.transaction():
+                    store.load_feeds(
+                        [feed.url for feed, _ in fetched[first : first + COLLECT_BATCH]]
+                    )
+                    for done, (feed, result) in enumerate(
+                        fetched[first : first + COLLECT_BATCH], first + 1
+                    ):
+                        accepted = [e for e in result.entries if _in_window(e, start, end)]
+                        # Validators are kept only when every entry was taken or is too
+                        # old to ever be: a feed holding items for a later run date must
+                        # be read again then.
+                        later = any(
+                            e.published_at and e.published_at >= end for e in result.entries
                         )
-                except RejectedItemError as exc:
-                    failed += 1
-                    failures.append(Failure(feed.name, str(exc)))
-                    continue
-                new_ids += recorded.entry_ids
-                left_out = [*result.skipped, *recorded.rejected]
-                failures += [Failure(feed.name, why) for why in left_out]
-                if result.status in ("ok", "unchanged"):
-                    ok += 1
-                    unchanged += result.status == "unchanged"
-                    entries += len(accepted)
-                else:
-                    failed += 1
-                    failures.append(Failure(feed.name, result.error or result.status))
-                if _halfway(done, len(due)):
-                    checkpoint("collect:mid")
+                        complete = not later and len(accepted) <= cfg.http.max_entries_per_feed
+                        accepted = accepted[: cfg.http.max_entries_per_feed]
+                        try:  # a savepoint of its own: refused, the feed fails alone
+                            recorded = store.record_feed(
+                                result,
+                                run_date,
+                                feed.language,
+                                accepted,
+                                keep_validators=complete,
+                                max_backoff_days=cfg.feed_health.max_backoff_days,
+                            )
+                        except RejectedItemError as exc:
+                            failed += 1
+                            failures.append(Failure(feed.name, str(exc)))
+                            continue
+                        new_ids += recorded.entry_ids
+                        left_out = [*result.skipped, *recorded.rejected]
+                        failures += [Failure(feed.name, why) for why in left_out]
+                        if result.status in ("ok", "unchanged"):
+                            ok += 1
+                            unchanged += result.status == "unchanged"
+                            entries += len(accepted)
+                        else:
+                            failed += 1
+                            failures.append(Failure(feed.name, result.error or result.status))
+                        if _halfway(done, len(due)):
+                            checkpoint("collect:batch")  # killed here, none of the batch stays
+                if holds_middle:
+                    checkpoint("collect:mid")  # the batch with the middle feed is committed
             alert_ids = health.raise_alerts(store, cfg, run_date, end) if shard is None else []
     finally:
         store.close()

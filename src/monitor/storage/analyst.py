@@ -19,19 +19,10 @@ from sqlalchemy.exc import DBAPIError
 
 from monitor.errors import ConfigError, StorageError
 from monitor.storage.base import Queries
+from monitor.storage.views import ANALYST_VIEWS as ANALYST_VIEWS
 
 LOGGER = logging.getLogger(__name__)
 
-ANALYST_VIEWS = (
-    "v_articles",
-    "v_alerts",
-    "v_stories",
-    "v_keyword_daily",
-    "v_figures",
-    "v_story_outlets",
-    "v_feed_health",
-    "v_runs",
-)
 ANALYST_FUNCTIONS = ("search_articles(text, date, text, integer)",)
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 TIMEOUT = re.compile(r"^\d+\s*(ms|s|min|h)?$")

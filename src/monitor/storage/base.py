@@ -32,3 +32,9 @@ def rejected(exc: BaseException) -> bool:
     return isinstance(exc, StatementError) and isinstance(
         exc.orig, ValueError | TypeError | OverflowError
     )
+
+
+def refusal(exc: BaseException) -> str:
+    """Why the database (or a column type) refused a value, in one line for a message."""
+    reason = exc.orig if isinstance(exc, DBAPIError) else exc.__cause__ or exc
+    return " ".join(str(reason).split())[:300]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -17,8 +18,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from monitor.errors import RejectedItemError
 from monitor.records import FeedEntry, FeedHealth, FeedResult, FeedState
-from monitor.storage.base import Queries, rejected
+from monitor.storage.base import Queries, refusal, rejected
 from monitor.storage.models import ArticleRow, EntryRow, FeedRow, FetchRow, PageArchiveRow, utcnow
 
 
@@ -109,41 +111,76 @@ class NewArchivedPage:
         )
 
 
+LOGGER = logging.getLogger(__name__)
+# Session.info key of the feed rows a batch read ahead (the session is the batch's
+# transaction, so they live exactly as long as it).
+_LOADED_FEEDS = "monitor.loaded_feeds"
+
+
 class FeedQueries(Queries):
     """Feeds, entries, fetches, feed health and archived pages."""
 
     # -- feeds and entries ------------------------------------------------------------
 
-    def feed_id(self, session: Session, name: str, url: str, language: str | None) -> int:
-        """The feed's id, registering it first if it is new. An upsert: two first runs
-        at once both get the one row, where a plain INSERT would fail one of them."""
-        dialect = session.get_bind().dialect.name
-        values = {"name": name, "url": url, "language": language, "created_at": utcnow()}
-        if dialect == "postgresql":
-            stmt: Any = postgresql.insert(FeedRow).on_conflict_do_nothing(index_elements=["url"])
-        elif dialect == "sqlite":
-            stmt = sqlite.insert(FeedRow).on_conflict_do_nothing(index_elements=["url"])
-        else:
-            stmt = insert(FeedRow)
-        session.execute(stmt.values(**values))
-        row = session.scalars(select(FeedRow).where(FeedRow.url == url)).one()
+    def load_feeds(self, urls: Sequence[str]) -> None:
+        """Read the rows of the feeds at ``urls`` in one query, for the
+        :meth:`record_feed` calls that follow in the same transaction (a batch)."""
+        with self.session() as s:
+            loaded: dict[str, FeedRow] = s.info.setdefault(_LOADED_FEEDS, {})
+            for row in s.scalars(select(FeedRow).where(FeedRow.url.in_(list(urls)))):
+                loaded[row.url] = row
+
+    def feed_row(self, session: Session, name: str, url: str, language: str | None) -> FeedRow:
+        """The feed's row (as :meth:`load_feeds` read it, else now), registering it first
+        if it is new (an upsert: two first runs at once both get the one row, where a
+        plain INSERT would fail one of them)."""
+        loaded: dict[str, FeedRow] = session.info.get(_LOADED_FEEDS, {})
+        row = loaded.get(url)
+        if row is None:
+            row = session.scalars(select(FeedRow).where(FeedRow.url == url)).one_or_none()
+        if row is None:
+            dialect = session.get_bind().dialect.name
+            values = {"name": name, "url": url, "language": language, "created_at": utcnow()}
+            if dialect == "postgresql":
+                stmt: Any = postgresql.insert(FeedRow).on_conflict_do_nothing(
+                    index_elements=["url"]
+                )
+            elif dialect == "sqlite":
+                stmt = sqlite.insert(FeedRow).on_conflict_do_nothing(index_elements=["url"])
+            else:
+                stmt = insert(FeedRow)
+            session.execute(stmt.values(**values))
+            row = session.scalars(select(FeedRow).where(FeedRow.url == url)).one()
         row.name, row.language = name, language
-        return row.id
+        return row
 
     def feed_states(self) -> dict[str, FeedState]:
         """What earlier runs learned about each known feed, by URL."""
         with self.session() as s:
-            return {
-                f.url: FeedState(
-                    etag=f.etag,
-                    last_modified=f.last_modified,
-                    body_hash=f.body_hash,
-                    consecutive_failures=f.consecutive_failures,
-                    last_run_date=f.last_run_date,
-                    next_attempt_on=f.next_attempt_on,
-                    failing_since=f.failing_since,
+            rows = s.execute(
+                select(
+                    FeedRow.url,
+                    FeedRow.etag,
+                    FeedRow.last_modified,
+                    FeedRow.body_hash,
+                    FeedRow.consecutive_failures,
+                    FeedRow.last_run_date,
+                    FeedRow.next_attempt_on,
+                    FeedRow.failing_since,
                 )
-                for f in s.scalars(select(FeedRow))
+            )
+            # Columns, not models: every collect shard reads every feed's state.
+            return {
+                url: FeedState(
+                    etag=etag,
+                    last_modified=modified,
+                    body_hash=body_hash,
+                    consecutive_failures=failures,
+                    last_run_date=last_run,
+                    next_attempt_on=next_attempt,
+                    failing_since=since,
+                )
+                for url, etag, modified, body_hash, failures, last_run, next_attempt, since in rows
             }
 
     def record_feed(
@@ -167,84 +204,113 @@ class FeedQueries(Queries):
         and body hash are cleared, so the next run fetches and parses the feed in full
         (used when some entries were left for a later run date).
         """
+        # The feed is a savepoint in the batch's transaction (a transaction of its own
+        # outside one): refused, only its writes are undone, and the batch goes on.
+        try:
+            with self.session() as s:
+                return self._write_feed(
+                    s, result, run_date, language, accepted, keep_validators, max_backoff_days
+                )
+        except SQLAlchemyError as exc:
+            if not rejected(exc):
+                raise
+            detail = refusal(exc)
+            LOGGER.warning("feed %s not stored: %s", result.name, detail)
+            raise RejectedItemError(f"feed {result.name} could not be stored: {detail}") from exc
+
+    def _write_feed(
+        self,
+        s: Session,
+        result: FeedResult,
+        run_date: date,
+        language: str | None,
+        accepted: Sequence[FeedEntry],
+        keep_validators: bool,
+        max_backoff_days: int,
+    ) -> RecordedFeed:
+        """What :meth:`record_feed` writes, in its session."""
         now = utcnow()
         new_ids: list[int] = []
-        with self.session() as s:
-            feed_id = self.feed_id(s, result.name, result.url, language)
-            feed = s.get_one(FeedRow, feed_id)
-            feed.last_status, feed.last_error, feed.last_fetched_at = (
-                result.status,
-                result.error,
-                now,
+        feed = self.feed_row(s, result.name, result.url, language)
+        feed_id = feed.id
+        feed.last_status, feed.last_error, feed.last_fetched_at = (
+            result.status,
+            result.error,
+            now,
+        )
+        rerun = feed.last_run_date == run_date
+        if result.status in ("ok", "unchanged"):
+            feed.last_success_at, feed.consecutive_failures = now, 0
+            feed.failing_since = feed.next_attempt_on = None
+            if result.status == "ok":
+                feed.last_format = result.format
+                if keep_validators:
+                    feed.etag, feed.last_modified = result.etag, result.last_modified
+                    feed.body_hash = result.body_hash
+                else:
+                    feed.etag = feed.last_modified = feed.body_hash = None
+        else:
+            if not (rerun and feed.consecutive_failures):
+                feed.consecutive_failures += 1
+            feed.failing_since = feed.failing_since or run_date
+            wait = min(max_backoff_days, 2 ** (feed.consecutive_failures - 1))
+            feed.next_attempt_on = run_date + timedelta(days=max(1, wait))
+        # A backfill of an earlier day does not move it back: a rerun of the latest
+        # day is still known as a rerun.
+        feed.last_run_date = max(feed.last_run_date or run_date, run_date)
+        s.add(
+            FetchRow(
+                feed_id=feed_id,
+                run_date=run_date,
+                fetched_at=now,
+                status=result.status,
+                http_status=result.http_status,
+                error=result.error,
+                format=result.format,
+                entries=len(result.entries),
             )
-            rerun = feed.last_run_date == run_date
-            if result.status in ("ok", "unchanged"):
-                feed.last_success_at, feed.consecutive_failures = now, 0
-                feed.failing_since = feed.next_attempt_on = None
-                if result.status == "ok":
-                    feed.last_format = result.format
-                    if keep_validators:
-                        feed.etag, feed.last_modified = result.etag, result.last_modified
-                        feed.body_hash = result.body_hash
-                    else:
-                        feed.etag = feed.last_modified = feed.body_hash = None
-            else:
-                if not (rerun and feed.consecutive_failures):
-                    feed.consecutive_failures += 1
-                feed.failing_since = feed.failing_since or run_date
-                wait = min(max_backoff_days, 2 ** (feed.consecutive_failures - 1))
-                feed.next_attempt_on = run_date + timedelta(days=max(1, wait))
-            # A backfill of an earlier day does not move it back: a rerun of the latest
-            # day is still known as a rerun.
-            feed.last_run_date = max(feed.last_run_date or run_date, run_date)
-            s.add(
-                FetchRow(
-                    feed_id=feed_id,
-                    run_date=run_date,
-                    fetched_at=now,
-                    status=result.status,
-                    http_status=result.http_status,
-                    error=result.error,
-                    format=result.format,
-                    entries=len(result.entries),
-                )
+        )
+        # An unchanged feed (304, same body) has no entries: no need to look.
+        known = (
+            set(s.scalars(select(EntryRow.guid).where(EntryRow.feed_id == feed_id)))
+            if accepted
+            else set()
+        )
+        refused: list[str] = []
+        for entry in accepted:
+            if entry.guid in known:
+                continue
+            known.add(entry.guid)
+            row = EntryRow(
+                feed_id=feed_id,
+                guid=entry.guid,
+                link=entry.link,
+                title=entry.title,
+                summary=entry.summary,
+                published_at=entry.published_at,
+                language=entry.language or language,
+                run_date=run_date,
+                first_seen_at=now,
             )
-            known = set(s.scalars(select(EntryRow.guid).where(EntryRow.feed_id == feed_id)))
-            refused: list[str] = []
-            for entry in accepted:
-                if entry.guid in known:
+            try:
+                with s.begin_nested():
+                    s.add(row)
+                    s.flush()
+            except SQLAlchemyError as exc:
+                if not rejected(exc):
+                    raise
+                if row in s:
+                    s.expunge(row)
+                if self._entry_exists(s, feed_id, entry.guid):
+                    # The same item once cleaned, or recorded by a concurrent run.
                     continue
-                known.add(entry.guid)
-                row = EntryRow(
-                    feed_id=feed_id,
-                    guid=entry.guid,
-                    link=entry.link,
-                    title=entry.title,
-                    summary=entry.summary,
-                    published_at=entry.published_at,
-                    language=entry.language or language,
-                    run_date=run_date,
-                    first_seen_at=now,
-                )
-                try:
-                    with s.begin_nested():
-                        s.add(row)
-                        s.flush()
-                except SQLAlchemyError as exc:
-                    if not rejected(exc):
-                        raise
-                    if row in s:
-                        s.expunge(row)
-                    if self._entry_exists(s, feed_id, entry.guid):
-                        # The same item once cleaned, or recorded by a concurrent run.
-                        continue
-                    reason = " ".join(str(getattr(exc, "orig", exc)).split())[:300]
-                    refused.append(f"item {entry.link[:200]} could not be stored: {reason}")
-                    continue
-                new_ids.append(row.id)
-            if refused or result.skipped:
-                problems = [*filter(None, [result.error]), *result.skipped, *refused]
-                feed.last_error = "; ".join(problems)
+                reason = " ".join(str(getattr(exc, "orig", exc)).split())[:300]
+                refused.append(f"item {entry.link[:200]} could not be stored: {reason}")
+                continue
+            new_ids.append(row.id)
+        if refused or result.skipped:
+            problems = [*filter(None, [result.error]), *result.skipped, *refused]
+            feed.last_error = "; ".join(problems)
         return RecordedFeed(tuple(new_ids), tuple(refused))
 
     @staticmethod
@@ -382,49 +448,77 @@ class FeedQueries(Queries):
         month_ago = now - timedelta(days=30)
         rows: list[FeedHealth] = []
         with self.session() as s:
-            for f in s.scalars(select(FeedRow).order_by(FeedRow.name)):
-                total = int(s.scalar(select(func.count()).where(EntryRow.feed_id == f.id)) or 0)
-                dated = list(
-                    s.scalars(
-                        select(EntryRow.published_at)
-                        .where(EntryRow.feed_id == f.id, EntryRow.published_at.is_not(None))
-                        .where(EntryRow.published_at <= now)
-                        .order_by(EntryRow.published_at.desc())
-                        .limit(recent)
-                    )
+            # A handful of grouped queries for every feed at once, not five per feed:
+            # a run over a thousand feeds judges them in a fraction of a second.
+            totals = dict(
+                s.execute(select(EntryRow.feed_id, func.count()).group_by(EntryRow.feed_id)).all()
+            )
+            until_now = dict(
+                s.execute(
+                    select(EntryRow.feed_id, func.count())
+                    .where(EntryRow.published_at <= now)
+                    .group_by(EntryRow.feed_id)
+                ).all()
+            )
+            newest = (
+                select(
+                    EntryRow.feed_id.label("feed_id"),
+                    EntryRow.published_at.label("published_at"),
+                    func.row_number()
+                    .over(partition_by=EntryRow.feed_id, order_by=EntryRow.published_at.desc())
+                    .label("n"),
                 )
-                times = [t for t in dated if t is not None]
+                .where(EntryRow.published_at.is_not(None), EntryRow.published_at <= now)
+                .subquery()
+            )
+            recent_times: dict[int, list[datetime]] = {}
+            for feed_id, when in s.execute(
+                select(newest.c.feed_id, newest.c.published_at)
+                .where(newest.c.n <= recent)
+                .order_by(newest.c.feed_id, newest.c.n)
+            ):
+                recent_times.setdefault(feed_id, []).append(when)
+            runs = {
+                feed_id: (first_ok, latest)
+                for feed_id, first_ok, latest in s.execute(
+                    select(
+                        FetchRow.feed_id,
+                        func.min(FetchRow.run_date).filter(
+                            FetchRow.status.in_(("ok", "unchanged"))
+                        ),
+                        func.max(FetchRow.run_date),
+                    ).group_by(FetchRow.feed_id)
+                ).all()
+            }
+            failed = {
+                feed_id: (count, last)
+                for feed_id, count, last in s.execute(
+                    select(EntryRow.feed_id, func.count(), func.max(EntryRow.id))
+                    .where(EntryRow.state == "failed")
+                    .group_by(EntryRow.feed_id)
+                ).all()
+            }
+            decisions = (
+                dict(
+                    s.execute(
+                        select(EntryRow.id, EntryRow.decision).where(
+                            EntryRow.id.in_([last for _count, last in failed.values()])
+                        )
+                    ).all()
+                )
+                if failed
+                else {}
+            )
+            for f in s.scalars(select(FeedRow).order_by(FeedRow.name)):
+                total = int(totals.get(f.id, 0))
+                times = recent_times.get(f.id, [])
                 last_item = times[0] if times else None
                 gap = None
                 if len(times) >= 2:
                     gap = (times[0] - times[-1]).total_seconds() / 3600 / (len(times) - 1)
                 in_month = sum(1 for t in times if t >= month_ago)
-                until_now = int(
-                    s.scalar(
-                        select(func.count()).where(
-                            EntryRow.feed_id == f.id, EntryRow.published_at <= now
-                        )
-                    )
-                    or 0
-                )
-                first_ok, latest = s.execute(
-                    select(
-                        func.min(FetchRow.run_date).filter(
-                            FetchRow.status.in_(("ok", "unchanged"))
-                        ),
-                        func.max(FetchRow.run_date),
-                    ).where(FetchRow.feed_id == f.id)
-                ).one()
-                failed = s.execute(
-                    select(func.count(), func.max(EntryRow.id)).where(
-                        EntryRow.feed_id == f.id, EntryRow.state == "failed"
-                    )
-                ).one()
-                last_failed = (
-                    s.scalar(select(EntryRow.decision).where(EntryRow.id == failed[1]))
-                    if failed[0]
-                    else None
-                )
+                first_ok, latest = runs.get(f.id, (None, None))
+                failed_count, failed_last = failed.get(f.id, (0, 0))
                 span_days = min(30.0, max(1.0, (now - f.created_at).total_seconds() / 86400))
                 rows.append(
                     FeedHealth(
@@ -442,11 +536,11 @@ class FeedQueries(Queries):
                         items_per_day=round(in_month / span_days, 2) if total else None,
                         last_item_at=last_item,
                         usual_gap_hours=round(gap, 2) if gap is not None else None,
-                        items_until_now=until_now,
+                        items_until_now=int(until_now.get(f.id, 0)),
                         first_success_run=first_ok,
                         latest_run=latest,
-                        failed_items=int(failed[0]),
-                        last_item_error=last_failed,
+                        failed_items=int(failed_count),
+                        last_item_error=decisions.get(failed_last),
                     )
                 )
         return rows

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import RejectedItemError, StorageError
 from monitor.storage.alerts import AlertQueries
-from monitor.storage.analyst import ANALYST_VIEWS, AnalystQueries
+from monitor.storage.analyst import AnalystQueries
 from monitor.storage.articles import ArticleQueries
 from monitor.storage.base import rejected
 from monitor.storage.browse import BrowseQueries
@@ -52,6 +52,7 @@ from monitor.storage.feeds import FeedQueries
 from monitor.storage.figures import FigureQueries
 from monitor.storage.models import Base, RunRow, utcnow
 from monitor.storage.search import SearchQueries
+from monitor.storage.views import ANALYST_VIEWS
 
 LOGGER = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
