@@ -331,7 +331,7 @@ def test_dockerfile() -> None:
     assert "WORKDIR /opt/monitor" in lines
     # The locked, hashed set (Airflow and psycopg included), then the project alone, then
     # an import of every module: a missing distribution fails the build.
-    assert "pip install --require-hashes -r requirements.lock" in text
+    assert "pip install --no-deps --require-hashes -r requirements.lock && pip check" in text
     assert "pip install --no-deps --editable ." in text
     assert "pkgutil.walk_packages(monitor.__path__" in text
     lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")

@@ -128,6 +128,8 @@ def fetch_and_extract(
     comes (which writes them in batches); return how many pages came and how many
     failed. At most a window of pages is in flight, so memory stays bounded however many
     pages a run has."""
+    if not targets:  # nothing to fetch: no TLS context, threads or extraction processes
+        return PageCounts(pages_ok=0, pages_failed=0)
     todo = iter(targets.items())
     ok = failed = 0
     archive = cfg.http.archive_pages

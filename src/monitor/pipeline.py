@@ -246,7 +246,7 @@ def collect_feeds(
             # the database refuses fails alone, its batch goes on.
             for first in range(0, len(fetched), COLLECT_BATCH):
                 holds_middle = first < max(1, len(due) // 2) <= first + COLLECT_BATCH
-                with store.transaction():
+                with store.batch():  # record_feed's session is a savepoint of the batch
                     store.load_feeds(
                         [feed.url for feed, _ in fetched[first : first + COLLECT_BATCH]]
                     )
